@@ -1,0 +1,5 @@
+export * from './types';
+export * from './errors';
+export * from './atomic';
+export * from './paths';
+export * from './load';

@@ -1,0 +1,131 @@
+import * as path from 'node:path';
+import type { SiteConfig } from './types';
+
+/**
+ * The one owner of every path Podline uses. Keys are '/'-separated and identical locally
+ * (under the site's data folder) and in the bucket (under its prefix), so sync is key for key.
+ */
+
+/** The folders of a site, in the bucket's layout. */
+export const SITE_FOLDERS = [
+  'rss',
+  'audio',
+  'transcripts',
+  'episode-manifest',
+  'search-entries',
+  'search-index',
+] as const;
+export type SiteFolder = (typeof SITE_FOLDERS)[number];
+
+export const MANIFEST_KEY = 'episode-manifest/full-episode-manifest.json';
+
+/** Bucket/data keys of one episode's files. */
+export const keys = {
+  rss: (podcastId: string) => `rss/${podcastId}.xml`,
+  audio: (podcastId: string, fileKey: string) => `audio/${podcastId}/${fileKey}.mp3`,
+  transcript: (podcastId: string, fileKey: string) => `transcripts/${podcastId}/${fileKey}.srt`,
+  searchEntries: (podcastId: string, fileKey: string) => `search-entries/${podcastId}/${fileKey}.json`,
+  manifest: () => MANIFEST_KEY,
+  searchIndex: (name = 'index.sqlite') => `search-index/${name}`,
+};
+
+/** Workspace root: the folder with nx.json. Executors pass Nx's; scripts may rely on this. */
+export function findWorkspaceRoot(from = process.cwd()): string {
+  let dir = path.resolve(from);
+  // eslint-disable-next-line no-constant-condition
+  while (true) {
+    try {
+      require('node:fs').accessSync(path.join(dir, 'nx.json'));
+      return dir;
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return path.resolve(from);
+      dir = parent;
+    }
+  }
+}
+
+/** Root of all site data: $PODLINE_DATA_DIR (absolute, or relative to the workspace), default <workspace>/data. */
+export function dataRoot(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.PODLINE_DATA_DIR;
+  return fromEnv ? path.resolve(workspaceRoot, fromEnv) : path.join(workspaceRoot, 'data');
+}
+
+/** Where ggml Whisper models live: $PODLINE_MODELS_DIR, default <workspace>/models. */
+export function modelsDir(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.PODLINE_MODELS_DIR;
+  return fromEnv ? path.resolve(workspaceRoot, fromEnv) : path.join(workspaceRoot, 'models');
+}
+
+/** Where run reports are written: <data root>/.reports. */
+export function reportsDir(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(dataRoot(workspaceRoot, env), '.reports');
+}
+
+/** Per-site lock files (one run at a time per site): <data root>/.locks/<site>.lock. */
+export function lockFile(workspaceRoot: string, siteId: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(dataRoot(workspaceRoot, env), '.locks', `${siteId}.lock`);
+}
+
+/**
+ * The small deterministic state file a target writes and Nx caches (declared as the target's output).
+ * Kept inside the workspace (Nx caches only workspace paths), outside the data root.
+ */
+export function stateFileRel(siteId: string, target: string): string {
+  return `.podline/state/${siteId}/${target}.json`;
+}
+export function stateFile(workspaceRoot: string, siteId: string, target: string): string {
+  return path.join(workspaceRoot, stateFileRel(siteId, target));
+}
+
+/** Paths of one site's working files. */
+export class SitePaths {
+  readonly root: string;
+  constructor(
+    readonly siteId: string,
+    readonly workspaceRoot: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.root = path.join(dataRoot(workspaceRoot, env), siteId);
+  }
+  /** Absolute local path of a key. */
+  file(key: string): string {
+    if (key.includes('..') || path.isAbsolute(key)) throw new Error(`refusing unsafe key "${key}"`);
+    return path.join(this.root, ...key.split('/'));
+  }
+  folder(folder: SiteFolder): string {
+    return path.join(this.root, folder);
+  }
+  get manifestFile(): string {
+    return this.file(MANIFEST_KEY);
+  }
+  rssFile(podcastId: string): string {
+    return this.file(keys.rss(podcastId));
+  }
+  /** Fetch metadata (ETag, Last-Modified) per feed; local only, never synced. */
+  feedCacheFile(podcastId: string): string {
+    return path.join(this.root, '.cache', 'feeds', `${podcastId}.json`);
+  }
+  audioFile(podcastId: string, fileKey: string): string {
+    return this.file(keys.audio(podcastId, fileKey));
+  }
+  transcriptFile(podcastId: string, fileKey: string): string {
+    return this.file(keys.transcript(podcastId, fileKey));
+  }
+  searchEntriesFile(podcastId: string, fileKey: string): string {
+    return this.file(keys.searchEntries(podcastId, fileKey));
+  }
+  searchIndexDir(): string {
+    return this.folder('search-index');
+  }
+  /** Local-only bookkeeping (never synced): transcript sources, index state, listings. */
+  cacheDir(): string {
+    return path.join(this.root, '.cache');
+  }
+}
+
+/** The folder acting as the bucket for a site with local storage (the embedded default). */
+export function localBucketDir(site: Pick<SiteConfig, 'id' | 'storage'>, workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (site.storage.kind === 'local' && site.storage.path) return path.resolve(workspaceRoot, site.storage.path);
+  return path.join(dataRoot(workspaceRoot, env), '.bucket', site.id);
+}

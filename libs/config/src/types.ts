@@ -1,0 +1,66 @@
+/** The site config as written in `sites/<id>/site.config.json` (see ../site.config.schema.json). */
+export interface PodcastConfig {
+  id: string;
+  title: string;
+  feedUrl: string;
+  active?: boolean;
+}
+
+export type StorageConfig =
+  | { kind: 'none' }
+  | { kind: 'local'; path?: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      prefix?: string;
+      endpoint?: string;
+      forcePathStyle?: boolean;
+    };
+
+export interface AwsConfig {
+  accountId: string;
+  region?: string;
+  automationRoleName?: string;
+}
+
+export interface TranscriptionConfig {
+  engine?: 'whisper' | 'whisper-cli';
+  model?: string;
+  language?: string;
+  prompt?: string;
+  usePublisherTranscripts?: boolean;
+}
+
+export type IndexConfig =
+  | { kind: 'local' }
+  | { kind: 'lambda'; functionName: string; invocationType?: 'RequestResponse' | 'Event' };
+
+export interface SiteConfigFile {
+  $schema?: string;
+  id: string;
+  title: string;
+  podcasts: PodcastConfig[];
+  storage?: StorageConfig;
+  aws?: AwsConfig;
+  transcription?: TranscriptionConfig;
+  index?: IndexConfig;
+}
+
+/** A validated site config with every default filled in. */
+export interface SiteConfig {
+  id: string;
+  title: string;
+  /** Absolute path of the folder holding site.config.json. */
+  siteDir: string;
+  /** Absolute path of site.config.json. */
+  configFile: string;
+  podcasts: Array<Required<PodcastConfig>>;
+  storage: StorageConfig;
+  aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
+  transcription: Required<Omit<TranscriptionConfig, 'prompt'>> & { prompt?: string };
+  index: IndexConfig;
+}
+
+export const DEFAULT_AUTOMATION_ROLE_NAME = 'podline-automation';
+export const DEFAULT_MODEL = 'base.en';

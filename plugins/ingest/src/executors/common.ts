@@ -1,0 +1,200 @@
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import {
+  ConfigError,
+  SitePaths,
+  loadSiteConfig,
+  stateFile,
+  writeJsonAtomic,
+  type SiteConfig,
+} from '@podline/config';
+import { recordTask, type TaskProblem, type TaskRecord } from '@podline/report';
+import * as path from 'node:path';
+
+export type PipelineTarget = 'pre-sync' | 'check' | 'rss' | 'transcribe' | 'upload' | 'index';
+
+/** Options every pipeline executor accepts. */
+export interface CommonOptions {
+  dryRun?: boolean;
+  verbose?: boolean;
+}
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  debug(msg: string): void;
+  /** Progress on long work: rewritten in place on a terminal, one line per call in CI/logs. */
+  progress(msg: string): void;
+}
+
+/** What an executor's `run` gets: one site, its paths, its options. */
+export interface SiteTask<O> {
+  workspaceRoot: string;
+  projectName: string;
+  target: PipelineTarget;
+  site: SiteConfig;
+  paths: SitePaths;
+  options: O & CommonOptions;
+  log: Logger;
+  /** Shared between the tasks of one batch (e.g. an STS session cache across sites). */
+  shared: Map<string, unknown>;
+}
+
+/**
+ * What a run produced.
+ * - `state`: the resulting state of the site (deterministic: sorted, no timestamps, no counts of this run).
+ *   Written to the target's state file, which is the Nx output the next target hashes.
+ *   `undefined` in dry-run: the state file is left untouched.
+ * - `counts`: what this run did (downloaded: 3, bytes: 1234 …), for the report and summary line.
+ * - `problems`: per-episode/per-file failures; any problem makes the task fail (after all other work is done).
+ */
+export interface TaskOutcome {
+  state?: unknown;
+  counts?: Record<string, number>;
+  problems?: TaskProblem[];
+}
+
+export type SiteRun<O> = (task: SiteTask<O>) => Promise<TaskOutcome>;
+
+export interface DefineOptions {
+  /** How many sites of one batch run at once (transcribe: 1, network targets: more). */
+  batchConcurrency?: number;
+}
+
+function makeLogger(prefix: string, verbose: boolean, sink: string[]): Logger {
+  const tty = process.stdout.isTTY && !process.env.CI;
+  const out = (stream: NodeJS.WriteStream, line: string) => {
+    sink.push(line);
+    stream.write(line + '\n');
+  };
+  const debug = verbose || process.env.LOG_LEVEL === 'debug';
+  return {
+    info: (m) => out(process.stdout, `${prefix} ${m}`),
+    warn: (m) => out(process.stderr, `${prefix} warning: ${m}`),
+    error: (m) => out(process.stderr, `${prefix} error: ${m}`),
+    debug: (m) => {
+      if (debug) out(process.stdout, `${prefix} debug: ${m}`);
+    },
+    progress: (m) => {
+      if (tty) process.stdout.write(`\r\x1b[2K${prefix} ${m}`);
+      else out(process.stdout, `${prefix} ${m}`);
+    },
+  };
+}
+
+function formatCounts(counts: Record<string, number> | undefined): string {
+  const entries = Object.entries(counts ?? {});
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(' ') : 'nothing to do';
+}
+
+/** Run one site task: load config, run, write state, record the report. Never throws. */
+export async function runSiteTask<O>(
+  target: PipelineTarget,
+  run: SiteRun<O>,
+  options: O & CommonOptions,
+  projectName: string,
+  projectRoot: string,
+  workspaceRoot: string,
+  shared: Map<string, unknown>,
+): Promise<{ success: boolean; terminalOutput: string }> {
+  const lines: string[] = [];
+  const log = makeLogger(`[${projectName}:${target}]`, !!options.verbose, lines);
+  const started = Date.now();
+  const record: TaskRecord = {
+    site: projectName,
+    target,
+    success: false,
+    dryRun: !!options.dryRun,
+    seconds: 0,
+    counts: {},
+    problems: [],
+  };
+  try {
+    const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
+    const paths = new SitePaths(site.id, workspaceRoot);
+    const outcome = await run({ workspaceRoot, projectName, target, site, paths, options, log, shared });
+    if (!options.dryRun && outcome.state !== undefined) {
+      await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), outcome.state);
+    }
+    record.counts = outcome.counts ?? {};
+    record.problems = outcome.problems ?? [];
+    for (const p of record.problems) {
+      log.error(
+        [p.podcast && `podcast ${p.podcast}`, p.episode && `episode ${p.episode}`, p.file && `file ${p.file}`]
+          .filter(Boolean)
+          .join(', ') + `: ${p.message}${p.fix ? ` — ${p.fix}` : ''}`,
+      );
+    }
+    record.success = record.problems.length === 0;
+    log.info(`${options.dryRun ? '(dry run) ' : ''}${formatCounts(outcome.counts)}${record.problems.length ? `; ${record.problems.length} failed` : ''}`);
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : (err as Error)?.message ?? String(err);
+    record.problems.push({ site: projectName, message });
+    log.error(message);
+    if (!(err instanceof ConfigError)) log.debug((err as Error)?.stack ?? '');
+  }
+  record.seconds = Math.round((Date.now() - started) / 100) / 10;
+  try {
+    await recordTask(workspaceRoot, record);
+  } catch (err) {
+    log.warn(`could not write the run report: ${(err as Error).message}`);
+  }
+  return { success: record.success, terminalOutput: lines.join('\n') };
+}
+
+/** Build the single-task executor and the batch implementation (preferBatch) from one site run. */
+export function defineSiteExecutor<O>(target: PipelineTarget, run: SiteRun<O>, defineOptions: DefineOptions = {}) {
+  async function executor(options: O & CommonOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+    const projectName = context.projectName!;
+    const projectRoot = context.projectsConfigurations!.projects[projectName].root;
+    const result = await runSiteTask(target, run, options, projectName, projectRoot, context.root, new Map());
+    return { success: result.success };
+  }
+
+  async function* batch(
+    taskGraph: TaskGraph,
+    inputs: Record<string, O & CommonOptions>,
+    _overrides: O & CommonOptions,
+    context: ExecutorContext,
+  ): AsyncGenerator<{ task: string; result: { success: boolean; terminalOutput: string } }> {
+    const shared = new Map<string, unknown>();
+    const ids = Object.keys(taskGraph.tasks);
+    const limit = Math.max(1, defineOptions.batchConcurrency ?? 4);
+    const done: Array<{ task: string; result: { success: boolean; terminalOutput: string } }> = [];
+    let next = 0;
+    let wake: (() => void) | undefined;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++];
+        const task = taskGraph.tasks[id];
+        const projectName = task.target.project;
+        const projectRoot = context.projectsConfigurations!.projects[projectName].root;
+        const result = await runSiteTask(target, run, inputs[id], projectName, projectRoot, context.root, shared);
+        done.push({ task: id, result });
+        wake?.();
+      }
+    };
+    let running = Math.min(limit, ids.length);
+    const workers = Array.from({ length: running }, () =>
+      worker().finally(() => {
+        running--;
+        wake?.();
+      }),
+    );
+    while (done.length || running > 0) {
+      if (done.length) {
+        yield done.shift()!;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        // re-check in case a worker finished between the test and the wait
+        if (done.length || running === 0) resolve();
+      });
+      wake = undefined;
+    }
+    await Promise.all(workers);
+  }
+
+  return { executor, batch };
+}

@@ -1,0 +1,11 @@
+import { defineSiteExecutor } from '../common';
+import type { Schema } from './schema';
+
+// Not built yet: writes no state and says so, pretending nothing.
+const { executor, batch } = defineSiteExecutor<Schema>('pre-sync', async ({ log }) => {
+  log.warn('pre-sync is not implemented yet; nothing was done');
+  return { state: { implemented: false } };
+});
+
+export default executor;
+export { batch };

@@ -1,0 +1,4 @@
+export interface Schema {
+  dryRun?: boolean;
+  verbose?: boolean;
+}

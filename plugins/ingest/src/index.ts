@@ -1,0 +1,2 @@
+export { createNodes, createDependencies, siteTargets, PIPELINE } from './plugin';
+export { postTasksExecution, preTasksExecution } from './run-hooks';

@@ -1,0 +1,154 @@
+import type {
+  CreateDependencies,
+  CreateNodes,
+  CreateNodesResult,
+  TargetConfiguration,
+} from '@nx/devkit';
+import { DependencyType } from '@nx/devkit';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { stateFileRel, validateSiteConfig, formatProblems, type SiteConfigFile } from '@podline/config';
+
+export interface IngestPluginOptions {
+  /** Prefix of target names, e.g. "podline-" gives "podline-rss". Default: none. */
+  targetPrefix?: string;
+}
+
+export const PIPELINE = ['pre-sync', 'check', 'rss', 'transcribe', 'upload', 'index'] as const;
+export type PipelineTargetName = (typeof PIPELINE)[number];
+
+const DESCRIPTIONS: Record<PipelineTargetName | 'search', string> = {
+  'pre-sync': 'Pull what the bucket has and this machine lacks (never overwrites local files). Looks outward: always runs.',
+  check: 'Compare the data folder with the bucket: only-local, only-bucket, differing. Looks outward: always runs.',
+  rss: 'Read the feeds (conditional requests), update the episode manifest, download new audio. Looks outward: always runs.',
+  transcribe: 'Turn new audio into SRT transcripts (publisher transcript first, else local Whisper). Cached on the rss state.',
+  upload: 'Push everything the bucket lacks; the manifest last. Cached on the states before it.',
+  index: 'Build the search entries and index, or invoke the site\'s indexing Lambda. Runs only when the bucket content changed.',
+  search: 'Query the site\'s local search index (--query="…", --json).',
+};
+
+/** Targets that look outward (feed, bucket): never cached, cheap, and byte-identical state when nothing changed. */
+const OUTWARD = new Set<PipelineTargetName>(['pre-sync', 'check', 'rss']);
+
+/** Environment that changes where data lives or which model runs: part of every cacheable target's hash. */
+const ENV_INPUTS = [{ env: 'PODLINE_DATA_DIR' }, { env: 'PODLINE_MODELS_DIR' }];
+
+function inputsFor(target: PipelineTargetName): TargetConfiguration['inputs'] {
+  const base: NonNullable<TargetConfiguration['inputs']> = ['default', '^production', ...ENV_INPUTS];
+  switch (target) {
+    case 'transcribe':
+      // The rss state: the manifest and the audio set.
+      return [...base, { dependentTasksOutputFiles: '**/*.json' }];
+    case 'upload':
+      // Every state before it: what pre-sync/check saw of the bucket, what rss and transcribe produced.
+      return [...base, { dependentTasksOutputFiles: '**/*.json', transitive: true }];
+    case 'index':
+      // Only upload's state: the bucket's content digest, which changes exactly when something was uploaded.
+      return [...base, { dependentTasksOutputFiles: '**/*.json' }];
+    default:
+      return base;
+  }
+}
+
+export function siteTargets(siteId: string, prefix = ''): Record<string, TargetConfiguration> {
+  const targets: Record<string, TargetConfiguration> = {};
+  PIPELINE.forEach((name, i) => {
+    const outward = OUTWARD.has(name);
+    targets[prefix + name] = {
+      executor: `@podline/ingest:${name}`,
+      dependsOn: i === 0 ? [] : [prefix + PIPELINE[i - 1]],
+      cache: !outward,
+      inputs: inputsFor(name),
+      outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`],
+      options: {},
+      metadata: {
+        description: DESCRIPTIONS[name],
+        technologies: ['podline'],
+      },
+    };
+  });
+  targets[prefix + 'search'] = {
+    executor: '@podline/ingest:search',
+    cache: false,
+    options: {},
+    metadata: { description: DESCRIPTIONS.search, technologies: ['podline'] },
+  };
+  return targets;
+}
+
+/** sites/<id>/site.config.json or sites/<group>/<id>/site.config.json */
+export function isSiteConfigPath(file: string): boolean {
+  const parts = file.split(/[\\/]/);
+  return parts[0] === 'sites' && parts[parts.length - 1] === 'site.config.json' && (parts.length === 3 || parts.length === 4);
+}
+
+function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
+  const tags = ['site'];
+  if (!raw) return [...tags, 'config:invalid'];
+  tags.push(`storage:${raw.storage?.kind ?? 'local'}`);
+  tags.push(`index:${raw.index?.kind ?? 'local'}`);
+  if (raw.aws?.accountId) tags.push(`aws:${raw.aws.accountId}`);
+  return tags;
+}
+
+/**
+ * One project per site config. A broken config still yields its project (named after the folder), so only
+ * that site's tasks fail, with the loader's message, and every other site's cron run carries on.
+ */
+export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
+  const root = path.dirname(configFile);
+  const folder = path.basename(root);
+  let raw: Partial<SiteConfigFile> | undefined;
+  let problems: string | undefined;
+  try {
+    raw = JSON.parse(readFileSync(path.join(workspaceRoot, configFile), 'utf8'));
+    const found = validateSiteConfig(raw, configFile, folder);
+    if (found.length) problems = formatProblems(found);
+  } catch (err) {
+    problems = `${configFile}: is not valid JSON (${(err as Error).message}). Fix: correct the JSON syntax`;
+    raw = undefined;
+  }
+  const id = folder; // the folder is the project name, valid config or not
+  return {
+    projects: {
+      [root]: {
+        name: id,
+        root,
+        projectType: 'application',
+        tags: tagsFor(problems ? undefined : raw),
+        targets: siteTargets(id, options.targetPrefix ?? ''),
+        metadata: {
+          description: problems ? `Podcast site ${id} — config has problems:\n${problems}` : `Podcast site ${raw?.title ?? id}`,
+        },
+      },
+    },
+  };
+}
+
+export const createNodes: CreateNodes<IngestPluginOptions> = [
+  'sites/**/site.config.json',
+  (configFiles, options, context) =>
+    configFiles
+      .filter(isSiteConfigPath)
+      .map((file) => [file, createSiteNode(file, context.workspaceRoot, options ?? {})] as const),
+];
+
+/** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
+export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'search-index', 'aws'];
+
+export const createDependencies: CreateDependencies<IngestPluginOptions> = (_options, context) => {
+  const deps = [];
+  for (const [name, project] of Object.entries(context.projects)) {
+    if (!project.root.startsWith('sites/') || !project.tags?.includes('site')) continue;
+    for (const lib of PIPELINE_PROJECTS) {
+      if (!context.projects[lib] && !Object.values(context.projects).some((p) => p.name === lib)) continue;
+      deps.push({
+        source: name,
+        target: lib,
+        type: DependencyType.static,
+        sourceFile: `${project.root}/site.config.json`,
+      });
+    }
+  }
+  return deps;
+};
