@@ -3,3 +3,4 @@ export * from './errors';
 export * from './atomic';
 export * from './paths';
 export * from './load';
+export * from './manifest';
