@@ -13,7 +13,7 @@ import {
 export const SITE_CONFIG_FILE = 'site.config.json';
 export const SITE_CONFIG_SCHEMA = path.resolve(__dirname, '..', 'site.config.schema.json');
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile<SiteConfigFile>(schema);
 
 function fieldOf(instancePath: string): string {
@@ -149,7 +149,8 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
  */
 export function loadSiteConfig(configFile: string): SiteConfig {
   const file = path.resolve(configFile);
-  const shown = path.relative(process.cwd(), file) || file;
+  const rel = path.relative(process.cwd(), file);
+  const shown = rel && !rel.startsWith('..') ? rel : file;
   if (!existsSync(file)) {
     throw new ConfigError([{ file: shown, field: '', message: 'does not exist', fix: 'create it with `nx g site <id>`' }]);
   }
