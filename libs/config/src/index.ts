@@ -4,3 +4,4 @@ export * from './atomic';
 export * from './paths';
 export * from './load';
 export * from './manifest';
+export * from './lock';

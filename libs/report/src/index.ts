@@ -49,3 +49,5 @@ export async function readRunRecords(workspaceRoot: string, id: string, env: Nod
     .filter(Boolean)
     .map((line) => JSON.parse(line) as TaskRecord);
 }
+
+export * from './summary';

@@ -1,11 +1,30 @@
 import type { PostTasksExecution, PreTasksExecution } from '@nx/devkit';
+import { dataRoot, reportsDir } from '@podline/config';
+import { releaseLocks } from '@podline/config';
+import { buildRunReport, formatRunReport, readRunRecords, writeRunReport, type NxTaskResult } from '@podline/report';
+import * as path from 'node:path';
 
-/** Give every task of this Nx run one run id, so their report records land in one file. */
+/** Give every task of this Nx run one run id: their report records and site locks are keyed by it. */
 export const preTasksExecution: PreTasksExecution = (_options, context) => {
   process.env.PODLINE_RUN_ID = context.id;
 };
 
-/** End of run: the summary is printed by the report module (filled in by the operations issue). */
-export const postTasksExecution: PostTasksExecution = async () => {
-  /* summary printing lands with the run report */
+/**
+ * End of run: release this run's site locks, then print one summary table per site and phase and
+ * write the JSON report (data/.reports/latest.json). Only runs that touched pipeline targets report.
+ */
+export const postTasksExecution: PostTasksExecution = async (_options, context) => {
+  const root = context.workspaceRoot;
+  await releaseLocks(path.join(dataRoot(root), '.locks'), context.id);
+  const results: NxTaskResult[] = Object.values(context.taskResults).map((r) => ({
+    id: r.task.id,
+    project: r.task.target.project,
+    target: r.task.target.target,
+    status: r.status,
+  }));
+  const records = await readRunRecords(root, context.id);
+  const report = buildRunReport(context.id, context.startTime, context.endTime, results, records);
+  if (!report.rows.length) return;
+  const file = await writeRunReport(reportsDir(root), report);
+  process.stdout.write(formatRunReport(report, path.relative(root, file)));
 };

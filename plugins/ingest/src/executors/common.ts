@@ -2,12 +2,14 @@ import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   ConfigError,
   SitePaths,
+  acquireLock,
+  lockFile,
   loadSiteConfig,
   stateFile,
   writeJsonAtomic,
   type SiteConfig,
 } from '@podline/config';
-import { recordTask, type TaskProblem, type TaskRecord } from '@podline/report';
+import { recordTask, runId, type TaskProblem, type TaskRecord } from '@podline/report';
 import * as path from 'node:path';
 
 export type PipelineTarget = 'pre-sync' | 'check' | 'rss' | 'transcribe' | 'upload' | 'index';
@@ -87,6 +89,31 @@ function formatCounts(counts: Record<string, number> | undefined): string {
   return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(' ') : 'nothing to do';
 }
 
+/**
+ * One run at a time per site: every target of one Nx run shares the run's lock (keyed by its run id);
+ * a second run that finds the site held by a live process fails this task without touching the site.
+ * The lock is released by the plugin's postTasksExecution hook; a lock left by a dead run is taken over.
+ */
+async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger): Promise<void> {
+  const res = await acquireLock(lockFile(workspaceRoot, siteId), {
+    runId: runId(),
+    // The Nx process that runs this task (batch worker or task process) is our parent.
+    pid: process.env.PODLINE_LOCK_PID ? Number(process.env.PODLINE_LOCK_PID) : process.ppid,
+    startedAt: new Date().toISOString(),
+  });
+  if (!res.acquired) {
+    throw new SiteBusyError(
+      `site ${siteId} is being worked on by another run (pid ${res.holder.pid} on ${res.holder.host}, since ${res.holder.startedAt}); ` +
+        'this run leaves it alone. It will be picked up by the next run once that one ends.',
+    );
+  }
+  if (res.tookOverFrom) {
+    log.warn(`took over the lock of site ${siteId} left by a run that is no longer alive (pid ${res.tookOverFrom.pid}, since ${res.tookOverFrom.startedAt})`);
+  }
+}
+
+class SiteBusyError extends Error {}
+
 /** Run one site task: load config, run, write state, record the report. Never throws. */
 export async function runSiteTask<O>(
   target: PipelineTarget,
@@ -112,6 +139,7 @@ export async function runSiteTask<O>(
   try {
     const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
     const paths = new SitePaths(site.id, workspaceRoot);
+    if (!options.dryRun) await takeSiteLock(site.id, workspaceRoot, log);
     const outcome = await run({ workspaceRoot, projectName, target, site, paths, options, log, shared });
     if (!options.dryRun && outcome.state !== undefined) {
       await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), outcome.state);
@@ -128,10 +156,10 @@ export async function runSiteTask<O>(
     record.success = record.problems.length === 0;
     log.info(`${options.dryRun ? '(dry run) ' : ''}${formatCounts(outcome.counts)}${record.problems.length ? `; ${record.problems.length} failed` : ''}`);
   } catch (err) {
-    const message = err instanceof ConfigError ? err.message : (err as Error)?.message ?? String(err);
+    const message = err instanceof ConfigError || err instanceof SiteBusyError ? err.message : (err as Error)?.message ?? String(err);
     record.problems.push({ site: projectName, message });
     log.error(message);
-    if (!(err instanceof ConfigError)) log.debug((err as Error)?.stack ?? '');
+    if (!(err instanceof ConfigError || err instanceof SiteBusyError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {
