@@ -1,0 +1,103 @@
+import { chmodSync, mkdtempSync, promises as fsp, writeFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodePcmWindows, encodeWav16, findFfmpeg, MediaError, SAMPLE_RATE, type PcmWindow } from './index';
+import { makeTone } from './testing/audio';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'podline-media-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function collect(file: string, windowSamples?: number): Promise<PcmWindow[]> {
+  const out: PcmWindow[] = [];
+  for await (const w of decodePcmWindows(file, { windowSamples })) out.push({ start: w.start, samples: w.samples.slice() });
+  return out;
+}
+
+describe('findFfmpeg', () => {
+  it('prefers FFMPEG_PATH, and rejects one that is not executable', () => {
+    const real = findFfmpeg({ PATH: '' });
+    expect(real.source).toBe('@ffmpeg-installer/ffmpeg');
+    expect(findFfmpeg({ FFMPEG_PATH: real.path, PATH: '' })).toEqual({ path: real.path, source: 'FFMPEG_PATH' });
+    expect(() => findFfmpeg({ FFMPEG_PATH: path.join(dir, 'nope') })).toThrow(/FFMPEG_PATH .* not an executable/);
+  });
+  it('uses ffmpeg on PATH before the npm package', () => {
+    const bin = path.join(dir, 'bin');
+    require('node:fs').mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'ffmpeg'), '#!/bin/sh\n');
+    chmodSync(path.join(bin, 'ffmpeg'), 0o755);
+    expect(findFfmpeg({ PATH: bin })).toEqual({ path: path.join(bin, 'ffmpeg'), source: 'PATH' });
+  });
+});
+
+describe('decodePcmWindows', () => {
+  it('decodes an MP3 to 16 kHz mono float PCM in contiguous windows', async () => {
+    const file = await makeTone(path.join(dir, 'tone.mp3'), 2.5, 440);
+    const windows = await collect(file, SAMPLE_RATE);
+    expect(windows.map((w) => w.start)).toEqual([0, 16000, 32000]);
+    expect(windows.map((w) => w.samples.length)).toEqual([16000, 16000, 8000]);
+    // The content is the tone: count rising zero crossings over the middle second.
+    const mid = windows[1].samples;
+    let crossings = 0;
+    for (let i = 1; i < mid.length; i++) if (mid[i - 1] < 0 && mid[i] >= 0) crossings++;
+    expect(crossings).toBeGreaterThanOrEqual(438);
+    expect(crossings).toBeLessThanOrEqual(442);
+    const peak = mid.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(peak).toBeGreaterThan(0.05);
+    expect(peak).toBeLessThanOrEqual(1);
+  });
+
+  it('gives one window for short audio with the default window size', async () => {
+    const file = await makeTone(path.join(dir, 'short.wav'), 1, 1000, 8000);
+    const windows = await collect(file);
+    expect(windows).toHaveLength(1);
+    expect(windows[0].samples.length).toBe(16000);
+  });
+
+  it('stops ffmpeg when the consumer stops early', async () => {
+    const file = await makeTone(path.join(dir, 'long.mp3'), 20, 300);
+    let seen = 0;
+    for await (const w of decodePcmWindows(file, { windowSamples: SAMPLE_RATE })) {
+      seen += w.samples.length;
+      break;
+    }
+    expect(seen).toBe(SAMPLE_RATE);
+  });
+
+  it('names a zero-byte file as empty', async () => {
+    const file = path.join(dir, 'empty.mp3');
+    writeFileSync(file, '');
+    await expect(collect(file)).rejects.toThrow(new MediaError('audio file is empty (0 bytes): the download was cut short'));
+  });
+
+  it('reports a corrupt MP3 with ffmpeg\'s reason', async () => {
+    const file = path.join(dir, 'corrupt.mp3');
+    writeFileSync(file, Buffer.from('this is not audio at all, just text pretending to be an mp3 file'.repeat(50)));
+    const err = await collect(file).catch((e) => e);
+    expect(err).toBeInstanceOf(MediaError);
+    expect(err.message).toMatch(/^ffmpeg could not decode the audio: .*(Invalid data|could not find|Failed)/i);
+  });
+
+  it('reports a missing file', async () => {
+    await expect(collect(path.join(dir, 'missing.mp3'))).rejects.toThrow(/audio file is missing/);
+  });
+});
+
+describe('encodeWav16', () => {
+  it('writes a 16 kHz mono 16-bit WAV header and clamped samples', async () => {
+    const wav = encodeWav16(new Float32Array([0, 1, -1, 2, 0.5]));
+    expect(wav.toString('ascii', 0, 4)).toBe('RIFF');
+    expect(wav.readUInt32LE(24)).toBe(16000);
+    expect(wav.readUInt16LE(22)).toBe(1);
+    expect(wav.readUInt32LE(40)).toBe(10);
+    expect([0, 1, 2, 3, 4].map((i) => wav.readInt16LE(44 + 2 * i))).toEqual([0, 32767, -32768, 32767, 16384]);
+    // ffmpeg reads it back as the same samples.
+    const file = path.join(dir, 'back.wav');
+    await fsp.writeFile(file, encodeWav16(new Float32Array(16000).fill(0.25)));
+    const [w] = await collect(file);
+    expect(w.samples.length).toBe(16000);
+    expect(Math.abs(w.samples[100] - 0.25)).toBeLessThan(1e-3);
+  });
+});

@@ -1,0 +1,4 @@
+export * from './ffmpeg-binary';
+export { SAMPLE_RATE } from './fluent';
+export * from './decode';
+export * from './wav';
