@@ -1,0 +1,233 @@
+import { promises as fsp } from 'node:fs';
+import { keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
+import type { TaskProblem } from '@podline/report';
+import { buildEntryFile, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
+import { parseSrt } from './srt';
+import {
+  buildFullIndex,
+  contentDigest,
+  countEntries,
+  INDEX_SCHEMA,
+  episodeKey,
+  openIndexReadonly,
+  readIndexedEpisodes,
+  updateIndex,
+  type EpisodeToIndex,
+  type IndexedEpisode,
+} from './sqlite-index';
+
+/** The few log calls the build makes (the Nx executor's logger fits). */
+export interface BuildLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+  debug(msg: string): void;
+  progress(msg: string): void;
+}
+
+const quiet: BuildLog = { info() {}, warn() {}, debug() {}, progress() {} };
+
+export interface BuildOptions {
+  siteId: string;
+  paths: SitePaths;
+  /** Say what would be done; write nothing. */
+  dryRun?: boolean;
+  /** Rebuild every entry file and the whole index even if current. */
+  force?: boolean;
+  log?: BuildLog;
+}
+
+/** The deterministic state of a site's local index: what is there, never what a run did. */
+export interface LocalIndexState {
+  kind: 'local';
+  engine: 'sqlite-fts5';
+  /** Every indexed entry file with the sha256 of its bytes, sorted by key. */
+  entries: Array<{ key: string; sha256: string }>;
+  index: { key: string; schema: number; digest: string; episodes: number; entries: number };
+}
+
+export interface BuildResult {
+  /** Undefined in dry-run. */
+  state?: LocalIndexState;
+  counts: Record<string, number>;
+  problems: TaskProblem[];
+  /** Keys of entry files written this run (for a caller that uploads them). */
+  writtenKeys: string[];
+  /** True when the index file was (re)written. */
+  indexChanged: boolean;
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function readManifest(paths: SitePaths, siteId: string): Promise<EpisodeManifest> {
+  const text = await readText(paths.manifestFile);
+  if (text === undefined) {
+    throw Object.assign(new Error(`site ${siteId}: no episode manifest at ${keys.manifest()}`), {
+      fix: `run \`nx run ${siteId}:rss\` (or the whole pipeline) first`,
+    });
+  }
+  try {
+    const manifest = JSON.parse(text) as EpisodeManifest;
+    if (!Array.isArray(manifest.episodes)) throw new Error('it has no "episodes" list');
+    return manifest;
+  } catch (err) {
+    throw Object.assign(new Error(`site ${siteId}: the episode manifest ${keys.manifest()} is unreadable (${(err as Error).message})`), {
+      fix: `run \`nx run ${siteId}:rss\` to rewrite it`,
+    });
+  }
+}
+
+interface EpisodeOutcome {
+  key: string;
+  entryKey: string;
+  sha256: string;
+  /** The new entry file when it was (or, in dry-run, would be) rebuilt; kept only until indexed. */
+  built?: EntryFile;
+}
+
+/**
+ * Bring one episode's entry file up to date with its SRT and metadata.
+ * Returns undefined when the episode has no transcript yet (nothing to index).
+ */
+async function syncEntryFile(ep: EpisodeRecord, opts: BuildOptions, counts: Record<string, number>): Promise<EpisodeOutcome | undefined> {
+  const { paths } = opts;
+  const srt = await readText(paths.transcriptFile(ep.podcast, ep.fileKey));
+  if (srt === undefined) return undefined;
+  const entryKey = keys.searchEntries(ep.podcast, ep.fileKey);
+  const entryPath = paths.file(entryKey);
+  const srtSha = sha256(srt);
+  const meta = entryEpisode(ep);
+  const existingText = await readText(entryPath);
+  let existing: EntryFile | undefined;
+  try {
+    existing = existingText === undefined ? undefined : (JSON.parse(existingText) as EntryFile);
+  } catch {
+    existing = undefined; // a damaged entry file is rebuilt
+  }
+  const key = episodeKey(ep.podcast, ep.fileKey);
+  if (!opts.force && existingText !== undefined && isEntryFileCurrent(existing, meta, srtSha)) {
+    counts.entriesUnchanged = (counts.entriesUnchanged ?? 0) + 1;
+    return { key, entryKey, sha256: sha256(existingText) };
+  }
+  const parsed = parseSrt(srt);
+  if (!parsed.cues.length && parsed.badBlocks > 0) {
+    throw Object.assign(new Error(`the transcript has ${parsed.badBlocks} block(s) but no readable SRT cue`), {
+      fix: `check ${keys.transcript(ep.podcast, ep.fileKey)} (expected "00:00:01,000 --> 00:00:04,000" timing lines); delete it to have transcribe redo it`,
+    });
+  }
+  const built = buildEntryFile(meta, srtSha, parsed.cues);
+  const text = stableStringify(built);
+  if (opts.dryRun) {
+    opts.log?.info(`would ${existingText === undefined ? 'build' : 'rebuild'} ${entryKey} (${built.entries.length} entries)`);
+  } else {
+    await writeFileAtomic(entryPath, text);
+    opts.log?.debug(`wrote ${entryKey} (${built.entries.length} entries)`);
+  }
+  counts.entriesBuilt = (counts.entriesBuilt ?? 0) + 1;
+  return { key, entryKey, sha256: sha256(text), built };
+}
+
+/**
+ * Build a site's search entries and index from its manifest and transcripts (locally, or in /tmp inside the
+ * Lambda handler). Incremental: only entry files whose SRT or metadata changed are rebuilt, only episodes whose
+ * entry file changed are re-indexed. A failing episode is reported and left out; the others go on.
+ */
+export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
+  const { paths, siteId } = opts;
+  const log = opts.log ?? quiet;
+  const counts: Record<string, number> = {};
+  const problems: TaskProblem[] = [];
+  const writtenKeys: string[] = [];
+  const manifest = await readManifest(paths, siteId);
+  const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const episodes = [...manifest.episodes].sort((a, b) => byCodeUnits(episodeKey(a.podcast, a.fileKey), episodeKey(b.podcast, b.fileKey)));
+
+  const current: EpisodeOutcome[] = [];
+  let seen = 0;
+  for (const ep of episodes) {
+    seen++;
+    if (seen % 50 === 0) log.progress(`entries: ${seen}/${episodes.length} episodes checked`);
+    try {
+      const outcome = await syncEntryFile(ep, opts, counts);
+      if (!outcome) {
+        counts.noTranscript = (counts.noTranscript ?? 0) + 1;
+        continue;
+      }
+      if (outcome.built && !opts.dryRun) writtenKeys.push(outcome.entryKey);
+      // Keep built files only in dry-run (nothing on disk to load later); otherwise reload when indexing.
+      if (!opts.dryRun) delete outcome.built;
+      current.push(outcome);
+    } catch (err) {
+      problems.push({
+        site: siteId,
+        podcast: ep.podcast,
+        episode: ep.title || ep.fileKey,
+        file: keys.transcript(ep.podcast, ep.fileKey),
+        message: (err as Error).message,
+        fix: (err as { fix?: string }).fix,
+      });
+    }
+  }
+
+  // Index: diff what it holds against the current entry files.
+  const indexKey = keys.searchIndex();
+  const indexFile = paths.file(indexKey);
+  const db = openIndexReadonly(indexFile);
+  let held: IndexedEpisode[] | undefined;
+  try {
+    held = db ? readIndexedEpisodes(db) : undefined;
+  } finally {
+    db?.close();
+  }
+  const heldMap = new Map((held ?? []).map((e) => [e.key, e.sha256]));
+  const currentKeys = new Set(current.map((c) => c.key));
+  const changed = current.filter((c) => heldMap.get(c.key) !== c.sha256);
+  const removed = [...heldMap.keys()].filter((k) => !currentKeys.has(k));
+  const full = !held || opts.force || changed.length > current.length / 2;
+  const toIndex = (c: EpisodeOutcome): EpisodeToIndex => ({
+    key: c.key,
+    sha256: c.sha256,
+    load: async () => c.built ?? (JSON.parse(await fsp.readFile(paths.file(c.entryKey), 'utf8')) as EntryFile),
+  });
+  const indexChanged = full || changed.length > 0 || removed.length > 0;
+
+  if (opts.dryRun) {
+    if (!indexChanged) log.info(`index ${indexKey} is up to date (${current.length} episodes)`);
+    else if (full) log.info(`would build ${indexKey} from scratch with ${current.length} episodes`);
+    else log.info(`would re-index ${changed.length} episode(s) and drop ${removed.length} from ${indexKey}`);
+    return { counts: { ...counts, wouldReindex: full ? current.length : changed.length, wouldDrop: removed.length }, problems, writtenKeys, indexChanged: false };
+  }
+
+  const progress = (done: number, total: number) => log.progress(`index: ${done}/${total} episodes`);
+  if (full) {
+    await buildFullIndex(indexFile, current.map(toIndex), progress);
+    counts.reindexed = current.length;
+    log.debug(`built ${indexKey} with ${current.length} episodes`);
+  } else if (changed.length || removed.length) {
+    await updateIndex(indexFile, changed.map(toIndex), removed, progress);
+    counts.reindexed = changed.length;
+  }
+  if (removed.length) counts.dropped = removed.length;
+
+  const after = openIndexReadonly(indexFile);
+  if (!after) throw new Error(`site ${siteId}: the index ${indexKey} could not be reopened after building it`);
+  let state: LocalIndexState;
+  try {
+    const indexed = readIndexedEpisodes(after);
+    state = {
+      kind: 'local',
+      engine: 'sqlite-fts5',
+      entries: current.map((c) => ({ key: c.entryKey, sha256: c.sha256 })).sort((a, b) => byCodeUnits(a.key, b.key)),
+      index: { key: indexKey, schema: INDEX_SCHEMA, digest: contentDigest(indexed), episodes: indexed.length, entries: countEntries(after) },
+    };
+  } finally {
+    after.close();
+  }
+  return { state, counts, problems, writtenKeys, indexChanged };
+}
