@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TEMP_SUFFIX, tempPathFor } from '@podline/config';
+import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio } from './audio';
+import { FetchError, openUrl } from './http';
+import { withRetry, type RetryPolicy } from './retry';
+
+export interface DownloadOptions {
+  /** Idle timeout per request (ms). */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** The feed's enclosure length: checked when the server gives no Content-Length. */
+  feedLength?: number;
+  /** Called as bytes arrive (received, total when known). */
+  onProgress?: (received: number, total?: number) => void;
+  onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+}
+
+export interface DownloadedFile {
+  size: number;
+  sha256: string;
+}
+
+/** The download is not audio: trying again will not help. */
+export class NotAudioError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotAudioError';
+  }
+}
+
+/** Pass-through that hashes, counts and checks the first bytes look like audio. */
+function inspector(url: string, onBytes: (n: number) => void) {
+  const hash = createHash('sha256');
+  let head = Buffer.alloc(0);
+  let checked = false;
+  let size = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (!checked) {
+        head = Buffer.concat([head, chunk.subarray(0, AUDIO_SNIFF_BYTES)]).subarray(0, AUDIO_SNIFF_BYTES);
+        if (head.length >= AUDIO_SNIFF_BYTES) {
+          checked = true;
+          if (!looksLikeAudio(head)) return done(new NotAudioError(`${url} is not audio (got ${describeHead(head)})`));
+        }
+      }
+      size += chunk.length;
+      hash.update(chunk);
+      onBytes(size);
+      done(null, chunk);
+    },
+    flush(done) {
+      if (!checked && !looksLikeAudio(head)) return done(new NotAudioError(size ? `${url} is not audio (got ${describeHead(head)})` : `${url} is empty`));
+      done();
+    },
+  });
+  return { stream, result: () => ({ size, sha256: hash.digest('hex') }) };
+}
+
+/** Remove temp files of `dest` left by runs that were killed (their process is gone). */
+export async function removeStaleTemps(dest: string): Promise<number> {
+  const dir = path.dirname(dest);
+  const prefix = `.${path.basename(dest)}.`;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    await fsp.rm(path.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function attempt(url: string, dest: string, opts: DownloadOptions): Promise<DownloadedFile> {
+  const res = await openUrl(url, { timeoutMs: opts.timeoutMs, headers: { Accept: 'audio/*, */*;q=0.5' } });
+  const type = res.headers['content-type'] ?? '';
+  if (/^text\/html/i.test(type)) {
+    res.body.destroy();
+    throw new NotAudioError(`${url} is not audio (served ${type.split(';')[0]})`);
+  }
+  const total = res.length ?? opts.feedLength;
+  const check = inspector(url, (n) => opts.onProgress?.(n, total));
+  const tmp = tempPathFor(dest);
+  try {
+    await pipeline(res.body, check.stream, createWriteStream(tmp, { flush: true }));
+    const got = check.result();
+    if (res.length !== undefined && got.size !== res.length) {
+      throw new FetchError(`${url} was cut off after ${got.size} of ${res.length} bytes`, url, { retryable: true });
+    }
+    if (res.length === undefined && opts.feedLength && got.size < opts.feedLength) {
+      throw new FetchError(`${url} ended after ${got.size} bytes; the feed says ${opts.feedLength}`, url, { retryable: true });
+    }
+    await fsp.rename(tmp, dest);
+    return got;
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Download `url` to `dest`: streamed to a temp file beside it, hashed on the way, verified (complete, non-empty,
+ * looks like audio) and only then renamed into place. Network errors, 429 and 5xx are retried with back-off.
+ * A kill at any instant leaves at most a temp file (removed by the next run), never a partial `dest`.
+ */
+export async function downloadAudio(url: string, dest: string, opts: DownloadOptions): Promise<DownloadedFile> {
+  await fsp.mkdir(path.dirname(dest), { recursive: true });
+  await removeStaleTemps(dest);
+  return withRetry(() => attempt(url, dest, opts), opts.retry, opts.onRetry);
+}
+
+/** Size and sha256 of a local file, streamed; with its first bytes for the audio check. */
+export async function hashFile(file: string): Promise<DownloadedFile & { head: Buffer }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let head = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file)) {
+    const b = chunk as Buffer;
+    if (head.length < AUDIO_SNIFF_BYTES) head = Buffer.concat([head, b.subarray(0, AUDIO_SNIFF_BYTES - head.length)]);
+    size += b.length;
+    hash.update(b);
+  }
+  return { size, sha256: hash.digest('hex'), head };
+}

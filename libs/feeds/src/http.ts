@@ -1,0 +1,211 @@
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+/** Sent with every request, so publishers can see who reads their feed. */
+export const USER_AGENT = 'Podline/0.1 (podcast search ingest; feed reader)';
+
+/** A failed request: what went wrong, whether trying again may help, and how long the server asked us to wait. */
+export class FetchError extends Error {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly options: { status?: number; retryable?: boolean; retryAfterMs?: number; code?: string } = {},
+  ) {
+    super(message);
+    this.name = 'FetchError';
+  }
+  get status(): number | undefined {
+    return this.options.status;
+  }
+  get retryable(): boolean {
+    return !!this.options.retryable;
+  }
+  get retryAfterMs(): number | undefined {
+    return this.options.retryAfterMs;
+  }
+}
+
+export interface OpenOptions {
+  /** Extra request headers (conditional headers, Accept). */
+  headers?: Record<string, string>;
+  /** Idle timeout: no response or no data for this long fails the request. */
+  timeoutMs?: number;
+  /** Total time allowed for the whole response (feeds); 0 or unset: no limit (large downloads). */
+  deadlineMs?: number;
+  /** Redirects followed before giving up. Default 5. */
+  maxRedirects?: number;
+}
+
+export interface OpenedResponse {
+  /** The URL finally answered (after redirects). */
+  url: string;
+  /** 2xx, or 304 when a conditional request found nothing new. */
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string | undefined>;
+  /** Declared body length (Content-Length), when given. */
+  length?: number;
+  body: Readable;
+}
+
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** True for errors worth another attempt: network failures, timeouts, 429 and 5xx. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof FetchError) return err.retryable;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && RETRYABLE_CODES.has(code)) return true;
+  return (err as Error | undefined)?.message === 'aborted';
+}
+
+/** Retry-After as milliseconds (seconds or an HTTP date); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function statusError(url: string, status: number, headers: http.IncomingHttpHeaders): FetchError {
+  const retryable = status === 429 || status >= 500;
+  const retryAfterMs = parseRetryAfter(headers['retry-after'] as string | undefined);
+  return new FetchError(`HTTP ${status}${http.STATUS_CODES[status] ? ` ${http.STATUS_CODES[status]}` : ''} from ${url}`, url, { status, retryable, retryAfterMs });
+}
+
+/** A file's validator, so `file:` URLs answer conditional requests like a server would. */
+function fileEtag(stat: { size: number; mtimeMs: number }): string {
+  return `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+}
+
+async function openFile(url: string, headers: Record<string, string>): Promise<OpenedResponse> {
+  let file: string;
+  try {
+    file = fileURLToPath(url);
+  } catch {
+    throw new FetchError(`"${url}" is not a usable file: URL`, url);
+  }
+  let stat;
+  try {
+    stat = await fsp.stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FetchError(code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file} (${code})`, url, { status: code === 'ENOENT' ? 404 : undefined });
+  }
+  if (!stat.isFile()) throw new FetchError(`${file} is not a file`, url);
+  const etag = fileEtag(stat);
+  const lastModified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
+  const out = { etag, 'last-modified': lastModified, 'content-length': String(stat.size) };
+  const inm = headers['If-None-Match'];
+  if (inm && inm === etag) {
+    return { url, status: 304, headers: out, body: Readable.from([]) };
+  }
+  return { url, status: 200, headers: out, length: stat.size, body: createReadStream(file) };
+}
+
+function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOptions): Promise<{ res: http.IncomingMessage }> {
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.get(url, { headers: { 'User-Agent': USER_AGENT, 'Accept-Encoding': 'identity', ...headers } });
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    let response: http.IncomingMessage | undefined;
+    const fail = (err: Error) => {
+      if (response) response.destroy(err);
+      else req.destroy(err);
+    };
+    // Socket idle timeout: covers a server that never answers and a body that stops mid-way.
+    req.setTimeout(timeoutMs, () => {
+      fail(new FetchError(`no data from ${url.href} for ${Math.round(timeoutMs / 1000)} s (timed out)`, url.href, { retryable: true, code: 'ETIMEDOUT' }));
+    });
+    let deadline: NodeJS.Timeout | undefined;
+    if (opts.deadlineMs) {
+      deadline = setTimeout(() => {
+        fail(new FetchError(`${url.href} did not finish within ${Math.round(opts.deadlineMs! / 1000)} s (timed out)`, url.href, { retryable: true, code: 'ETIMEDOUT' }));
+      }, opts.deadlineMs);
+      deadline.unref();
+      req.on('close', () => clearTimeout(deadline));
+    }
+    req.on('error', (err) => {
+      clearTimeout(deadline);
+      reject(err);
+    });
+    req.on('response', (res) => {
+      response = res;
+      res.on('close', () => clearTimeout(deadline));
+      resolve({ res });
+    });
+  });
+}
+
+function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/**
+ * Open a URL (http, https or file) and return its body as a stream. Follows redirects (bounded, loops detected),
+ * sends our User-Agent, applies the idle timeout. Throws FetchError on 4xx/5xx (retryable for 429 and 5xx).
+ * A 304 is returned as is (the caller sent the conditional headers).
+ */
+export async function openUrl(url: string, opts: OpenOptions = {}): Promise<OpenedResponse> {
+  const headers = opts.headers ?? {};
+  const maxRedirects = opts.maxRedirects ?? 5;
+  const seen = new Set<string>();
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    let parsed: URL;
+    try {
+      parsed = new URL(current);
+    } catch {
+      throw new FetchError(`"${current}" is not a valid URL`, current);
+    }
+    if (parsed.protocol === 'file:') {
+      if (hop > 0) throw new FetchError(`${url} redirects to a local file (${current}); refused`, url);
+      return openFile(parsed.href, headers);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new FetchError(`"${current}" uses ${parsed.protocol}, which Podline cannot fetch`, current);
+    }
+    seen.add(parsed.href);
+    const { res } = await requestOnce(parsed, headers, opts);
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && status !== 304) {
+      res.resume();
+      const location = res.headers.location;
+      if (!location) throw new FetchError(`HTTP ${status} from ${parsed.href} without a Location`, parsed.href);
+      const next = new URL(location, parsed).href;
+      if (seen.has(next)) throw new FetchError(`redirect loop: ${parsed.href} leads back to ${next}`, url);
+      if (hop + 1 > maxRedirects) throw new FetchError(`more than ${maxRedirects} redirects from ${url}`, url);
+      current = next;
+      continue;
+    }
+    if (status >= 400 || status < 200) {
+      res.resume();
+      throw statusError(parsed.href, status, res.headers);
+    }
+    const len = res.headers['content-length'];
+    const length = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
+    return { url: parsed.href, status, headers: flatHeaders(res.headers), length, body: res };
+  }
+}
+
+/** Read a whole body into memory (feeds), refusing more than `maxBytes`. */
+export async function readBody(res: OpenedResponse, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) {
+      res.body.destroy();
+      throw new FetchError(`${res.url} is larger than ${Math.round(maxBytes / 1e6)} MB; refused`, res.url);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  if (res.length !== undefined && total < res.length) {
+    throw new FetchError(`${res.url} was cut off after ${total} of ${res.length} bytes`, res.url, { retryable: true });
+  }
+  return Buffer.concat(chunks);
+}

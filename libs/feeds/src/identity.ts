@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { EpisodeRecord } from '@podline/config';
+import type { FeedItem } from './parse';
+
+export interface EpisodeIdentity {
+  id: string;
+  idSource: EpisodeRecord['idSource'];
+}
+
+/** The enclosure URL without query string or fragment (tracking parameters change; the file does not). */
+export function enclosureIdentity(url: string): string {
+  return url.replace(/[?#].*$/, '');
+}
+
+/**
+ * An episode's stable id: its guid; else its enclosure URL without query; else title and date.
+ * Undefined when the item has none of them (nothing to know it by).
+ */
+export function episodeIdentity(item: FeedItem): EpisodeIdentity | undefined {
+  if (item.guid) return { id: item.guid, idSource: 'guid' };
+  if (item.enclosure?.url) return { id: enclosureIdentity(item.enclosure.url), idSource: 'enclosure' };
+  if (item.title) return { id: `${item.title}|${item.published ?? ''}`, idSource: 'title-date' };
+  return undefined;
+}
+
+export const MAX_SLUG = 60;
+
+/** Lower-case ASCII words joined by dashes; accents folded, everything else (/, .., emoji) dropped; at most MAX_SLUG. */
+export function slugify(title: string | undefined): string {
+  const words = (title ?? '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (words.length <= MAX_SLUG) return words || 'episode';
+  const cut = words.slice(0, MAX_SLUG + 1);
+  const atDash = cut.lastIndexOf('-');
+  return (atDash > MAX_SLUG / 2 ? cut.slice(0, atDash) : cut.slice(0, MAX_SLUG)).replace(/-+$/, '');
+}
+
+export function shortHash(id: string, length = 10): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, length);
+}
+
+/**
+ * `YYYY-MM-DD_<slug>_<short hash of the id>`: deterministic, filesystem-safe, sortable by date.
+ * Undated episodes get 0000-00-00. `hashLength` grows only to resolve a collision.
+ */
+export function makeFileKey(id: string, title: string | undefined, published: string | undefined, hashLength = 10): string {
+  const date = published && /^\d{4}-\d{2}-\d{2}/.test(published) ? published.slice(0, 10) : '0000-00-00';
+  return `${date}_${slugify(title)}_${shortHash(id, hashLength)}`;
+}
