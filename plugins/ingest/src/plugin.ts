@@ -40,8 +40,10 @@ function inputsFor(target: PipelineTargetName): TargetConfiguration['inputs'] {
       // The rss state: the manifest and the audio set.
       return [...base, { dependentTasksOutputFiles: '**/*.json' }];
     case 'upload':
-      // Every state before it: what pre-sync/check saw of the bucket, what rss and transcribe produced.
-      return [...base, { dependentTasksOutputFiles: '**/*.json', transitive: true }];
+      // What this machine has to offer: the states of rss (manifest, audio) and transcribe (transcripts).
+      // Not pre-sync's or check's: they describe the bucket *before* the upload, which the upload itself
+      // changes, so hashing them would make the next run re-upload for nothing.
+      return [...base, { dependentTasksOutputFiles: '**/{rss,transcribe}.json', transitive: true }];
     case 'index':
       // Only upload's state: the bucket's content digest, which changes exactly when something was uploaded.
       return [...base, { dependentTasksOutputFiles: '**/*.json' }];
