@@ -1,0 +1,132 @@
+/**
+ * Error classification and retries. The SDK's own retries are off (maxAttempts 1) so that there is one
+ * retry policy for every request and for whole streamed transfers, and so fatal errors stop at once.
+ */
+
+export type ErrorKind = 'auth' | 'no-bucket' | 'retryable' | 'not-found' | 'other';
+
+/** An error that stops the whole site run (no point trying the next file): bad credentials, missing bucket. */
+export class StorageError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly fix?: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'StorageError';
+  }
+}
+
+const AUTH_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'CredentialsProviderError',
+  'AuthorizationHeaderMalformed',
+]);
+const RETRYABLE_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestThrottled',
+  'TooManyRequestsException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'InternalError',
+  'ServiceUnavailable',
+  'NetworkingError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'IncompleteBody',
+]);
+
+interface SdkLikeError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number };
+}
+
+export function errorCode(err: unknown): string {
+  const e = (err ?? {}) as SdkLikeError;
+  return e.Code || e.code || e.name || 'Error';
+}
+
+export function httpStatus(err: unknown): number | undefined {
+  const e = (err ?? {}) as SdkLikeError;
+  return e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+}
+
+export function classifyError(err: unknown): ErrorKind {
+  if (err instanceof StorageError) return err.kind;
+  const code = errorCode(err);
+  const status = httpStatus(err);
+  if (AUTH_CODES.has(code) || status === 401 || status === 403) return 'auth';
+  if (code === 'NoSuchBucket') return 'no-bucket';
+  if (code === 'NoSuchKey' || code === 'NotFound' || code === 'ENOENT') return 'not-found';
+  if (RETRYABLE_CODES.has(code) || (status !== undefined && (status >= 500 || status === 429))) return 'retryable';
+  // The SDK's "socket hang up" and friends carry no code on some paths.
+  if (/socket hang up|ECONNRESET|timed? ?out|premature close/i.test((err as SdkLikeError)?.message ?? '')) return 'retryable';
+  return 'other';
+}
+
+export function describeError(err: unknown): string {
+  const code = errorCode(err);
+  const status = httpStatus(err);
+  const msg = (err as SdkLikeError)?.message ?? String(err);
+  return `${code}${status ? ` (HTTP ${status})` : ''}${msg && msg !== code ? `: ${msg}` : ''}`;
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt (default 4). */
+  retries?: number;
+  /** First backoff ceiling, doubled per attempt (default 200 ms). */
+  baseDelayMs?: number;
+  /** Backoff ceiling (default 10 s). */
+  maxDelayMs?: number;
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /** Injected for unit tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Run `op`, retrying only retryable failures (5xx, 429/SlowDown, timeouts, network) with exponential
+ * backoff and full jitter. Auth and missing-bucket errors are thrown at once: no retry storm.
+ */
+export async function withRetries<T>(op: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const retries = options.retries ?? 4;
+  const base = options.baseDelayMs ?? 200;
+  const max = options.maxDelayMs ?? 10_000;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op(attempt);
+    } catch (err) {
+      if (attempt >= retries || classifyError(err) !== 'retryable') throw err;
+      const ceiling = Math.min(max, base * 2 ** attempt);
+      const delay = Math.round(random() * ceiling);
+      options.onRetry?.(err, attempt + 1, delay);
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,349 @@
+import * as path from 'node:path';
+import { MANIFEST_KEY, SITE_FOLDERS, type SiteConfig, type SiteFolder, type SitePaths } from '@podline/config';
+import type { TaskProblem } from '@podline/report';
+import { plainMd5 } from './atomic-stream';
+import { StorageError, describeError, type RetryOptions } from './errors';
+import { HashCache } from './hash-cache';
+import { folderOf, podcastOf } from './keys';
+import { ListingCache } from './listing-cache';
+import { openBackend, storageLabel, type OpenOptions } from './open';
+import { decide, type Decision } from './plan';
+import { runPool } from './pool';
+import { Progress } from './progress';
+import { digestListing } from './state';
+import { CONFLICT_MODES, type ConflictMode, type Listing, type ObjectEntry, type StorageBackend, type SyncLog } from './types';
+import { removeStaleTemps, walkFolders } from './walk';
+
+/** Where and for whom a sync runs (everything an executor already has). */
+export interface SyncContext {
+  site: SiteConfig;
+  paths: SitePaths;
+  workspaceRoot: string;
+  log: SyncLog;
+  env?: NodeJS.ProcessEnv;
+  /** Credentials or provider for S3 (e.g. an assumed role); default: the SDK's default chain. */
+  credentials?: OpenOptions['credentials'];
+  /** Per-request timeout (default 60 s). */
+  requestTimeoutMs?: number;
+  /** Backoff tuning (tests shorten it). `retries` comes from SyncOptions. */
+  retry?: Omit<RetryOptions, 'retries'>;
+}
+
+/** The options of pre-sync, check and upload (their schema.json mirrors this). */
+export interface SyncOptions {
+  dryRun?: boolean;
+  /** Subset of the synced folders (default: all; upload skips the search folders when the index is remote). */
+  folders?: string[];
+  /** Transfers in flight (default 8). */
+  concurrency?: number;
+  conflict?: ConflictMode;
+  /** Files of this size or more are uploaded in parts (default 16). */
+  multipartThresholdMB?: number;
+  /** Retries per request on 5xx/429/timeouts/network errors (default 4). */
+  retries?: number;
+}
+
+export interface SyncOutcome {
+  /** Deterministic state for the target's state file; undefined in dry-run or when the run stopped. */
+  state?: unknown;
+  counts: Record<string, number>;
+  problems: TaskProblem[];
+}
+
+/** The folders the search index target produces: not part of upload's state (see uploadSite). */
+export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index'];
+
+function resolveFolders(site: SiteConfig, requested: string[] | undefined, fallback: readonly SiteFolder[]): SiteFolder[] {
+  if (!requested || requested.length === 0) return [...fallback];
+  const unknown = requested.filter((f) => !(SITE_FOLDERS as readonly string[]).includes(f));
+  if (unknown.length) {
+    throw new StorageError('other', `site ${site.id}: unknown folder(s) ${unknown.map((f) => `"${f}"`).join(', ')}`, `use some of: ${SITE_FOLDERS.join(', ')}`);
+  }
+  return SITE_FOLDERS.filter((f) => requested.includes(f));
+}
+
+function resolveConflict(site: SiteConfig, mode: string | undefined): ConflictMode {
+  const m = (mode ?? 'skip-existing') as ConflictMode;
+  if (!CONFLICT_MODES.includes(m)) {
+    throw new StorageError('other', `site ${site.id}: unknown conflict mode "${mode}"`, `use one of: ${CONFLICT_MODES.join(', ')}`);
+  }
+  return m;
+}
+
+const sortKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One site's sync run: the backend, both listings (the bucket's cached for the run), the local hashes. */
+class Session {
+  private constructor(
+    readonly ctx: SyncContext,
+    readonly options: SyncOptions,
+    readonly backend: StorageBackend,
+    readonly localHashes: HashCache,
+    private readonly listingCache: ListingCache,
+  ) {}
+
+  static async open(ctx: SyncContext, options: SyncOptions): Promise<Session | undefined> {
+    const env = ctx.env ?? process.env;
+    const backend = await openBackend(ctx.site, ctx.paths, {
+      workspaceRoot: ctx.workspaceRoot,
+      env,
+      credentials: ctx.credentials,
+      multipartThresholdBytes: Math.round((options.multipartThresholdMB ?? 16) * 1024 * 1024),
+      concurrency: options.concurrency,
+      requestTimeoutMs: ctx.requestTimeoutMs,
+      retry: {
+        ...ctx.retry,
+        retries: options.retries ?? 4,
+        onRetry: (err, attempt, delay) => ctx.log.warn(`retry ${attempt} in ${delay} ms after ${describeError(err)}`),
+      },
+    });
+    if (!backend) return undefined;
+    const cacheDir = ctx.paths.cacheDir();
+    const localHashes = await HashCache.open(path.join(cacheDir, 'sync', 'local-hashes.json'));
+    return new Session(ctx, options, backend, localHashes, ListingCache.forSite(cacheDir, env.PODLINE_RUN_ID, backend.id));
+  }
+
+  /** The bucket listing: this run's cached one when pre-sync/check already listed, else one full listing. */
+  async bucketListing(): Promise<Listing> {
+    const cached = await this.listingCache.load();
+    if (cached) {
+      this.ctx.log.debug(`reusing this run's listing of ${this.backend.description} (${cached.size} keys)`);
+      return cached;
+    }
+    const listing = await this.backend.list();
+    this.ctx.log.debug(`listed ${this.backend.description}: ${listing.size} keys`);
+    if (!this.options.dryRun) await this.listingCache.save(listing);
+    return listing;
+  }
+
+  async saveListing(listing: Listing): Promise<void> {
+    if (!this.options.dryRun) await this.listingCache.save(listing);
+  }
+
+  localListing(folders: readonly SiteFolder[]): Promise<Listing> {
+    return walkFolders(this.ctx.paths.root, folders);
+  }
+
+  /** Same content? true/false when known (size, then MD5 where the bucket's ETag is one), else undefined. */
+  async same(local: ObjectEntry, bucket: ObjectEntry): Promise<boolean | undefined> {
+    if (local.size !== bucket.size) return false;
+    const md5 = plainMd5(bucket.etag);
+    if (!md5) return undefined;
+    return (await this.localHashes.md5(local, this.ctx.paths.file(local.key))) === md5;
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (!this.options.dryRun) {
+        await this.localHashes.save();
+        await this.backend.flush?.();
+      }
+    } finally {
+      this.backend.close();
+    }
+  }
+}
+
+function problemFor(site: SiteConfig, key: string, verb: string, err: unknown): TaskProblem {
+  const fix =
+    err instanceof StorageError
+      ? err.fix
+      : verb === 'download'
+        ? 'run pre-sync again (nothing partial was kept); if it persists, check the object in the bucket'
+        : 'run upload again (nothing partial is listed as done); if it persists, check the local file';
+  return { site: site.id, podcast: podcastOf(key), file: key, message: `${verb} failed: ${(err as Error)?.message ?? String(err)}`, fix };
+}
+
+/** Runs `fn`; a StorageError that stops the run (credentials, bucket, service down) becomes the site's problem. */
+async function guarded(ctx: SyncContext, options: SyncOptions, fn: (s: Session) => Promise<SyncOutcome>): Promise<SyncOutcome> {
+  let session: Session | undefined;
+  try {
+    session = await Session.open(ctx, options);
+    if (!session) {
+      ctx.log.info(`storage kind "none": nothing to sync for site ${ctx.site.id}`);
+      return { state: options.dryRun ? undefined : { storage: { kind: 'none' } }, counts: {}, problems: [] };
+    }
+    return await fn(session);
+  } catch (err) {
+    if (err instanceof StorageError) return { counts: {}, problems: [{ site: ctx.site.id, message: err.message, fix: err.fix }] };
+    throw err;
+  } finally {
+    await session?.close();
+  }
+}
+
+interface Transfer {
+  source: ObjectEntry;
+  target?: ObjectEntry;
+}
+
+/** Sort candidates into transfers and skip counts by the conflict mode. */
+async function plan(
+  candidates: Array<{ source: ObjectEntry; target?: ObjectEntry; local: ObjectEntry; bucket?: ObjectEntry }>,
+  mode: ConflictMode,
+  session: Session,
+): Promise<{ transfers: Transfer[]; skipped: Record<Decision, number> }> {
+  const skipped: Record<Decision, number> = { transfer: 0, exists: 0, same: 0, 'not-newer': 0 };
+  const transfers: Transfer[] = [];
+  for (const c of candidates) {
+    const d = await decide(c.source, c.target, mode, () => (c.bucket ? session.same(c.local, c.bucket) : Promise.resolve(undefined)));
+    if (d === 'transfer') transfers.push({ source: c.source, target: c.target });
+    else skipped[d]++;
+  }
+  return { transfers, skipped };
+}
+
+function skipCounts(skipped: Record<Decision, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (skipped.exists) out.skippedExisting = skipped.exists;
+  if (skipped.same) out.identical = skipped.same;
+  if (skipped['not-newer']) out.skippedNotNewer = skipped['not-newer'];
+  return out;
+}
+
+/** Run transfers with bounded concurrency; per-file failures become problems, a StorageError stops the run. */
+async function transferAll(
+  session: Session,
+  transfers: Transfer[],
+  verb: 'download' | 'upload',
+  one: (t: Transfer, onBytes: (n: number) => void) => Promise<void>,
+  problems: TaskProblem[],
+): Promise<{ files: number; bytes: number }> {
+  const { ctx, options } = session;
+  const progress = new Progress(ctx.log, verb === 'download' ? 'downloaded' : 'uploaded', transfers.length, transfers.reduce((n, t) => n + t.source.size, 0));
+  const done = { files: 0, bytes: 0 };
+  await runPool(transfers, options.concurrency ?? 8, async (t) => {
+    try {
+      await one(t, progress.bytesDone);
+      done.files++;
+      done.bytes += t.source.size;
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      problems.push(problemFor(ctx.site, t.source.key, verb, err));
+    }
+    progress.fileDone();
+  });
+  return done;
+}
+
+function bytesOf(entries: Transfer[]): number {
+  return entries.reduce((n, t) => n + t.source.size, 0);
+}
+
+/** pre-sync: download what the bucket has and this machine lacks (by default never overwriting). */
+export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
+  return guarded(ctx, options, async (session) => {
+    const folders = resolveFolders(ctx.site, options.folders, SITE_FOLDERS);
+    const mode = resolveConflict(ctx.site, options.conflict);
+    const counts: Record<string, number> = {};
+    if (!options.dryRun) {
+      const stale = await removeStaleTemps(ctx.paths.root, folders);
+      if (stale) counts.staleTempsRemoved = stale;
+    }
+    const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
+    const candidates = [...bucket.values()]
+      .filter((e) => folders.includes(folderOf(e.key)!))
+      .sort((a, b) => sortKeys(a.key, b.key))
+      .map((b) => ({ source: b, target: local.get(b.key), local: local.get(b.key)!, bucket: b }));
+    const { transfers, skipped } = await plan(candidates, mode, session);
+    Object.assign(counts, skipCounts(skipped));
+    const state = { storage: storageLabel(ctx.site), bucket: digestListing(bucket) };
+    if (options.dryRun) {
+      for (const t of transfers) ctx.log.info(`would download ${t.source.key} (${t.source.size} bytes)${t.target ? ' over the local file' : ''}`);
+      return { counts: { ...counts, wouldDownload: transfers.length, wouldDownloadBytes: bytesOf(transfers) }, problems: [] };
+    }
+    const problems: TaskProblem[] = [];
+    const done = await transferAll(session, transfers, 'download', async (t, onBytes) => {
+      const got = await session.backend.download(t.source, ctx.paths.file(t.source.key), onBytes);
+      // The MD5 was computed on the way in: no need to hash the new file again.
+      if (got.etag) session.localHashes.remember({ ...got, mtimeMs: Math.floor(got.mtimeMs) }, got.etag);
+    }, problems);
+    return { state, counts: { ...counts, downloaded: done.files, downloadedBytes: done.bytes }, problems };
+  });
+}
+
+/** check: what is only local, only in the bucket, and on both sides but different, per folder. */
+export function checkSite(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
+  return guarded(ctx, options, async (session) => {
+    const folders = resolveFolders(ctx.site, options.folders, SITE_FOLDERS);
+    const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
+    const report: Record<string, { onlyLocal: string[]; onlyBucket: string[]; differing: Array<{ key: string; localSize: number; bucketSize: number; reason: string }> }> = {};
+    const counts = { onlyLocal: 0, onlyBucket: 0, differing: 0, inSync: 0 };
+    for (const folder of folders) report[folder] = { onlyLocal: [], onlyBucket: [], differing: [] };
+    const keys = new Set([...local.keys(), ...[...bucket.keys()].filter((k) => folders.includes(folderOf(k)!))]);
+    for (const key of [...keys].sort(sortKeys)) {
+      const folder = report[folderOf(key)!];
+      const l = local.get(key);
+      const b = bucket.get(key);
+      if (l && !b) folder.onlyLocal.push(key);
+      else if (b && !l) folder.onlyBucket.push(key);
+      else if (l && b) {
+        const same = await session.same(l, b);
+        if (same === false) folder.differing.push({ key, localSize: l.size, bucketSize: b.size, reason: l.size !== b.size ? 'size' : 'md5' });
+        else counts.inSync++;
+      }
+    }
+    for (const [name, f] of Object.entries(report)) {
+      counts.onlyLocal += f.onlyLocal.length;
+      counts.onlyBucket += f.onlyBucket.length;
+      counts.differing += f.differing.length;
+      if (f.onlyLocal.length || f.onlyBucket.length || f.differing.length) {
+        ctx.log.info(`${name}: ${f.onlyLocal.length} only local, ${f.onlyBucket.length} only in the bucket, ${f.differing.length} differing`);
+      }
+      for (const d of f.differing) ctx.log.debug(`differs (${d.reason}): ${d.key} local ${d.localSize} bytes, bucket ${d.bucketSize} bytes`);
+    }
+    if (!counts.onlyLocal && !counts.onlyBucket && !counts.differing) ctx.log.info(`in step with ${session.backend.description}`);
+    return { state: options.dryRun ? undefined : { storage: storageLabel(ctx.site), folders: report }, counts, problems: [] };
+  });
+}
+
+/** upload: push what the bucket lacks (or per the conflict mode), the episode manifest last. */
+export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
+  return guarded(ctx, options, async (session) => {
+    // The search folders are ours to upload only when the index is built on this machine.
+    const defaults = ctx.site.index?.kind === 'lambda' ? SITE_FOLDERS.filter((f) => !INDEX_FOLDERS.includes(f)) : SITE_FOLDERS;
+    const folders = resolveFolders(ctx.site, options.folders, defaults);
+    const mode = resolveConflict(ctx.site, options.conflict);
+    const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
+    const candidates = [...local.values()]
+      .sort((a, b) => sortKeys(a.key, b.key))
+      .map((l) => ({ source: l, target: bucket.get(l.key), local: l, bucket: bucket.get(l.key) }));
+    const { transfers, skipped } = await plan(candidates, mode, session);
+    const counts: Record<string, number> = skipCounts(skipped);
+    if (options.dryRun) {
+      for (const t of transfers) ctx.log.info(`would upload ${t.source.key} (${t.source.size} bytes)${t.target ? ' over the bucket object' : ''}`);
+      return { counts: { ...counts, wouldUpload: transfers.length, wouldUploadBytes: bytesOf(transfers) }, problems: [] };
+    }
+    const manifest = transfers.filter((t) => t.source.key === MANIFEST_KEY);
+    const rest = transfers.filter((t) => t.source.key !== MANIFEST_KEY);
+    const problems: TaskProblem[] = [];
+    let changed = false;
+    const put = async (t: Transfer, onBytes: (n: number) => void) => {
+      const entry = await session.backend.upload(t.source, ctx.paths.file(t.source.key), onBytes);
+      bucket.set(entry.key, entry);
+      changed = true;
+    };
+    try {
+      const done = await transferAll(session, rest, 'upload', put, problems);
+      // The manifest last, and only when every file it may point at made it: a reader never sees it ahead of them.
+      if (manifest.length && problems.length) {
+        problems.push({
+          site: ctx.site.id,
+          file: MANIFEST_KEY,
+          message: 'the episode manifest was held back because other uploads failed',
+          fix: 'fix the failures above and run upload again',
+        });
+      } else if (manifest.length) {
+        const last = await transferAll(session, manifest, 'upload', put, problems);
+        done.files += last.files;
+        done.bytes += last.bytes;
+      }
+      counts.uploaded = done.files;
+      counts.uploadedBytes = done.bytes;
+    } finally {
+      if (changed) await session.saveListing(bucket);
+    }
+    const sourceFolders = SITE_FOLDERS.filter((f) => !INDEX_FOLDERS.includes(f));
+    return { state: { storage: storageLabel(ctx.site), bucket: digestListing(bucket, sourceFolders) }, counts, problems };
+  });
+}

@@ -1,0 +1,51 @@
+import type { SiteFolder } from '@podline/config';
+
+/** One object on either side, by its site key ('/'-separated, identical locally and in the bucket). */
+export interface ObjectEntry {
+  key: string;
+  size: number;
+  /** Modification time (local mtime, or the bucket's LastModified), in ms. */
+  mtimeMs: number;
+  /** The bucket's ETag without quotes (a plain MD5 for single-part uploads), or the MD5 of a local file when known. */
+  etag?: string;
+}
+
+/** Entries by key. */
+export type Listing = Map<string, ObjectEntry>;
+
+/** The three ways to treat a key that exists on both sides (same meaning in both directions). */
+export type ConflictMode = 'skip-existing' | 'overwrite-if-newer' | 'overwrite-always';
+export const CONFLICT_MODES: readonly ConflictMode[] = ['skip-existing', 'overwrite-if-newer', 'overwrite-always'];
+
+/** Byte progress of one transfer. */
+export type OnBytes = (bytes: number) => void;
+
+/** What a backend (the "bucket" side) can do. Nothing here deletes. */
+export interface StorageBackend {
+  /** 'local' or 's3'. */
+  readonly kind: 'local' | 's3';
+  /** Human description for messages: "s3://bucket/prefix" or the folder. */
+  readonly description: string;
+  /** Stable identity of where the data goes (used to key the listing cache). */
+  readonly id: string;
+  /** Every key of the site's synced folders, paging through the whole listing once. */
+  list(): Promise<Listing>;
+  /** Download `entry` to `file` (streamed to a temp file, verified, renamed); returns the local file's entry, its MD5 as etag. */
+  download(entry: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry>;
+  /** Upload the local `file` as `local.key`; returns the bucket's entry for it. */
+  upload(local: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry>;
+  /** Number of requests sent to the bucket so far (for reports and benchmarks). */
+  readonly requests: number;
+  /** Persist local bookkeeping (e.g. the local folder's hash cache). */
+  flush?(): Promise<void>;
+  close(): void;
+}
+
+export interface SyncLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+  debug(msg: string): void;
+  progress(msg: string): void;
+}
+
+export type { SiteFolder };

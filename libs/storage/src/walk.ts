@@ -1,0 +1,79 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { isTempOrJunk, TEMP_SUFFIX, type SiteFolder } from '@podline/config';
+import type { Listing } from './types';
+
+/**
+ * Every data file under `root`/<folder> for the given folders, as site keys. Dot-entries (local-only
+ * bookkeeping) and temp/junk files are never listed. Missing folders are simply empty.
+ */
+export async function walkFolders(root: string, folders: readonly SiteFolder[]): Promise<Listing> {
+  const out: Listing = new Map();
+  const visit = async (dir: string, prefix: string): Promise<void> => {
+    let dirents;
+    try {
+      dirents = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await Promise.all(
+      dirents.map(async (d) => {
+        if (d.name.startsWith('.') || isTempOrJunk(d.name)) return;
+        const abs = path.join(dir, d.name);
+        const key = `${prefix}/${d.name}`;
+        if (d.isDirectory()) return visit(abs, key);
+        if (!d.isFile()) return;
+        const st = await fsp.stat(abs);
+        out.set(key, { key, size: st.size, mtimeMs: Math.floor(st.mtimeMs) });
+      }),
+    );
+  };
+  for (const folder of folders) await visit(path.join(root, folder), folder);
+  return out;
+}
+
+/** Parse the writer's pid out of one of our temp names (`.<name>.<pid>.<hex>.podline-tmp`). */
+export function tempOwnerPid(name: string): number | undefined {
+  if (!name.endsWith(TEMP_SUFFIX)) return undefined;
+  const m = /\.(\d+)\.[0-9a-f]+\.podline-tmp$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove our own temp files left by a killed run (their writer is gone, so they can never become
+ * complete). Only our suffix, only dead writers: never user files, never a live writer's temp.
+ */
+export async function removeStaleTemps(root: string, folders: readonly SiteFolder[]): Promise<number> {
+  let removed = 0;
+  const visit = async (dir: string): Promise<void> => {
+    let dirents;
+    try {
+      dirents = await fsp.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of dirents) {
+      const abs = path.join(dir, d.name);
+      if (d.isDirectory() && !d.name.startsWith('.')) await visit(abs);
+      else if (d.isFile()) {
+        const pid = tempOwnerPid(d.name);
+        if (pid !== undefined && pid !== process.pid && !alive(pid)) {
+          await fsp.rm(abs, { force: true });
+          removed++;
+        }
+      }
+    }
+  };
+  for (const folder of folders) await visit(path.join(root, folder));
+  return removed;
+}
