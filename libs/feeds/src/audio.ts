@@ -19,6 +19,6 @@ export function looksLikeAudio(head: Uint8Array): boolean {
 /** A short, printable description of what a non-audio body starts with. */
 export function describeHead(head: Uint8Array): string {
   const text = Buffer.from(head).toString('latin1').replace(/\s+/g, ' ').trim();
-  if (/^<(!doctype html|html)/i.test(text)) return 'an HTML page';
+  if (/^<(!doctype|html|head|body)/i.test(text)) return 'an HTML page';
   return /^[\x20-\x7e]*$/.test(text) ? `text starting with ${JSON.stringify(text.slice(0, 40))}` : 'unrecognised bytes';
 }

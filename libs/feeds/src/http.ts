@@ -129,7 +129,9 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
     }
     req.on('error', (err) => {
       clearTimeout(deadline);
-      reject(err);
+      if (err instanceof FetchError) return reject(err);
+      const code = (err as NodeJS.ErrnoException).code;
+      reject(new FetchError(`${url.href}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, url.href, { retryable: isRetryable(err), code }));
     });
     req.on('response', (res) => {
       response = res;

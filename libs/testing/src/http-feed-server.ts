@@ -172,7 +172,7 @@ export async function startFeedServer(): Promise<FeedServer> {
       res.writeHead(status, headers);
       const limit = spec.cutAfter ?? spec.stallAfter ?? size;
       const finish = () => {
-        if (spec.cutAfter !== undefined) req.socket.destroy();
+        if (spec.cutAfter !== undefined) req.socket.end(); // flush what was written, then drop the connection
         else if (spec.stallAfter === undefined) res.end();
       };
       if (body) {
