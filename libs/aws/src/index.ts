@@ -1,0 +1,4 @@
+export * from './env';
+export * from './errors';
+export * from './sessions';
+export * from './lambda';
