@@ -1,0 +1,43 @@
+import type { Segment } from './srt';
+
+/** Settings an engine transcribes with; also what an episode's source record remembers. */
+export interface EngineSettings {
+  workspaceRoot: string;
+  /** Model name (base.en…) or path, as configured. */
+  model: string;
+  /** Language code ("en"), or "auto". */
+  language: string;
+  /** Initial prompt (names, jargon) from the site config. */
+  prompt?: string;
+  threads: number;
+  /** 1 = greedy decoding; more = beam search of that width. */
+  beamSize: number;
+  debug?: (msg: string) => void;
+}
+
+/** An engine loaded and ready for one episode's windows. Always close it. */
+export interface EngineSession {
+  /** Transcribe one window of 16 kHz mono float PCM; segment times relative to the window's start. */
+  transcribe(pcm: Float32Array): Promise<Segment[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A transcription engine. Adding one (a cloud API, say) means one new module implementing this and
+ * one entry in ENGINES (engines.ts); nothing else changes.
+ */
+export interface TranscriptionEngine {
+  readonly name: string;
+  /** Load the model (after checking it) and return a session; throws ModelError/EngineError. */
+  open(settings: EngineSettings): Promise<EngineSession>;
+}
+
+/** An engine that failed or crashed; the message says what to do. */
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message);
+  }
+}

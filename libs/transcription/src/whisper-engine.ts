@@ -1,0 +1,107 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { EngineError, type EngineSession, type EngineSettings, type TranscriptionEngine } from './engine';
+import { checkModel } from './model';
+import type { Segment } from './srt';
+
+const WORKER = path.join(__dirname, 'whisper-worker.js');
+
+/** whisper.cpp's sampling strategies (smart-whisper's WhisperSamplingStrategy). */
+const GREEDY = 0;
+const BEAM_SEARCH = 1;
+
+/** whisper_full parameters: greedy unless a beam is asked for (smart-whisper defaults to beam search). */
+export function whisperParams(s: EngineSettings): Record<string, unknown> {
+  return {
+    strategy: s.beamSize > 1 ? BEAM_SEARCH : GREEDY,
+    beam_size: Math.max(1, s.beamSize),
+    best_of: 5, // whisper.cpp's greedy default, used on temperature fallback
+    n_threads: s.threads,
+    language: s.language || 'auto',
+    ...(s.prompt ? { initial_prompt: s.prompt } : {}),
+  };
+}
+
+type Reply = { type: 'loaded' } | { type: 'result'; id: number; segments: Segment[] } | { type: 'error'; id?: number; message: string };
+
+/**
+ * A session on a child process hosting smart-whisper: a native crash (abort on a bad model, segfault,
+ * OOM kill) rejects the pending call with the child's last stderr lines and leaves this process intact.
+ */
+class WorkerSession implements EngineSession {
+  private stderr = '';
+  private pending?: { resolve: (r: Reply) => void; reject: (e: Error) => void };
+  private exited?: string;
+  private nextId = 1;
+
+  constructor(private child: ChildProcess) {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-8000);
+    });
+    child.on('message', (m: Reply) => {
+      const p = this.pending;
+      this.pending = undefined;
+      if (m.type === 'error') p?.reject(new EngineError(`whisper failed: ${m.message}`));
+      else p?.resolve(m);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = signal ? `signal ${signal}` : `exit code ${code}`;
+      const p = this.pending;
+      this.pending = undefined;
+      const tail = this.stderr
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-3)
+        .join(' / ');
+      p?.reject(new EngineError(`the whisper engine process died (${this.exited})${tail ? `: ${tail}` : ''}`));
+    });
+  }
+
+  request(msg: Record<string, unknown>): Promise<Reply> {
+    if (this.exited) return Promise.reject(new EngineError(`the whisper engine process is gone (${this.exited})`));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.child.send(msg);
+    });
+  }
+
+  params: Record<string, unknown> = {};
+
+  async transcribe(pcm: Float32Array): Promise<Segment[]> {
+    const reply = await this.request({ type: 'transcribe', id: this.nextId++, pcm, params: this.params });
+    return reply.type === 'result' ? reply.segments : [];
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    try {
+      this.child.send({ type: 'free' });
+    } catch {
+      /* channel already closed */
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/** smart-whisper (whisper.cpp linked into Node, built with SIMD by the install). The default engine. */
+export const whisperEngine: TranscriptionEngine = {
+  name: 'whisper',
+  async open(settings) {
+    const { file, inspection } = await checkModel(settings.workspaceRoot, settings.model);
+    settings.debug?.(`whisper: model ${file} (${inspection.size} bytes, ${inspection.tensors} tensors), ${settings.threads} threads, ${settings.beamSize > 1 ? `beam ${settings.beamSize}` : 'greedy'}`);
+    const child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const session = new WorkerSession(child);
+    session.params = whisperParams(settings);
+    try {
+      await session.request({ type: 'load', model: file });
+    } catch (err) {
+      await session.close();
+      throw new EngineError(`could not load Whisper model ${file}: ${(err as Error).message}`);
+    }
+    return session;
+  },
+};
