@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// `nx run tools:schedule`: see tools/README.md or --help.
+require('./run-ts')('schedule', 'scheduleMain');

@@ -1,0 +1,114 @@
+/**
+ * The side effects of scheduling: reading/writing the user's crontab through the crontab command
+ * (injectable: $PODLINE_CRONTAB_CMD or --crontab-cmd, so tests use a fake that stores a temp file),
+ * and writing/removing the systemd user units (folder injectable with --unit-dir).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFileAtomic } from '@podline/config';
+import { addCronEntry, removeCronEntry, systemdUnits, unitName, type ScheduleSpec } from './schedule-core';
+
+export class ScheduleError extends Error {}
+
+/** Runs `<cmd> -l` / `<cmd> -`; the command may have arguments ("node fake-crontab.js"), so it goes through sh. */
+export class Crontab {
+  constructor(readonly command: string = process.env.PODLINE_CRONTAB_CMD || 'crontab') {}
+
+  read(): string {
+    const res = spawnSync('/bin/sh', ['-c', `${this.command} -l`], { encoding: 'utf8' });
+    if (res.error) throw new ScheduleError(`could not run "${this.command} -l": ${res.error.message}`);
+    if (res.status === 0) return res.stdout;
+    // "no crontab for <user>" is an empty crontab, not an error.
+    if (/no crontab/i.test(res.stderr)) return '';
+    if (res.status === 127) {
+      throw new ScheduleError(
+        `"${this.command}" was not found. Install cron (e.g. the cron package), or use --systemd for a systemd user timer`,
+      );
+    }
+    throw new ScheduleError(`"${this.command} -l" failed (exit ${res.status}): ${res.stderr.trim()}`);
+  }
+
+  write(text: string): void {
+    const res = spawnSync('/bin/sh', ['-c', `${this.command} -`], { input: text, encoding: 'utf8' });
+    if (res.error || res.status !== 0) {
+      throw new ScheduleError(`"${this.command} -" failed (exit ${res.status}): ${(res.stderr || res.error?.message || '').trim()}`);
+    }
+  }
+}
+
+export interface Change {
+  /** What changed (or would change, in dry run), one line each, for the user. */
+  messages: string[];
+  changed: boolean;
+}
+
+/** Install (or update) this checkout's crontab entry; other lines stay exactly as they were. */
+export function installCron(crontab: Crontab, spec: ScheduleSpec, dryRun: boolean): Change {
+  const before = crontab.read();
+  const after = addCronEntry(before, spec);
+  if (after === before) return { changed: false, messages: ['the crontab already has this entry; nothing changed'] };
+  if (!dryRun) crontab.write(after);
+  return { changed: true, messages: [`${dryRun ? 'would install' : 'installed'} the crontab entry for ${spec.workspaceRoot}`] };
+}
+
+export function uninstallCron(crontab: Crontab, spec: Pick<ScheduleSpec, 'name' | 'workspaceRoot'>, dryRun: boolean): Change {
+  const before = crontab.read();
+  const after = removeCronEntry(before, spec);
+  if (after === before) return { changed: false, messages: ['the crontab has no entry for this checkout; nothing changed'] };
+  if (!dryRun) crontab.write(after);
+  return { changed: true, messages: [`${dryRun ? 'would remove' : 'removed'} the crontab entry for ${spec.workspaceRoot}`] };
+}
+
+/** systemd's per-user unit folder: $XDG_CONFIG_HOME/systemd/user, default ~/.config/systemd/user. */
+export function defaultUnitDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'systemd', 'user');
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function installUnits(unitDir: string, spec: ScheduleSpec, dryRun: boolean): Promise<Change> {
+  const units = systemdUnits(spec);
+  const messages: string[] = [];
+  for (const unit of [units.service, units.timer]) {
+    const file = path.join(unitDir, unit.file);
+    if ((await readIfExists(file)) === unit.text) continue;
+    if (!dryRun) await writeFileAtomic(file, unit.text);
+    messages.push(`${dryRun ? 'would write' : 'wrote'} ${file}`);
+  }
+  if (!messages.length) return { changed: false, messages: ['the units are already installed and up to date; nothing changed'] };
+  return { changed: true, messages };
+}
+
+/** Remove the unit files and the enable symlink (enable puts it in timers.target.wants). */
+export async function uninstallUnits(unitDir: string, spec: Pick<ScheduleSpec, 'name'>, dryRun: boolean): Promise<Change> {
+  const name = unitName(spec);
+  const files = [`${name}.service`, `${name}.timer`, path.join('timers.target.wants', `${name}.timer`)].map((f) => path.join(unitDir, f));
+  const messages: string[] = [];
+  for (const file of files) {
+    let present = existsSync(file);
+    try {
+      present = present || !!(await fsp.lstat(file)); // a dangling symlink
+    } catch {
+      /* absent */
+    }
+    if (!present) continue;
+    if (!dryRun) await fsp.rm(file, { force: true });
+    messages.push(`${dryRun ? 'would remove' : 'removed'} ${file}`);
+  }
+  if (!messages.length) return { changed: false, messages: [`no ${name} units in ${unitDir}; nothing changed`] };
+  return { changed: true, messages };
+}
+
+/** Whether the flock tool exists here (util-linux; absent on macOS by default). */
+export function flockAvailable(): boolean {
+  return spawnSync('/bin/sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
+}
