@@ -1,0 +1,56 @@
+import * as path from 'node:path';
+import {
+  SITE_CONFIG_FILE,
+  isTempOrJunk,
+  normalizeSiteConfig,
+  validateSiteConfig,
+  type ConfigProblem,
+  type SiteConfig,
+  type SiteConfigFile,
+} from '@podline/config';
+import { SITES_DIR } from './layout';
+import type { WorkspaceReader } from './reader';
+
+export interface DiscoveredSite {
+  /** The folder name, which is the site id (the loader insists they match). */
+  id: string;
+  /** Workspace-relative path of site.config.json. */
+  file: string;
+  /** The validated config, when it has no problems. */
+  config?: SiteConfig;
+  problems: ConfigProblem[];
+}
+
+/** Validate one site config's text with the same rules the loader applies. */
+export function readSiteConfig(file: string, text: string): DiscoveredSite {
+  const id = path.posix.basename(path.posix.dirname(file));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { id, file, problems: [{ file, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' }] };
+  }
+  const problems = validateSiteConfig(raw, file, id);
+  if (problems.length) return { id, file, problems };
+  return { id, file, config: normalizeSiteConfig(raw as SiteConfigFile, file), problems };
+}
+
+/**
+ * Every site config: sites/<id>/site.config.json or sites/<group>/<id>/site.config.json (the same
+ * layouts the ingest plugin turns into projects), sorted by path.
+ */
+export function discoverSites(reader: WorkspaceReader): DiscoveredSite[] {
+  const found: DiscoveredSite[] = [];
+  const visit = (dir: string, depth: number) => {
+    for (const name of reader.children(dir)) {
+      if (isTempOrJunk(name) || name.startsWith('.')) continue;
+      const folder = `${dir}/${name}`;
+      const file = `${folder}/${SITE_CONFIG_FILE}`;
+      const text = reader.read(file);
+      if (text !== undefined) found.push(readSiteConfig(file, text));
+      else if (depth < 2) visit(folder, depth + 1);
+    }
+  };
+  visit(SITES_DIR, 1);
+  return found.sort((a, b) => a.file.localeCompare(b.file));
+}
