@@ -24,6 +24,8 @@ export interface FeedFetchOptions {
   /** Largest feed accepted. Default 200 MB. */
   maxBytes?: number;
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+  /** Hears every request made (retries included), failed ones too. */
+  onRequest?: () => void;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function fetchFeed(url: string, previous: FeedValidators | undefine
   return withRetry(
     async () => {
       requests++;
+      opts.onRequest?.();
       const res = await openUrl(url, { headers, timeoutMs: opts.timeoutMs, deadlineMs: opts.timeoutMs, maxRedirects: opts.maxRedirects });
       if (res.status === 304) {
         res.body.resume();

@@ -132,6 +132,11 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** Counts worth printing: the always-meaningful ones, and the rest when they happened. */
+function nonZero(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([k, v]) => v !== 0 || k === 'feeds' || k === 'requests'));
+}
+
 function formatBytes(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
 }
@@ -168,9 +173,9 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
       const fetched = await fetchFeed(url, validators, {
         timeoutMs,
         retry,
+        onRequest: () => counts.requests++,
         onRetry: (err, attempt, wait) => log.warn(`podcast ${podcast.id}: feed attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
       });
-      counts.requests += fetched.requests;
       if (!fetched.changed) {
         counts.unchanged++;
         log.debug(`podcast ${podcast.id}: feed unchanged`);
@@ -225,7 +230,7 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   if (dryRun) {
     for (const r of todo) log.info(`(dry run) would download ${keys.audio(r.podcast, r.fileKey)} from ${r.audioUrl}`);
     counts.wouldDownload = todo.length;
-    return { manifest, counts, problems };
+    return { manifest, counts: nonZero(counts), problems };
   }
 
   let saving: Promise<unknown> = Promise.resolve();
@@ -271,5 +276,5 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   });
   await saving;
   await writeJsonAtomic(paths.manifestFile, manifest);
-  return { state: rssState(manifest), manifest, counts, problems };
+  return { state: rssState(manifest), manifest, counts: nonZero(counts), problems };
 }

@@ -1,11 +1,35 @@
+import { runRss } from '@podline/feeds';
 import { defineSiteExecutor } from '../common';
 import type { Schema } from './schema';
 
-// Not built yet: writes no state and says so, pretending nothing.
-const { executor, batch } = defineSiteExecutor<Schema>('rss', async ({ log }) => {
-  log.warn('rss is not implemented yet; nothing was done');
-  return { state: { implemented: false } };
-});
+/** On a terminal, rewrite a progress line per file every half second; in CI and logs, one line per finished file. */
+const interactive = () => !!process.stdout.isTTY && !process.env.CI;
+
+/**
+ * `rss`: the site's feeds -> episode manifest + downloaded audio (all of it in @podline/feeds).
+ * Several sites of one batch run at once: the work is network-bound.
+ */
+const { executor, batch } = defineSiteExecutor<Schema>(
+  'rss',
+  async ({ site, paths, options, log }) => {
+    const { state, counts, problems } = await runRss(
+      site,
+      paths,
+      {
+        dryRun: options.dryRun,
+        maxEpisodes: options.maxEpisodes,
+        since: options.since || undefined,
+        concurrency: options.concurrency,
+        timeoutSeconds: options.timeoutSeconds,
+        retries: options.retries,
+        progressIntervalMs: interactive() ? 500 : 0,
+      },
+      log,
+    );
+    return { state, counts, problems };
+  },
+  { batchConcurrency: 4 },
+);
 
 export default executor;
 export { batch };

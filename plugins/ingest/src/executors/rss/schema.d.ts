@@ -1,4 +1,9 @@
 export interface Schema {
   dryRun?: boolean;
   verbose?: boolean;
+  maxEpisodes?: number;
+  since?: string;
+  concurrency?: number;
+  timeoutSeconds?: number;
+  retries?: number;
 }
