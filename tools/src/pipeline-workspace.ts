@@ -1,0 +1,74 @@
+/** What the pipeline tool reads from the workspace: the sites, and which options each phase's executor takes. */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { SITE_CONFIG_FILE, formatProblems, validateSiteConfig } from '@podline/config';
+import { PHASES, type Capabilities, type Phase } from './pipeline-plan';
+
+export interface SiteEntry {
+  /** The Nx project name: the site's folder name. */
+  id: string;
+  title: string;
+  /** The loader's message when the config has problems (its tasks will fail with it). */
+  problems?: string;
+}
+
+/** The ingest plugin's package folder and name (nx.json registers it by name). */
+const PLUGIN_NAME = '@podline/ingest';
+const PLUGIN_DIR = path.join('plugins', 'ingest');
+
+/** sites/<id>/site.config.json and sites/<group>/<id>/site.config.json, as the plugin finds them. */
+export function listSites(workspaceRoot: string): SiteEntry[] {
+  const sitesDir = path.join(workspaceRoot, 'sites');
+  const found: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name.startsWith('.') || e.name === 'node_modules') continue;
+      const sub = path.join(dir, e.name);
+      if (existsSync(path.join(sub, SITE_CONFIG_FILE))) found.push(sub);
+      else if (depth < 2) visit(sub, depth + 1);
+    }
+  };
+  visit(sitesDir, 1);
+  return found
+    .map((dir) => {
+      const id = path.basename(dir);
+      const file = path.relative(workspaceRoot, path.join(dir, SITE_CONFIG_FILE));
+      try {
+        const raw = JSON.parse(readFileSync(path.join(workspaceRoot, file), 'utf8'));
+        const problems = validateSiteConfig(raw, file, id);
+        return { id, title: typeof raw?.title === 'string' ? raw.title : id, problems: problems.length ? formatProblems(problems) : undefined };
+      } catch (err) {
+        return { id, title: id, problems: `${file}: is not valid JSON (${(err as Error).message})` };
+      }
+    })
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The plugin's targetPrefix option from nx.json (default: none). */
+export function readTargetPrefix(workspaceRoot: string): string {
+  const nxJson = JSON.parse(readFileSync(path.join(workspaceRoot, 'nx.json'), 'utf8'));
+  for (const entry of nxJson.plugins ?? []) {
+    if (typeof entry === 'object' && entry?.plugin === PLUGIN_NAME) return entry.options?.targetPrefix ?? '';
+  }
+  return '';
+}
+
+/** For each phase, the options its executor's schema.json accepts ('any' without additionalProperties:false). */
+export function readCapabilities(workspaceRoot: string): Capabilities {
+  const pluginDir = path.join(workspaceRoot, PLUGIN_DIR);
+  const executors = JSON.parse(readFileSync(path.join(pluginDir, 'executors.json'), 'utf8')).executors ?? {};
+  const caps = {} as Record<Phase, ReadonlySet<string> | 'any'>;
+  for (const phase of PHASES) {
+    const schemaRel = executors[phase]?.schema;
+    if (!schemaRel) throw new Error(`${path.join(PLUGIN_DIR, 'executors.json')} has no executor "${phase}"`);
+    const schema = JSON.parse(readFileSync(path.join(pluginDir, schemaRel), 'utf8'));
+    caps[phase] = schema.additionalProperties === false ? new Set(Object.keys(schema.properties ?? {})) : 'any';
+  }
+  return caps;
+}
