@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { writeFileAtomic, tempPathFor } from '@podline/config';
 import { GGML_MAGIC, GGML_TYPE_SIZES, HPARAM_NAMES, type WhisperHparams } from '../ggml';
 
@@ -163,6 +164,7 @@ export async function writeTestModel(file: string, options: TestModelOptions): P
     return header.length;
   }
   const rand = prng(options.seed ?? 1);
+  await fsp.mkdir(path.dirname(file), { recursive: true });
   const tmp = tempPathFor(file);
   const fh = await fsp.open(tmp, 'w');
   let size = 0;
