@@ -1,10 +1,11 @@
 import { defineSiteExecutor } from '../common';
+import { runLambda } from './lambda-mode';
+import { runLocal } from './local-mode';
 import type { Schema } from './schema';
 
-// Not built yet: writes no state and says so, pretending nothing.
-const { executor, batch } = defineSiteExecutor<Schema>('index', async ({ log }) => {
-  log.warn('index is not implemented yet; nothing was done');
-  return { state: { implemented: false } };
+/** index: local SQLite FTS5 build, or the site's indexing Lambda (site.index.kind). */
+const { executor, batch } = defineSiteExecutor<Schema>('index', (task) => (task.site.index.kind === 'lambda' ? runLambda(task) : runLocal(task)), {
+  batchConcurrency: 4,
 });
 
 export default executor;

@@ -1,4 +1,6 @@
 export interface Schema {
   dryRun?: boolean;
   verbose?: boolean;
+  invocationType?: 'site' | 'RequestResponse' | 'Event';
+  force?: boolean;
 }

@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { automationRoleArn, stateFile, stateFileRel } from '@podline/config';
+import {
+  AwsSiteError,
+  invokeSiteFunction,
+  loadAutomationConfig,
+  sessionCacheIn,
+  siteCredentialsProvider,
+  type InvocationType,
+} from '@podline/aws';
+import { sha256 } from '@podline/search-index';
+import type { SiteTask, TaskOutcome } from '../common';
+import type { Schema } from './schema';
+
+/** The deterministic state of Lambda mode: what was asked of which function, for which upload state. */
+export interface LambdaIndexState {
+  kind: 'lambda';
+  functionName: string;
+  /** sha256 of the upload state file the function ran for; null when nothing was uploaded yet. */
+  inputDigest: string | null;
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lambda mode: invoke the site's indexing function through its automation role, once per upload state.
+ * Nx skips this target when upload's state is unchanged; the digest check makes that hold without the cache too.
+ */
+export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
+  const { site, options, log, workspaceRoot, shared } = task;
+  if (site.index.kind !== 'lambda') throw new Error('runLambda called for a site without a Lambda index');
+  const functionName = site.index.functionName;
+  const invocationType: InvocationType =
+    options.invocationType && options.invocationType !== 'site' ? options.invocationType : (site.index.invocationType ?? 'RequestResponse');
+
+  const uploadState = await readOptional(stateFile(workspaceRoot, site.id, 'upload'));
+  if (uploadState === undefined) {
+    log.info(`nothing uploaded yet (${stateFileRel(site.id, 'upload')} is missing): ${functionName} not invoked`);
+    return { state: { kind: 'lambda', functionName, inputDigest: null } satisfies LambdaIndexState, counts: { invoked: 0 } };
+  }
+  const inputDigest = sha256(uploadState);
+  const previous = await readOptional(stateFile(workspaceRoot, site.id, 'index'));
+  const state: LambdaIndexState = { kind: 'lambda', functionName, inputDigest };
+  if (!options.force && previous) {
+    try {
+      const prev = JSON.parse(previous) as Partial<LambdaIndexState>;
+      if (prev.kind === 'lambda' && prev.functionName === functionName && prev.inputDigest === inputDigest) {
+        log.info(`${functionName} already ran for this upload state: not invoked again (--force to invoke anyway)`);
+        return { state, counts: { invoked: 0 } };
+      }
+    } catch {
+      /* unreadable previous state: invoke */
+    }
+  }
+
+  const roleArn = automationRoleArn(site);
+  const what = `${functionName} (${invocationType}) as ${roleArn ?? 'no role'} for upload state ${inputDigest.slice(0, 12)}`;
+  if (options.dryRun) {
+    log.info(`would invoke ${what}`);
+    return { counts: { wouldInvoke: 1 } };
+  }
+  try {
+    const config = loadAutomationConfig(workspaceRoot);
+    const credentials = siteCredentialsProvider(site, config, sessionCacheIn(shared));
+    const storage = site.storage.kind === 's3' ? site.storage : undefined;
+    log.info(`invoking ${what}`);
+    const result = await invokeSiteFunction({
+      site,
+      functionName,
+      invocationType,
+      credentials,
+      config,
+      payload: { site: site.id, bucket: storage?.bucket, prefix: storage?.prefix, region: storage?.region, inputDigest },
+    });
+    if (result.response !== undefined) log.debug(`${functionName} answered ${JSON.stringify(result.response).slice(0, 500)}`);
+    return { state, counts: { invoked: 1 } };
+  } catch (err) {
+    // Leave the state file as it was, so the next run tries again.
+    if (err instanceof AwsSiteError) return { problems: [{ site: site.id, message: err.message, fix: err.fix }] };
+    return { problems: [{ site: site.id, message: `invoking ${functionName}: ${(err as Error).message}` }] };
+  }
+}

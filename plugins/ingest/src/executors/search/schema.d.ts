@@ -1,0 +1,5 @@
+export interface Schema {
+  query?: string;
+  json?: boolean;
+  limit?: number;
+}
