@@ -32,7 +32,14 @@ export async function handler(event: IndexEvent = {}, env: NodeJS.ProcessEnv = p
   const bucket = event.bucket ?? env.PODLINE_BUCKET;
   if (!site || !bucket) throw new Error('the event (or environment) must name the site and bucket: {"site": "...", "bucket": "..."}');
   const endpoint = env.PODLINE_S3_ENDPOINT;
-  const client = new S3Client({ region: event.region ?? env.AWS_REGION ?? 'us-east-1', endpoint, forcePathStyle: !!endpoint });
+  const client = new S3Client({
+    region: event.region ?? env.AWS_REGION ?? 'us-east-1',
+    endpoint,
+    forcePathStyle: !!endpoint,
+    // Plain PUTs S3-compatible stores understand; S3 itself needs no extra checksum for these objects.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
   const log = {
     info: (m: string) => console.log(m),
     warn: (m: string) => console.warn(m),

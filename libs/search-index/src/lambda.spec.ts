@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { keys, stableStringify, type EpisodeRecord } from '@podline/config';
+import { startS3Server, S3_TEST_CREDENTIALS, type S3TestServer } from '@podline/testing/s3-server';
+import { S3ObjectStore } from './object-store';
+import { handler } from './lambda';
+import { searchIndex } from './sqlite-index';
+
+const ep = (fileKey: string, title: string): EpisodeRecord => ({ id: `guid-${fileKey}`, idSource: 'guid', podcast: 'show', fileKey, title, status: 'downloaded' });
+const SRT = (text: string) => `1\n00:00:00,000 --> 00:00:05,000\n${text}\n\n2\n00:00:05,000 --> 00:00:09,000\nAnd that is all.\n`;
+
+describe('Lambda handler: the same build against a real S3-compatible server on loopback', () => {
+  let s3: S3TestServer;
+  let store: S3ObjectStore;
+  let work: string;
+  const saved = { ...process.env };
+  const bucket = 'podline-index-test';
+  const prefix = 'sites/example';
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    await s3.createBucket(bucket);
+    store = new S3ObjectStore(s3.client(), bucket, prefix);
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await s3.stop();
+  });
+  beforeEach(() => (work = mkdtempSync(path.join(os.tmpdir(), 'podline-lambda-'))));
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+  const env = () => ({ PODLINE_S3_ENDPOINT: s3.endpoint, PODLINE_WORK_DIR: work, AWS_REGION: 'us-east-1' });
+  const event = { site: 'example', bucket, prefix, inputDigest: 'abc' };
+  const queryBucketIndex = async (q: string) => {
+    const file = path.join(work, 'downloaded.sqlite');
+    writeFileSync(file, (await store.get(keys.searchIndex()))!);
+    const db = new Database(file, { readonly: true });
+    try {
+      return searchIndex(db, q).map((h) => h.episodeTitle);
+    } finally {
+      db.close();
+    }
+  };
+
+  it('builds from the bucket, uploads entries and index; a cold re-run uploads nothing; a changed SRT only its entry file', async () => {
+    await store.put(keys.manifest(), stableStringify({ version: 1, site: 'example', episodes: [ep('2024-01-01_a_x', 'Episode A'), ep('2024-01-02_b_y', 'Episode B')] }));
+    await store.put(keys.transcript('show', '2024-01-01_a_x'), SRT('Bees make honey in summer.'));
+    await store.put(keys.transcript('show', '2024-01-02_b_y'), SRT('Owls hunt at night.'));
+
+    const first = await handler(event, env());
+    expect(first.uploaded).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchEntries('show', '2024-01-02_b_y'), keys.searchIndex()]);
+    expect(first.counts).toMatchObject({ entriesBuilt: 2, reindexed: 2 });
+    expect(await store.list('search-entries/')).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchEntries('show', '2024-01-02_b_y')]);
+    expect(await queryBucketIndex('"make honey"')).toEqual(['Episode A']);
+
+    // A fresh container (empty /tmp): what the bucket holds is current, nothing is uploaded.
+    rmSync(work, { recursive: true, force: true });
+    const second = await handler(event, env());
+    expect(second.uploaded).toEqual([]);
+    expect(second.indexDigest).toBe(first.indexDigest);
+
+    await store.put(keys.transcript('show', '2024-01-02_b_y'), SRT('Owls sleep by day.'));
+    const third = await handler(event, env());
+    expect(third.uploaded).toEqual([keys.searchEntries('show', '2024-01-02_b_y'), keys.searchIndex()]);
+    expect(third.counts).toMatchObject({ entriesBuilt: 1, entriesUnchanged: 1, reindexed: 1 });
+    expect(await queryBucketIndex('owls sleep')).toEqual(['Episode B']);
+    expect(await queryBucketIndex('hunt')).toEqual([]);
+  });
+
+  it('a bad transcript fails the invocation with its file named, after the rest is indexed and uploaded', async () => {
+    await store.put(keys.transcript('show', '2024-01-01_a_x'), 'garbage without timings\n');
+    await expect(handler(event, env())).rejects.toThrow(/site example: 1 episode\(s\) could not be indexed: transcripts\/show\/2024-01-01_a_x\.srt: the transcript has 1 block/);
+    expect(await queryBucketIndex('owls')).toEqual(['Episode B']);
+    expect(await queryBucketIndex('bees')).toEqual([]);
+  });
+
+  it('names what is missing from the event', async () => {
+    await expect(handler({}, {})).rejects.toThrow(/must name the site and bucket/);
+  });
+});
