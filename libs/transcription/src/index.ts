@@ -9,3 +9,5 @@ export * from './whisper-cli-engine';
 export * from './transcribe-audio';
 export * from './records';
 export * from './transcribe-site';
+/** Generated whisper.cpp-format models, for tests and benchmarks (no real model needed). */
+export * from './testing/ggml-writer';

@@ -1,4 +1,10 @@
 export interface Schema {
   dryRun?: boolean;
   verbose?: boolean;
+  force?: boolean;
+  threads?: number;
+  beamSize?: number;
+  maxEpisodes?: number;
+  engine?: '' | 'whisper' | 'whisper-cli';
+  model?: string;
 }
