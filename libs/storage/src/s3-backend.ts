@@ -31,7 +31,7 @@ export interface S3BackendOptions {
   partSizeBytes?: number;
   /** Parts in flight per multipart upload (default 4). */
   partConcurrency?: number;
-  /** Per-request socket timeout (default 60 s). */
+  /** A request whose socket stays idle this long fails and is retried (default 60 s). */
   requestTimeoutMs?: number;
   /** Max parallel sockets (default 64). */
   maxSockets?: number;
@@ -63,7 +63,9 @@ export class S3Backend implements StorageBackend {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
-        requestTimeout: options.requestTimeoutMs ?? 60_000,
+        // Idle-socket timeout (also while a body streams): a stuck request fails and is retried, while a
+        // long transfer that keeps moving is never cut.
+        socketTimeout: options.requestTimeoutMs ?? 60_000,
         connectionTimeout: Math.min(options.requestTimeoutMs ?? 10_000, 10_000),
         httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 64 },
         httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 64 },

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { MANIFEST_KEY, SITE_FOLDERS, type SiteConfig, type SiteFolder, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
-import { plainMd5 } from './atomic-stream';
+import { VerificationError, plainMd5 } from './atomic-stream';
 import { StorageError, describeError, type RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
 import { folderOf, podcastOf } from './keys';
@@ -23,7 +23,7 @@ export interface SyncContext {
   env?: NodeJS.ProcessEnv;
   /** Credentials or provider for S3 (e.g. an assumed role); default: the SDK's default chain. */
   credentials?: OpenOptions['credentials'];
-  /** Per-request timeout (default 60 s). */
+  /** A request idle this long fails and is retried (default 60 s). */
   requestTimeoutMs?: number;
   /** Backoff tuning (tests shorten it). `retries` comes from SyncOptions. */
   retry?: Omit<RetryOptions, 'retries'>;
@@ -151,7 +151,8 @@ function problemFor(site: SiteConfig, key: string, verb: string, err: unknown): 
       : verb === 'download'
         ? 'run pre-sync again (nothing partial was kept); if it persists, check the object in the bucket'
         : 'run upload again (nothing partial is listed as done); if it persists, check the local file';
-  return { site: site.id, podcast: podcastOf(key), file: key, message: `${verb} failed: ${(err as Error)?.message ?? String(err)}`, fix };
+  const detail = err instanceof StorageError || err instanceof VerificationError ? err.message : describeError(err);
+  return { site: site.id, podcast: podcastOf(key), file: key, message: `${verb} failed: ${detail}`, fix };
 }
 
 /** Runs `fn`; a StorageError that stops the run (credentials, bucket, service down) becomes the site's problem. */
@@ -163,7 +164,10 @@ async function guarded(ctx: SyncContext, options: SyncOptions, fn: (s: Session) 
       ctx.log.info(`storage kind "none": nothing to sync for site ${ctx.site.id}`);
       return { state: options.dryRun ? undefined : { storage: { kind: 'none' } }, counts: {}, problems: [] };
     }
-    return await fn(session);
+    const outcome = await fn(session);
+    // Requests this run sent to the bucket (a no-op re-sync is one listing page per 1,000 keys, or none).
+    outcome.counts.requests = session.backend.requests;
+    return outcome;
   } catch (err) {
     if (err instanceof StorageError) return { counts: {}, problems: [{ site: ctx.site.id, message: err.message, fix: err.fix }] };
     throw err;
@@ -255,8 +259,9 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
     const problems: TaskProblem[] = [];
     const done = await transferAll(session, transfers, 'download', async (t, onBytes) => {
       const got = await session.backend.download(t.source, ctx.paths.file(t.source.key), onBytes);
-      // The MD5 was computed on the way in: no need to hash the new file again.
-      if (got.etag) session.localHashes.remember({ ...got, mtimeMs: Math.floor(got.mtimeMs) }, got.etag);
+      // The MD5 was computed on the way in: no need to hash the new file again (mtimes are compared rounded
+      // to the ms, as utimes may land a hair below the value set).
+      if (got.etag) session.localHashes.remember({ ...got, mtimeMs: Math.round(got.mtimeMs) }, got.etag);
     }, problems);
     return { state, counts: { ...counts, downloaded: done.files, downloadedBytes: done.bytes }, problems };
   });

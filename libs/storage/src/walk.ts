@@ -25,7 +25,7 @@ export async function walkFolders(root: string, folders: readonly SiteFolder[]):
         if (d.isDirectory()) return visit(abs, key);
         if (!d.isFile()) return;
         const st = await fsp.stat(abs);
-        out.set(key, { key, size: st.size, mtimeMs: Math.floor(st.mtimeMs) });
+        out.set(key, { key, size: st.size, mtimeMs: Math.round(st.mtimeMs) });
       }),
     );
   };
