@@ -196,10 +196,12 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   });
 
   const manifest: EpisodeManifest = { version: 1, site: site.id, episodes: sortRecords([...byPodcast.values()].flat()) };
+  // Nothing parsed and nothing downloaded: the manifest is not even re-serialised (the cheap hourly no-op).
+  let dirty = feedWrites.some((w) => w.body) || !previous.episodes.length;
   // Raw feeds and the manifest first, the validators last: a crash in between means a full fetch next time.
   if (!dryRun) {
     for (const w of feedWrites) if (w.body) await writeFileAtomic(paths.rssFile(w.podcast), w.body);
-    await writeJsonAtomic(paths.manifestFile, manifest);
+    if (dirty) await writeJsonAtomic(paths.manifestFile, manifest);
     for (const w of feedWrites) await writeJsonAtomic(paths.feedCacheFile(w.podcast), w.validators);
   }
 
@@ -207,6 +209,7 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   const index = new Map(manifest.episodes.map((r, i) => [r, i] as const));
   const update = (r: EpisodeRecord, next: EpisodeRecord) => {
     manifest.episodes[index.get(r)!] = next;
+    dirty = true;
   };
   const todo: EpisodeRecord[] = [];
   for (const r of selectWanted(manifest.episodes, new Set(active.map((p) => p.id)), { maxEpisodes: options.maxEpisodes, since })) {
@@ -275,6 +278,6 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
     }
   });
   await saving;
-  await writeJsonAtomic(paths.manifestFile, manifest);
+  if (dirty) await writeJsonAtomic(paths.manifestFile, manifest);
   return { state: rssState(manifest), manifest, counts: nonZero(counts), problems };
 }
