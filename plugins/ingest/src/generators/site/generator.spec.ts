@@ -53,6 +53,13 @@ describe('site generator', () => {
     expect((await parseHcl('y.tfvars', reader.read('terraform/sites/environments/second.tfvars')!)).create_automation_role).toBe(false);
   });
 
+  it('takes account ids the command line parsed as numbers', async () => {
+    const tree = workspaceWithModules();
+    await siteGenerator(tree, { ...demo, awsAccountId: 123456789012, centralAccountId: 210987654321 });
+    expect(JSON.parse(tree.read('sites/demo-show/site.config.json', 'utf8')!).aws.accountId).toBe('123456789012');
+    expect(tree.read('terraform/sites/central.auto.tfvars', 'utf8')).toContain('central_account_id   = "210987654321"');
+  });
+
   it('refuses an existing id with a clear error and writes nothing', async () => {
     const tree = workspaceWithModules();
     await siteGenerator(tree, demo);

@@ -17,6 +17,8 @@ export function treeReader(tree: Tree): WorkspaceReader {
  * this only writes the planned files into the tree, so `--dry-run` lists them and writes nothing.
  */
 export default async function siteGenerator(tree: Tree, options: SiteGeneratorSchema) {
+  // Account ids typed on the command line arrive as numbers (the parser keeps ones with a leading zero
+  // as strings, so the decimal text is exact).
   const plan = await planNewSite(treeReader(tree), {
     id: options.id,
     title: options.title,
