@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,32 @@ describe('downloadAudio against a loopback server', () => {
     const dest = path.join(dir, 'stall.mp3');
     await expect(downloadAudio(server.url('/stall.mp3'), dest, { timeoutMs: 200, retry: { ...retry, retries: 0 } })).rejects.toThrow(/timed out/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a process killed mid-download leaves only a temp file; the next run cleans it and completes', async () => {
+    const body = fakeMp3(300_000, 11);
+    server.route('/killed.mp3', { body, stallAfter: 100_000 });
+    const dest = path.join(dir, 'killed.mp3');
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'spec-download-child.ts'), server.url('/killed.mp3'), dest], {
+      stdio: 'ignore',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Wait until the child has written what the server sent, then kill it without warning.
+    for (;;) {
+      const temp = leftovers()[0];
+      if (temp && readFileSync(path.join(dir, temp)).length >= 100_000) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(existsSync(dest)).toBe(false);
+    expect(leftovers()).toHaveLength(1);
+
+    server.route('/killed.mp3', { body });
+    const got = await downloadAudio(server.url('/killed.mp3'), dest, { timeoutMs: 2000, retry });
+    expect(got.sha256).toBe(sha(body));
+    expect(readdirSync(dir)).toEqual(['killed.mp3']);
   });
 
   it('removes temp files of killed runs, not of live processes', async () => {

@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TEMP_SUFFIX, tempPathFor } from '@podline/config';
 import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio } from './audio';
-import { FetchError, isRetryable, openUrl } from './http';
+import { describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
 
 export interface DownloadOptions {
@@ -114,15 +114,8 @@ async function attempt(url: string, dest: string, opts: DownloadOptions): Promis
     return got;
   } catch (err) {
     await fsp.rm(tmp, { force: true });
-    throw describeStreamError(err, url, check.size(), res.length);
+    throw err instanceof NotAudioError ? err : describeStreamError(err, url, check.size(), res.length);
   }
-}
-
-/** A connection dropped mid-body says "aborted"; say what happened instead. */
-function describeStreamError(err: unknown, url: string, received: number, total?: number): unknown {
-  if (err instanceof FetchError || err instanceof NotAudioError || !isRetryable(err)) return err;
-  const why = (err as Error).message || (err as NodeJS.ErrnoException).code || 'connection closed';
-  return new FetchError(`${url} was cut off after ${received}${total !== undefined ? ` of ${total}` : ''} bytes (${why})`, url, { retryable: true });
 }
 
 /**

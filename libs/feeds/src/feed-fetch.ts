@@ -42,7 +42,7 @@ export async function fetchFeed(url: string, previous: FeedValidators | undefine
     async () => {
       requests++;
       opts.onRequest?.();
-      const res = await openUrl(url, { headers, timeoutMs: opts.timeoutMs, deadlineMs: opts.timeoutMs, maxRedirects: opts.maxRedirects });
+      const res = await openUrl(url, { headers, timeoutMs: opts.timeoutMs, deadlineMs: opts.timeoutMs, maxRedirects: opts.maxRedirects, decompress: true });
       if (res.status === 304) {
         res.body.resume();
         return { changed: false as const, requests };

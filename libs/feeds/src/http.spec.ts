@@ -99,6 +99,18 @@ describe('openUrl and fetchFeed against a loopback server', () => {
     expect(second.changed).toBe(false);
   });
 
+  it('decodes a gzip-compressed feed, and fails a cut-off compressed one', async () => {
+    const xml = '<rss version="2.0"><channel><title>zipped</title></channel></rss>'.repeat(50);
+    server.route('/gz.xml', { body: xml, gzip: true });
+    const got = await fetchFeed(server.url('/gz.xml'), undefined, { timeoutMs: 2000, retry: noRetry });
+    if (!got.changed) throw new Error('expected a body');
+    expect(got.body.toString()).toBe(xml);
+    expect(server.requests[0].headers['accept-encoding']).toMatch(/gzip/);
+    expect(server.requests[0].status).toBe(200);
+    server.route('/gzcut.xml', { body: xml, gzip: true, cutAfter: 20 });
+    await expect(fetchFeed(server.url('/gzcut.xml'), undefined, { timeoutMs: 2000, retry: noRetry })).rejects.toThrow(/gzcut\.xml was cut off after \d+ bytes \(aborted\)/);
+  });
+
   it('reads file: URLs and answers their conditional requests', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'feeds-file-'));
     const file = path.join(dir, 'feed.xml');

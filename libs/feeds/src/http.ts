@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import * as zlib from 'node:zlib';
 
 /** Sent with every request, so publishers can see who reads their feed. */
 export const USER_AGENT = 'Podline/0.1 (podcast search ingest; feed reader)';
@@ -37,6 +38,8 @@ export interface OpenOptions {
   deadlineMs?: number;
   /** Redirects followed before giving up. Default 5. */
   maxRedirects?: number;
+  /** Accept gzip/deflate/br and decode it (feeds: text compresses well). Off for audio, whose length we check. */
+  decompress?: boolean;
 }
 
 export interface OpenedResponse {
@@ -108,7 +111,8 @@ async function openFile(url: string, headers: Record<string, string>): Promise<O
 function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOptions): Promise<{ res: http.IncomingMessage }> {
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.get(url, { headers: { 'User-Agent': USER_AGENT, 'Accept-Encoding': 'identity', ...headers } });
+    const encoding = opts.decompress ? 'gzip, deflate, br' : 'identity';
+    const req = lib.get(url, { headers: { 'User-Agent': USER_AGENT, 'Accept-Encoding': encoding, ...headers } });
     const timeoutMs = opts.timeoutMs ?? 30_000;
     let response: http.IncomingMessage | undefined;
     const fail = (err: Error) => {
@@ -139,6 +143,20 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
       resolve({ res });
     });
   });
+}
+
+function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
+  }
 }
 
 function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string | undefined> {
@@ -188,23 +206,40 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
       res.resume();
       throw statusError(parsed.href, status, res.headers);
     }
+    const decoder = opts.decompress ? decoderFor(res.headers['content-encoding']) : undefined;
+    if (decoder) {
+      // A truncated compressed body fails in the decoder ("unexpected end of file").
+      res.on('error', (err) => decoder.destroy(err));
+      return { url: parsed.href, status, headers: flatHeaders(res.headers), body: res.pipe(decoder) };
+    }
     const len = res.headers['content-length'];
     const length = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
     return { url: parsed.href, status, headers: flatHeaders(res.headers), length, body: res };
   }
 }
 
+/** A connection dropped mid-body says "aborted" or "socket hang up"; say what happened instead. */
+export function describeStreamError(err: unknown, url: string, received: number, total?: number): unknown {
+  if (err instanceof FetchError || !isRetryable(err)) return err;
+  const why = (err as Error).message || (err as NodeJS.ErrnoException).code || 'connection closed';
+  return new FetchError(`${url} was cut off after ${received}${total !== undefined ? ` of ${total}` : ''} bytes (${why})`, url, { retryable: true });
+}
+
 /** Read a whole body into memory (feeds), refusing more than `maxBytes`. */
 export async function readBody(res: OpenedResponse, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res.body) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      res.body.destroy();
-      throw new FetchError(`${res.url} is larger than ${Math.round(maxBytes / 1e6)} MB; refused`, res.url);
+  try {
+    for await (const chunk of res.body) {
+      total += (chunk as Buffer).length;
+      if (total > maxBytes) {
+        res.body.destroy();
+        throw new FetchError(`${res.url} is larger than ${Math.round(maxBytes / 1e6)} MB; refused`, res.url);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw describeStreamError(err, res.url, total, res.length);
   }
   if (res.length !== undefined && total < res.length) {
     throw new FetchError(`${res.url} was cut off after ${total} of ${res.length} bytes`, res.url, { retryable: true });

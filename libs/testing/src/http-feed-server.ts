@@ -10,6 +10,7 @@
  *   server.route('/cut.mp3', { body: fakeMp3(10_000), cutAfter: 4000 }); // Content-Length 10000, socket dropped at 4000
  *   server.route('/big.mp3', { generate: 300e6 });               // 300 MB generated while streaming, never in memory
  *   server.route('/audio/*', { body: fakeMp3(100) });            // prefix route
+ *   server.route('/feed.xml', { body: xml, gzip: true });        // gzip when the client accepts it
  *   fetch(server.url('/feed.xml')); server.count('/feed.xml'); server.requests; await server.close();
  *
  * Routes can be replaced at any time (`route` again); `requests` logs every request with its headers and answer.
@@ -17,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 export interface RouteSpec {
   /** Default 200 (or 302 with `redirect`). */
@@ -42,6 +44,8 @@ export interface RouteSpec {
   chunked?: boolean;
   /** Wait before answering (ms). */
   delayMs?: number;
+  /** Send `body` gzip-compressed (Content-Encoding: gzip) when the request accepts gzip. */
+  gzip?: boolean;
 }
 
 export interface LoggedRequest {
@@ -146,8 +150,12 @@ export async function startFeedServer(): Promise<FeedServer> {
     route.served++;
     const answer = () => {
       if (spec.hang) return; // the socket stays open: the client must time out
-      const body = typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body;
+      let body = typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body;
       const headers: Record<string, string> = { ...(spec.headers ?? {}) };
+      if (spec.gzip && body && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        body = gzipSync(body);
+        headers['Content-Encoding'] = 'gzip';
+      }
       if (spec.contentType) headers['Content-Type'] = spec.contentType;
       if (spec.redirect) {
         log.status = spec.status ?? 302;
