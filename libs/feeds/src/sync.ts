@@ -269,7 +269,7 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
       log.progress(`${tag()} done, ${formatBytes(got.size)}`);
     } catch (err) {
       const message = (err as Error).message ?? String(err);
-      update(r, { ...r, status: 'failed', error: message });
+      update(r, { ...r, status: 'failed', error: message, audio: undefined }); // whatever we had is not here
       counts.failed++;
       problems.push({ site: site.id, podcast: r.podcast, episode: describe(r), file: key, message: `download failed: ${message}`, fix: downloadFix(err) });
     } finally {
