@@ -1,8 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { scheduleMain, type ScheduleIo } from './schedule';
-import { cronMarker, defaultName } from './schedule-core';
+import { cronMarker, defaultName, defaultSpec, runCommand } from './schedule-core';
+import { flockAvailable } from './schedule-install';
 
 /**
  * A stand-in for crontab(1) that keeps the "user's crontab" in a temp file: `-l` prints it (or says there
@@ -184,5 +186,50 @@ describe('systemd', () => {
   it('defaults to the user unit folder under XDG_CONFIG_HOME', async () => {
     await scheduleMain(['--systemd', '--install'], io({ XDG_CONFIG_HOME: path.join(tmp, 'xdg') }));
     expect(existsSync(path.join(tmp, 'xdg', 'systemd', 'user', 'podline-my-checkout.timer'))).toBe(true);
+  });
+});
+
+describe('the scheduled command, really run by /bin/sh', () => {
+  const hasFlock = flockAvailable();
+
+  /** An npx that logs its cwd, NX_DAEMON and arguments, prints a line (for the log file), and waits for the file $FAKE_NPX_WAIT_FOR when set. */
+  function fakeNpxDir(): string {
+    const bin = path.join(tmp, 'fake bin');
+    mkdirSync(bin);
+    writeFileSync(
+      path.join(bin, 'npx'),
+      `#!/bin/sh\necho "$(pwd)|$NX_DAEMON|$PODLINE_DATA_DIR|$*" >> '${path.join(tmp, 'npx.calls')}'\necho "nx output line"\nif [ -n "$FAKE_NPX_WAIT_FOR" ]; then while [ ! -f "$FAKE_NPX_WAIT_FOR" ]; do sleep 0.05; done; fi\nexit 0\n`,
+    );
+    chmodSync(path.join(bin, 'npx'), 0o755);
+    return bin;
+  }
+
+  function command(useFlock: boolean, env: NodeJS.ProcessEnv = {}): string {
+    return runCommand(defaultSpec(workspace, '1h', { useFlock, pathEnv: `${fakeNpxDir()}:/usr/bin:/bin`, env }));
+  }
+
+  it('runs nx run-many -t index from the workspace root with NX_DAEMON=false, creating the log folder and appending to the log', () => {
+    const cmd = command(hasFlock, { PODLINE_DATA_DIR: 'my data' });
+    // From anywhere: cron starts in the home folder.
+    for (let i = 0; i < 2; i++) expect(spawnSync('/bin/sh', ['-c', cmd], { cwd: tmp, env: {} }).status).toBe(0);
+    expect(readFileSync(path.join(tmp, 'npx.calls'), 'utf8')).toBe(`${workspace}|false|${workspace}/my data|nx run-many -t index\n`.repeat(2));
+    expect(readFileSync(path.join(workspace, 'my data', '.reports', 'cron.log'), 'utf8')).toBe('nx output line\n'.repeat(2));
+  });
+
+  (hasFlock ? it : it.skip)('a run started while the previous one holds the lock does nothing (flock -n)', async () => {
+    const cmd = command(true);
+    const release = path.join(tmp, 'release');
+    const first = spawn('/bin/sh', ['-c', cmd], { env: { FAKE_NPX_WAIT_FOR: release } });
+    const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));
+    // Wait until the first run is inside nx (it has logged its call), so it holds the lock.
+    while (!existsSync(path.join(tmp, 'npx.calls'))) await new Promise((r) => setTimeout(r, 20));
+    const second = spawnSync('/bin/sh', ['-c', cmd], { env: {} });
+    expect(second.status).toBe(1);
+    writeFileSync(release, '');
+    expect(await exited).toBe(0);
+    expect(readFileSync(path.join(tmp, 'npx.calls'), 'utf8').trim().split('\n')).toHaveLength(1);
+    // Once the first run ended, the next one runs.
+    expect(spawnSync('/bin/sh', ['-c', cmd], { env: {} }).status).toBe(0);
+    expect(readFileSync(path.join(tmp, 'npx.calls'), 'utf8').trim().split('\n')).toHaveLength(2);
   });
 });
