@@ -384,6 +384,15 @@ describe('runRss end to end against feeds on 127.0.0.1', () => {
     expect(server.count()).toBe(0);
   });
 
+  it('an empty feed is also asked conditionally the second time', async () => {
+    server.route('/empty/feed.xml', { body: rssXml([]), etag: true });
+    const site = makeSite(root, [{ id: 'show', feedUrl: server.url('/empty/feed.xml') }]);
+    await runRss(site, paths, fast, memoryLog());
+    expect(readManifest().episodes).toEqual([]);
+    await runRss(site, paths, fast, memoryLog());
+    expect(server.requests.map((r) => r.status)).toEqual([200, 304]);
+  });
+
   it('inactive podcasts are not fetched and keep their records', async () => {
     const site = makeSite(root, [{ id: 'off', feedUrl: server.url('/off/feed.xml'), active: false }]);
     const run = await runRss(site, paths, fast, memoryLog());

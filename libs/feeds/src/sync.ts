@@ -157,7 +157,12 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
 
   const previous = await readManifest(paths.manifestFile, site.id);
   const byPodcast = new Map<string, EpisodeRecord[]>();
-  for (const r of previous.episodes) byPodcast.set(r.podcast, [...(byPodcast.get(r.podcast) ?? []), r]);
+  for (const r of previous.episodes) {
+    const list = byPodcast.get(r.podcast);
+    if (list) list.push(r);
+    else byPodcast.set(r.podcast, [r]);
+  }
+  const haveManifest = await exists(paths.manifestFile);
 
   // 1. Feeds: fetch (conditionally), parse, merge. A failing feed leaves its podcast's records as they were.
   const active = site.podcasts.filter((p) => p.active);
@@ -168,7 +173,7 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
     counts.feeds++;
     try {
       // Conditional only when what the validators vouch for is still here.
-      const haveLocal = byPodcast.has(podcast.id) && (await exists(paths.rssFile(podcast.id)));
+      const haveLocal = haveManifest && (await exists(paths.rssFile(podcast.id)));
       const validators = haveLocal ? await readValidators(paths.feedCacheFile(podcast.id)) : undefined;
       const fetched = await fetchFeed(url, validators, {
         timeoutMs,
