@@ -176,6 +176,23 @@ describe('validateTerraform', () => {
     ]);
   });
 
+  it('reports a bucket name two sites would both create', async () => {
+    const problems = await problemsAfter((f) => {
+      const config = JSON.parse(f['sites/gamma/site.config.json']);
+      config.storage.bucket = 'podline-alpha-111111111111';
+      f['sites/gamma/site.config.json'] = JSON.stringify(config);
+      f[tfvars('gamma')] = f[tfvars('gamma')].replace('"podline-gamma-222222222222"', '"podline-alpha-111111111111"');
+    });
+    expect(problems).toEqual([
+      {
+        file: tfvars('gamma'),
+        field: '',
+        message: `uses the same bucket_name "podline-alpha-111111111111" as ${tfvars('alpha')}: the second apply would fail or take over the first site's resource`,
+        fix: 'give each site its own name, in its site config and its tfvars',
+      },
+    ]);
+  });
+
   it('reports a backend key shared with another site', async () => {
     const problems = await problemsAfter((f) => (f['terraform/sites/backends/beta.tfbackend'] = f['terraform/sites/backends/alpha.tfbackend']));
     expect(problems.map((p) => p.message)).toEqual(['key is "sites/alpha.tfstate": each site needs its own state, at "sites/beta.tfstate"']);

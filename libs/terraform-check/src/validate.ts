@@ -96,6 +96,7 @@ function tfvarsHint(expected: Omit<SiteTfvars, 'create_automation_role'>): strin
  * - var files set only declared variables, and every required one;
  * - tfvars values (account, role name, region, bucket, function) match the site config;
  * - per AWS account and role name, exactly one site has create_automation_role = true;
+ * - no two sites claim the same bucket (global) or indexing function (per account and region);
  * - backend files give each site its own state key;
  * - terraform/automation/sites.auto.tfvars lists exactly the automated sites, with matching accounts and roles,
  *   and the same central identity as terraform/sites/central.auto.tfvars.
@@ -185,6 +186,26 @@ export async function validateTerraform(reader: WorkspaceReader): Promise<Config
         if (typeof doc[required] !== 'string' || !doc[required]) c.add(backendFile, `does not set "${required}"`, `add ${required} = "<value>" (see terraform/README.md)`);
       }
     }
+  }
+
+  // Names Terraform would create twice: bucket names are global, function names per account and region.
+  const claims = new Map<string, { what: string; files: string[] }>();
+  for (const site of awsSites) {
+    const doc = tfvars.get(site.id)?.doc;
+    if (!doc) continue;
+    const file = layout.siteTfvars(site.id);
+    const claim = (key: string, what: string) => {
+      const entry = claims.get(key) ?? { what, files: [] };
+      entry.files.push(file);
+      claims.set(key, entry);
+    };
+    if (typeof doc.bucket_name === 'string') claim(`bucket|${doc.bucket_name}`, `bucket_name "${doc.bucket_name}"`);
+    if (typeof doc.index_function_name === 'string') {
+      claim(`fn|${doc.automation_account_id}|${doc.aws_region}|${doc.index_function_name}`, `index_function_name "${doc.index_function_name}" (account ${doc.automation_account_id}, ${doc.aws_region})`);
+    }
+  }
+  for (const { what, files } of claims.values()) {
+    if (files.length > 1) c.add(files[1], `uses the same ${what} as ${files[0]}: the second apply would fail or take over the first site's resource`, 'give each site its own name, in its site config and its tfvars');
   }
 
   // Exactly one role creator per account (and role name).
