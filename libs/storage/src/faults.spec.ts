@@ -73,7 +73,7 @@ describe('faults', () => {
     expect(out.state).toBeUndefined();
     expect(out.problems).toHaveLength(1);
     expect(out.problems[0].message).toContain(`site ${site.site.id}: s3://${bucket} kept failing while trying to list the bucket, after 2 retries`);
-    expect(out.problems[0].fix).toContain('run again later');
+    expect(out.problems[0].fix).toContain(`check the network and the endpoint (${proxy.endpoint}), then run again`);
     expect(proxy.requests).toHaveLength(3);
   });
 

@@ -110,7 +110,7 @@ export class S3Backend implements StorageBackend {
         return new StorageError(
           'retryable',
           `site ${siteId}: ${this.description} kept failing while trying to ${what}, after ${this.options.retry?.retries ?? 4} retries (${detail})`,
-          'the storage service is unavailable or throttling: run again later (nothing half-written was kept)',
+          `the storage service is unreachable, unavailable or throttling: check the network and the endpoint${this.options.endpoint ? ` (${this.options.endpoint})` : ''}, then run again (nothing half-written was kept)`,
           err,
         );
       default:

@@ -1,11 +1,13 @@
+import { checkSite } from '@podline/storage';
 import { defineSiteExecutor } from '../common';
 import type { Schema } from './schema';
 
-// Not built yet: writes no state and says so, pretending nothing.
-const { executor, batch } = defineSiteExecutor<Schema>('check', async ({ log }) => {
-  log.warn('check is not implemented yet; nothing was done');
-  return { state: { implemented: false } };
-});
+// Thin: options -> the storage lib's sync engine -> outcome (state, counts, problems).
+const { executor, batch } = defineSiteExecutor<Schema>(
+  'check',
+  ({ site, paths, workspaceRoot, log, options }) => checkSite({ site, paths, workspaceRoot, log }, options),
+  { batchConcurrency: 4 },
+);
 
 export default executor;
 export { batch };

@@ -1,4 +1,6 @@
 export interface Schema {
   dryRun?: boolean;
   verbose?: boolean;
+  folders?: string[];
+  retries?: number;
 }

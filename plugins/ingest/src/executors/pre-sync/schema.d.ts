@@ -1,4 +1,8 @@
 export interface Schema {
   dryRun?: boolean;
   verbose?: boolean;
+  folders?: string[];
+  concurrency?: number;
+  conflict?: 'skip-existing' | 'overwrite-if-newer' | 'overwrite-always';
+  retries?: number;
 }
