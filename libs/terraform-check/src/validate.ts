@@ -106,110 +106,129 @@ export async function validateTerraform(reader: WorkspaceReader): Promise<Config
   const c = new Collector(reader);
   const sites = discoverSites(reader);
   for (const s of sites) c.problems.push(...s.problems);
-
-  const sitesVars = await c.moduleVariables(SITES_MODULE_DIR);
-  const automationVars = await c.moduleVariables(AUTOMATION_MODULE_DIR);
-  const central = await c.parse(layout.centralTfvars);
-  const tfvars = await c.filesByStem(layout.environmentsDir, '.tfvars');
-  const backends = await c.filesByStem(layout.backendsDir, '.tfbackend');
-
-  const byId = new Map<string, DiscoveredSite>();
+  const tree: Tree = {
+    sites,
+    byId: new Map(),
+    awsSites: sites.filter((s): s is AwsSite => !!s.config?.aws),
+    sitesVars: await c.moduleVariables(SITES_MODULE_DIR),
+    automationVars: await c.moduleVariables(AUTOMATION_MODULE_DIR),
+    central: await c.parse(layout.centralTfvars),
+    tfvars: await c.filesByStem(layout.environmentsDir, '.tfvars'),
+    backends: await c.filesByStem(layout.backendsDir, '.tfbackend'),
+  };
   for (const s of sites) {
-    const other = byId.get(s.id);
+    const other = tree.byId.get(s.id);
     if (other) c.add(s.file, `has the same site id "${s.id}" as ${other.file}`, 'rename one of the site folders (and its "id")');
-    byId.set(s.id, s);
-  }
-  const awsSites = sites.filter((s): s is DiscoveredSite & { config: SiteConfig } => !!s.config?.aws);
-
-  // central.auto.tfvars: needed as soon as one site is in AWS.
-  if (central && sitesVars) c.checkKeys(layout.centralTfvars, central, sitesVars, SITES_MODULE_DIR);
-  if (awsSites.length && reader.read(layout.centralTfvars) === undefined) {
-    c.add(layout.centralTfvars, 'is missing: the sites\' automation roles do not know which user to trust', 'create it with central_account_id = "<12-digit account of the automation user>" and automation_user_name = "podline-automation"');
+    tree.byId.set(s.id, s);
   }
 
-  // Var files and backend files without an AWS site.
-  for (const [id, { file }] of tfvars) {
-    const site = byId.get(id);
-    if (!site) c.add(file, `belongs to no site: there is no sites/**/${id}/site.config.json`, `delete it (after \`terraform destroy\` with it, if it was applied), or restore the site "${id}"`);
-    else if (site.config && !site.config.aws) c.add(file, `belongs to site "${id}", which has no "aws" block (a local-only site needs no Terraform)`, `add "aws": {"accountId": …} to ${site.file}, or delete this file`);
-  }
-  for (const [id, { file }] of backends) {
-    const site = byId.get(id);
-    if (!site) c.add(file, `belongs to no site: there is no sites/**/${id}/site.config.json`, `delete it, or restore the site "${id}"`);
-    else if (site.config && !site.config.aws) c.add(file, `belongs to site "${id}", which has no "aws" block (a local-only site needs no Terraform)`, `add "aws": {"accountId": …} to ${site.file}, or delete this file`);
-  }
-
-  // Each AWS site: its files exist and agree with its config.
-  const creators = new Map<string, { files: string[]; creating: string[] }>();
-  for (const site of awsSites) {
-    const { id, config } = site;
-    const tfvarsFile = layout.siteTfvars(id);
-    const backendFile = layout.siteBackend(id);
-    if (!siteRegion(config)) {
+  checkCentral(c, tree);
+  checkOrphans(c, tree, tree.tfvars);
+  checkOrphans(c, tree, tree.backends);
+  for (const site of tree.awsSites) {
+    if (!siteRegion(site.config)) {
       c.add(site.file, 'has no region for the site\'s AWS resources', 'add "region" to "aws", e.g. "us-east-1"', 'aws.region');
       continue;
     }
-    const { create_automation_role: _ignored, ...expected } = siteTfvarsFor(config, false);
-    const entry = tfvars.get(id);
-    if (!entry) {
-      c.add(tfvarsFile, `is missing: site "${id}" (${site.file}) has an "aws" block`, `create it with ${tfvarsHint(expected)} and create_automation_role = true only if no other site in account ${config.aws!.accountId} has it`);
-    } else if (entry.doc) {
-      const doc = entry.doc;
-      if (sitesVars) c.checkKeys(tfvarsFile, doc, sitesVars, SITES_MODULE_DIR, central ? [central] : []);
-      for (const [key, want] of Object.entries(expected) as Array<[keyof typeof expected, string]>) {
-        const have = key in doc ? doc[key] : sitesVars?.get(key)?.default;
-        if (have === undefined || have === want) continue;
-        const source = TFVARS_SOURCE[key];
-        c.add(tfvarsFile, `${key} is ${text(have)} but ${site.file} says ${source} ${text(want)}`, `make them agree: set ${key} = ${text(want)} here, or correct ${source} in the site config`);
-      }
-      if ('create_automation_role' in doc && typeof doc.create_automation_role !== 'boolean') {
-        c.add(tfvarsFile, `create_automation_role is ${text(doc.create_automation_role)}, not true or false`, 'set it to true (one site per account) or false');
-      }
-      // Group by the account and role the var file will really act on.
-      const account = String(doc.automation_account_id ?? expected.automation_account_id);
-      const role = String(doc.automation_role_name ?? sitesVars?.get('automation_role_name')?.default ?? DEFAULT_AUTOMATION_ROLE_NAME);
-      const group = creators.get(`${account}|${role}`) ?? { files: [], creating: [] };
-      group.files.push(tfvarsFile);
-      if (doc.create_automation_role === true) group.creating.push(tfvarsFile);
-      creators.set(`${account}|${role}`, group);
-    }
-
-    const backend = backends.get(id);
-    if (!backend) {
-      c.add(backendFile, `is missing: site "${id}" (${site.file}) has an "aws" block`, `create it with bucket = "<state bucket>", key = "${siteStateKey(id)}", region = "${expected.aws_region}", encrypt = true, use_lockfile = true`);
-    } else if (backend.doc) {
-      const doc = backend.doc;
-      if (doc.key !== siteStateKey(id)) {
-        c.add(backendFile, `key is ${text(doc.key)}: each site needs its own state, at "${siteStateKey(id)}"`, `set key = "${siteStateKey(id)}" (a shared key would let one site's apply destroy another's resources)`);
-      }
-      for (const required of ['bucket', 'region']) {
-        if (typeof doc[required] !== 'string' || !doc[required]) c.add(backendFile, `does not set "${required}"`, `add ${required} = "<value>" (see terraform/README.md)`);
-      }
-    }
+    checkSiteTfvars(c, tree, site);
+    checkSiteBackend(c, tree, site);
   }
+  checkRoleCreators(c, tree);
+  checkNameClaims(c, tree);
+  const automationExists = reader.read(layout.automationTfvars) !== undefined;
+  checkAutomation(c, tree, await c.parse(layout.automationTfvars), automationExists);
+  return c.problems;
+}
 
-  // Names Terraform would create twice: bucket names are global, function names per account and region.
-  const claims = new Map<string, { what: string; files: string[] }>();
-  for (const site of awsSites) {
-    const doc = tfvars.get(site.id)?.doc;
-    if (!doc) continue;
+type AwsSite = DiscoveredSite & { config: SiteConfig & { aws: NonNullable<SiteConfig['aws']> } };
+type ParsedFiles = Map<string, { file: string; doc?: HclDocument }>;
+
+/** Everything read once, shared by the checks. */
+interface Tree {
+  sites: DiscoveredSite[];
+  byId: Map<string, DiscoveredSite>;
+  awsSites: AwsSite[];
+  sitesVars?: Variables;
+  automationVars?: Variables;
+  central?: HclDocument;
+  tfvars: ParsedFiles;
+  backends: ParsedFiles;
+}
+
+/** central.auto.tfvars: declared variables only, and present as soon as one site is in AWS. */
+function checkCentral(c: Collector, tree: Tree): void {
+  if (tree.central && tree.sitesVars) c.checkKeys(layout.centralTfvars, tree.central, tree.sitesVars, SITES_MODULE_DIR);
+  if (tree.awsSites.length && c.reader.read(layout.centralTfvars) === undefined) {
+    c.add(layout.centralTfvars, 'is missing: the sites\' automation roles do not know which user to trust', 'create it with central_account_id = "<12-digit account of the automation user>" and automation_user_name = "podline-automation"');
+  }
+}
+
+/** Var files or backend files of no site, or of a local-only site. */
+function checkOrphans(c: Collector, tree: Tree, files: ParsedFiles): void {
+  for (const [id, { file }] of files) {
+    const site = tree.byId.get(id);
+    if (!site) c.add(file, `belongs to no site: there is no sites/**/${id}/site.config.json`, `delete it (after \`terraform destroy\` with it, if it was applied), or restore the site "${id}"`);
+    else if (site.config && !site.config.aws) c.add(file, `belongs to site "${id}", which has no "aws" block (a local-only site needs no Terraform)`, `add "aws": {"accountId": …} to ${site.file}, or delete this file`);
+  }
+}
+
+/** The site's tfvars exists, sets declared variables only, and agrees with the site config. */
+function checkSiteTfvars(c: Collector, tree: Tree, site: AwsSite): void {
+  const file = layout.siteTfvars(site.id);
+  const { create_automation_role: _decidedPerAccount, ...expected } = siteTfvarsFor(site.config, false);
+  const entry = tree.tfvars.get(site.id);
+  if (!entry) {
+    c.add(file, `is missing: site "${site.id}" (${site.file}) has an "aws" block`, `create it with ${tfvarsHint(expected)} and create_automation_role = true only if no other site in account ${expected.automation_account_id} has it`);
+    return;
+  }
+  const doc = entry.doc;
+  if (!doc) return; // unparsable: already reported
+  if (tree.sitesVars) c.checkKeys(file, doc, tree.sitesVars, SITES_MODULE_DIR, tree.central ? [tree.central] : []);
+  for (const [key, want] of Object.entries(expected) as Array<[keyof typeof expected, string]>) {
+    const have = key in doc ? doc[key] : tree.sitesVars?.get(key)?.default;
+    if (have === undefined || have === want) continue; // unset and required: reported by checkKeys
+    const source = TFVARS_SOURCE[key];
+    c.add(file, `${key} is ${text(have)} but ${site.file} says ${source} ${text(want)}`, `make them agree: set ${key} = ${text(want)} here, or correct ${source} in the site config`);
+  }
+  if ('create_automation_role' in doc && typeof doc.create_automation_role !== 'boolean') {
+    c.add(file, `create_automation_role is ${text(doc.create_automation_role)}, not true or false`, 'set it to true (one site per account) or false');
+  }
+}
+
+/** The site's backend file exists and keeps the site's state apart from every other site's. */
+function checkSiteBackend(c: Collector, tree: Tree, site: AwsSite): void {
+  const file = layout.siteBackend(site.id);
+  const key = siteStateKey(site.id);
+  const entry = tree.backends.get(site.id);
+  if (!entry) {
+    c.add(file, `is missing: site "${site.id}" (${site.file}) has an "aws" block`, `create it with bucket = "<state bucket>", key = "${key}", region = "${siteRegion(site.config)}", encrypt = true, use_lockfile = true`);
+    return;
+  }
+  const doc = entry.doc;
+  if (!doc) return;
+  if (doc.key !== key) {
+    c.add(file, `key is ${text(doc.key)}: each site needs its own state, at "${key}"`, `set key = "${key}" (a shared key would let one site's apply destroy another's resources)`);
+  }
+  for (const required of ['bucket', 'region']) {
+    if (typeof doc[required] !== 'string' || !doc[required]) c.add(file, `does not set "${required}"`, `add ${required} = "<value>" (see terraform/README.md)`);
+  }
+}
+
+/** Per account and role name (as the var files will really act), exactly one site creates the role. */
+function checkRoleCreators(c: Collector, tree: Tree): void {
+  const groups = new Map<string, { files: string[]; creating: string[] }>();
+  const defaultRole = tree.sitesVars?.get('automation_role_name')?.default ?? DEFAULT_AUTOMATION_ROLE_NAME;
+  for (const site of tree.awsSites) {
+    const doc = tree.tfvars.get(site.id)?.doc;
+    if (!doc || !siteRegion(site.config)) continue;
     const file = layout.siteTfvars(site.id);
-    const claim = (key: string, what: string) => {
-      const entry = claims.get(key) ?? { what, files: [] };
-      entry.files.push(file);
-      claims.set(key, entry);
-    };
-    if (typeof doc.bucket_name === 'string') claim(`bucket|${doc.bucket_name}`, `bucket_name "${doc.bucket_name}"`);
-    if (typeof doc.index_function_name === 'string') {
-      claim(`fn|${doc.automation_account_id}|${doc.aws_region}|${doc.index_function_name}`, `index_function_name "${doc.index_function_name}" (account ${doc.automation_account_id}, ${doc.aws_region})`);
-    }
+    const key = `${doc.automation_account_id ?? site.config.aws.accountId}|${doc.automation_role_name ?? defaultRole}`;
+    const group = groups.get(key) ?? { files: [], creating: [] };
+    group.files.push(file);
+    if (doc.create_automation_role === true) group.creating.push(file);
+    groups.set(key, group);
   }
-  for (const { what, files } of claims.values()) {
-    if (files.length > 1) c.add(files[1], `uses the same ${what} as ${files[0]}: the second apply would fail or take over the first site's resource`, 'give each site its own name, in its site config and its tfvars');
-  }
-
-  // Exactly one role creator per account (and role name).
-  for (const [key, group] of [...creators].sort()) {
+  for (const [key, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     const [account, role] = key.split('|');
     if (group.creating.length === 0) {
       c.add(group.files[0], `no site in AWS account ${account} creates the automation role "${role}" (create_automation_role is false in ${group.files.join(', ')})`, `set create_automation_role = true in exactly one of them (the first site of the account: ${group.files[0]})`);
@@ -217,22 +236,33 @@ export async function validateTerraform(reader: WorkspaceReader): Promise<Config
       c.add(group.creating[1], `${group.creating.length} sites in AWS account ${account} create the automation role "${role}": ${group.creating.join(', ')}`, `keep create_automation_role = true in ${group.creating[0]} only; set it to false in the others`);
     }
   }
-
-  // The automation module lists exactly the automated sites.
-  const automation = await c.parse(layout.automationTfvars);
-  const automationExists = reader.read(layout.automationTfvars) !== undefined;
-  checkAutomation(c, sites, central, automation, automationExists, automationVars);
-  return c.problems;
 }
 
-function checkAutomation(
-  c: Collector,
-  sites: DiscoveredSite[],
-  central: HclDocument | undefined,
-  doc: HclDocument | undefined,
-  exists: boolean,
-  vars: Variables | undefined,
-): void {
+/** Names Terraform would create twice: bucket names are global, function names per account and region. */
+function checkNameClaims(c: Collector, tree: Tree): void {
+  const claims = new Map<string, { what: string; files: string[] }>();
+  const claim = (key: string, what: string, file: string) => {
+    const entry = claims.get(key) ?? { what, files: [] };
+    entry.files.push(file);
+    claims.set(key, entry);
+  };
+  for (const site of tree.awsSites) {
+    const doc = tree.tfvars.get(site.id)?.doc;
+    if (!doc) continue;
+    const file = layout.siteTfvars(site.id);
+    if (typeof doc.bucket_name === 'string') claim(`bucket|${doc.bucket_name}`, `bucket_name "${doc.bucket_name}"`, file);
+    if (typeof doc.index_function_name === 'string') {
+      claim(`fn|${doc.automation_account_id}|${doc.aws_region}|${doc.index_function_name}`, `index_function_name "${doc.index_function_name}" (account ${doc.automation_account_id}, ${doc.aws_region})`, file);
+    }
+  }
+  for (const { what, files } of claims.values()) {
+    if (files.length > 1) c.add(files[1], `uses the same ${what} as ${files[0]}: the second apply would fail or take over the first site's resource`, 'give each site its own name, in its site config and its tfvars');
+  }
+}
+
+/** The automation module lists exactly the automated sites, and the user the sites' roles trust. */
+function checkAutomation(c: Collector, tree: Tree, doc: HclDocument | undefined, exists: boolean): void {
+  const { sites, central, automationVars: vars } = tree;
   const file = layout.automationTfvars;
   const want = automationSitesFrom(sites);
   if (!exists) {
