@@ -109,6 +109,12 @@ describe('flags', () => {
     expect(printed()).toBe('npx nx run-many -t pre-sync check rss --projects=beta --skip-nx-cache --dryRun');
   });
 
+  it('--debug (which nx forwards, unlike --verbose) and --verbose turn on debug logging', async () => {
+    await pipelineMain(['--debug', '--print-only'], io());
+    await pipelineMain(['--verbose', '--target=rss', '--print-only'], io());
+    expect(out.map((l) => l.split('\n')[1])).toEqual(['  LOG_LEVEL=debug npx nx run-many -t index', '  LOG_LEVEL=debug npx nx run-many -t rss']);
+  });
+
   it('--only and --skip-<phase> narrow the chain', async () => {
     await pipelineMain(['--target=upload', '--only', '--print-only'], io());
     await pipelineMain(['--skip-pre-sync', '--skip-check', '--skip-index', '--print-only'], io());
@@ -138,7 +144,7 @@ describe('flags', () => {
 
   it('--help lists every flag', async () => {
     expect(await pipelineMain(['--help'], io())).toBe(0);
-    for (const flag of ['--interactive', '--sites', '--target', '--from', '--only', '--skip-<phase>', '--dry-run', '--conflict', '--folders', '--verbose', '--print-only']) {
+    for (const flag of ['--debug', '--interactive', '--sites', '--target', '--from', '--only', '--skip-<phase>', '--dry-run', '--conflict', '--folders', '--verbose', '--print-only']) {
       expect(out[0]).toContain(flag);
     }
   });

@@ -38,7 +38,7 @@ Runs the site pipeline (${PHASES.join(' -> ')}) through nx and prints the equiva
   --dry-run            every phase says what it would do and changes nothing    (nx: --dryRun to every phase)
   --conflict=<mode>    ${CONFLICT_MODES.join(' | ')} (phases that sync)
   --folders=<a,b>      only these folders: ${SITE_FOLDERS.join(', ')} (phases that sync)
-  --verbose            debug logging                                            (LOG_LEVEL=debug)
+  --verbose, --debug   debug logging (LOG_LEVEL=debug); through nx use --debug, as nx keeps --verbose for itself
   --print-only         print the nx command(s), do not run them
   --help               this text; a phase's own options: npx nx run <site>:<phase> --help
 
@@ -219,9 +219,11 @@ or run nx directly: npx nx run-many -t index --projects=<a,b>
 export async function pipelineMain(argv: string[], io: PipelineIo): Promise<number> {
   try {
     const args = parseArgs(argv, {
-      flags: ['interactive', 'only', 'dryRun', 'verbose', 'printOnly', 'help', ...PHASES.map((p) => `skip${p.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`)],
+      flags: ['interactive', 'only', 'dryRun', 'verbose', 'debug', 'printOnly', 'help', ...PHASES.map((p) => `skip${p.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`)],
       values: ['sites', 'projects', 'target', 'from', 'conflict', 'folders'],
     });
+    if (args.debug !== undefined) args.verbose = args.verbose || args.debug;
+    delete args.debug;
     if (args.projects !== undefined) args.sites = args.sites ? `${args.sites},${args.projects}` : args.projects;
     if (args.help) {
       io.out(PIPELINE_HELP);
