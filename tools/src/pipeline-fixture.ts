@@ -49,18 +49,19 @@ export function makeWorkspace(extra: Partial<Record<string, string[]>>, targetPr
   return root;
 }
 
-/** Keys: 'up' | 'down' | 'space' | 'a' (toggle all) | any single character; the prompt is then submitted. */
+/** Keys: 'up' | 'down' | 'space' | 'cancel' (what Ctrl+C does) | any single character; the prompt is then submitted. */
 export type KeyScript = Record<string, string[]>;
 
 /** Real enquirer prompts on in-memory streams, answered by pressing the scripted keys; records the questions asked. */
 export function scriptedAsk(script: KeyScript, asked: string[] = []): Ask {
   const enquirer = new Enquirer({ stdin: new PassThrough(), stdout: new PassThrough(), show: false } as object);
-  enquirer.on('prompt', (prompt: { name: string; once: (e: string, f: () => void) => void; keypress: (s: string | null, k?: object) => Promise<void>; submit: () => Promise<void> }) => {
+  enquirer.on('prompt', (prompt: { name: string; once: (e: string, f: () => void) => void; keypress: (s: string | null, k?: object) => Promise<void>; submit: () => Promise<void>; cancel: () => Promise<void> }) => {
     asked.push(prompt.name);
     prompt.once('run', async () => {
       const keys = script[prompt.name];
       if (!keys) throw new Error(`unexpected question "${prompt.name}"`);
       for (const key of keys) {
+        if (key === 'cancel') return prompt.cancel();
         if (key === 'up' || key === 'down') await prompt.keypress(null, { name: key });
         else if (key === 'space') await prompt.keypress(' ', { name: 'space' });
         else await prompt.keypress(key);

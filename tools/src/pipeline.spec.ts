@@ -92,6 +92,13 @@ describe('interactive', () => {
     expect(out[out.length - 1]).toBe('Not run.');
   });
 
+  it('Ctrl+C at any question ends without running anything', async () => {
+    const ask = scriptedAsk({ sites: ['space'], target: ['cancel'] });
+    expect(await pipelineMain(['--interactive'], io({ ask, env: { PATH: '' } }))).toBe(130);
+    expect(err).toEqual(['Cancelled; nothing was run.']);
+    expect(out).toEqual([]);
+  });
+
   it('takes no other flags', async () => {
     expect(await pipelineMain(['--interactive', '--dry-run'], io({ ask: scriptedAsk({}) }))).toBe(2);
     expect(err[0]).toContain('--interactive asks for everything; leave out --dryRun');

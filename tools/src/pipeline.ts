@@ -210,6 +210,20 @@ export async function askChoice(ask: Ask, ctx: Context): Promise<PipelineChoice>
   };
 }
 
+class Cancelled extends Error {}
+
+/** enquirer rejects with a non-Error (an empty string) when the user cancels (Ctrl+C, Esc). */
+function cancellable(ask: Ask): Ask {
+  return async (question) => {
+    try {
+      return await ask(question);
+    } catch (err) {
+      if (err instanceof Error) throw err;
+      throw new Cancelled();
+    }
+  };
+}
+
 const NON_TTY_MESSAGE = `--interactive needs a terminal, and this run has none (CI, cron, a pipe).
 Give the choices as flags instead, for example:
   npx nx run tools:pipeline --sites=<a,b> --target=index --dry-run --conflict=skip-existing --folders=rss,audio
@@ -236,10 +250,11 @@ export async function pipelineMain(argv: string[], io: PipelineIo): Promise<numb
     const root = findWorkspaceRoot(io.cwd);
     const ctx: Context = { root, sites: listSites(root), caps: readCapabilities(root), prefix: readTargetPrefix(root) };
     let choice: PipelineChoice;
+    const ask = cancellable(io.ask ?? terminalAsk);
     if (args.interactive) {
       const given = Object.keys(args).filter((k) => !['interactive', 'printOnly'].includes(k));
       if (given.length) throw new UsageError(`--interactive asks for everything; leave out --${given.join(', --')}`);
-      choice = await askChoice(io.ask ?? terminalAsk, ctx);
+      choice = await askChoice(ask, ctx);
     } else {
       choice = choiceFromArgs(args, ctx);
     }
@@ -247,7 +262,7 @@ export async function pipelineMain(argv: string[], io: PipelineIo): Promise<numb
     io.out(`The nx command${commands.length > 1 ? 's' : ''}:\n  ${formatCommands(commands)}`);
     if (args.printOnly) return 0;
     if (args.interactive) {
-      const go = await (io.ask ?? terminalAsk)({ type: 'confirm', name: 'run', message: 'Run it?', initial: true });
+      const go = await ask({ type: 'confirm', name: 'run', message: 'Run it?', initial: true });
       if (!go) {
         io.out('Not run.');
         return 0;
@@ -255,6 +270,10 @@ export async function pipelineMain(argv: string[], io: PipelineIo): Promise<numb
     }
     return await runCommands(commands, io, root);
   } catch (err) {
+    if (err instanceof Cancelled) {
+      io.err('Cancelled; nothing was run.');
+      return 130;
+    }
     if (err instanceof UsageError) {
       io.err(`pipeline: ${err.message}`);
       io.err('Run with --help to see every option.');
