@@ -68,6 +68,8 @@ async function main() {
 
     const floor = createTempWorkspace({ plugin: { plugin: 'podline-floor', include: ['sites/*/site.config.json'] } });
     cpSync(path.join(REPO_ROOT, 'bench', 'pipeline', 'floor'), path.join(floor.root, 'floor'), { recursive: true });
+    // A project of the throw-away workspace only (not of this repository), so Nx resolves its executors.
+    floor.writeFile('floor/project.json', JSON.stringify({ name: 'podline-floor', root: 'floor', targets: {} }));
     addSites(floor, server, SITES, 3);
     await timed(floor, 'floor first run');
     const floorTimes: number[] = [];
