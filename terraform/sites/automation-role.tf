@@ -53,7 +53,7 @@ data "aws_iam_policy_document" "automation_site" {
   statement {
     sid       = "ReadWriteSiteObjects"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.site.arn}/*"]
+    resources = ["${aws_s3_bucket.site.arn}/${var.bucket_prefix}*"]
   }
 
   statement {

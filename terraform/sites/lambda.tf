@@ -37,7 +37,7 @@ data "aws_iam_policy_document" "index_bucket" {
   statement {
     sid       = "ReadWriteSiteObjects"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.site.arn}/*"]
+    resources = ["${aws_s3_bucket.site.arn}/${var.bucket_prefix}*"]
   }
 }
 
@@ -72,6 +72,7 @@ resource "aws_lambda_function" "index" {
     variables = {
       PODLINE_SITE_ID = var.site_id
       PODLINE_BUCKET  = aws_s3_bucket.site.id
+      PODLINE_PREFIX  = var.bucket_prefix
     }
   }
 

@@ -42,6 +42,12 @@ variable "bucket_name" {
   type        = string
 }
 
+variable "bucket_prefix" {
+  description = "Key prefix of the site's files inside the bucket (storage.prefix in the site config); the indexing Lambda gets it as PODLINE_PREFIX."
+  type        = string
+  default     = ""
+}
+
 variable "index_function_name" {
   description = "Name of the site's indexing Lambda (index.functionName in the site config)."
   type        = string

@@ -14,6 +14,7 @@ const siteVars = {
   create_automation_role: true,
   automation_role_name: 'podline-automation',
   bucket_name: 'podline-demo-show-123456789012',
+  bucket_prefix: '',
   index_function_name: 'podline-index-demo-show',
 };
 const automation = {
@@ -41,6 +42,12 @@ describe('rendering var files', () => {
       'index_function_name = "podline-index-demo-show"',
       '',
     ]);
+  });
+
+  it('writes bucket_prefix only when the site has one', () => {
+    expect(renderSiteTfvars({ ...siteVars, bucket_prefix: 'shows/' })).toContain(
+      ['bucket_name         = "podline-demo-show-123456789012"', 'bucket_prefix       = "shows/"', 'index_function_name = "podline-index-demo-show"'].join('\n'),
+    );
   });
 
   it('writes maps with quoted keys and nested objects', () => {
@@ -80,6 +87,7 @@ describe('rendering var files', () => {
     try {
       mkdirSync(path.join(root, 'terraform'));
       writeFileSync(path.join(root, 'terraform', 'site.tfvars'), renderSiteTfvars(siteVars));
+      writeFileSync(path.join(root, 'terraform', 'prefixed.tfvars'), renderSiteTfvars({ ...siteVars, bucket_prefix: 'shows/' }));
       writeFileSync(path.join(root, 'terraform', 'sites.auto.tfvars'), renderAutomationTfvars(automation));
       // .tfbackend is not a file terraform fmt reads; check its HCL under a .tfvars name.
       writeFileSync(path.join(root, 'terraform', 'backend.tfvars'), renderSiteBackend('demo-show', siteBackendFor('demo-show', 'state', 'us-east-1')));

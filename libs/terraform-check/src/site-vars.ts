@@ -10,6 +10,8 @@ export interface SiteTfvars {
   create_automation_role: boolean;
   automation_role_name: string;
   bucket_name: string;
+  /** storage.prefix; written only when set (the variable defaults to ""). */
+  bucket_prefix: string;
   index_function_name: string;
 }
 
@@ -20,6 +22,7 @@ export const TFVARS_SOURCE: Record<Exclude<keyof SiteTfvars, 'create_automation_
   automation_account_id: 'aws.accountId',
   automation_role_name: 'aws.automationRoleName',
   bucket_name: 'storage.bucket',
+  bucket_prefix: 'storage.prefix',
   index_function_name: 'index.functionName',
 };
 
@@ -43,6 +46,7 @@ export function siteTfvarsFor(site: SiteConfig, createAutomationRole: boolean): 
     create_automation_role: createAutomationRole,
     automation_role_name: site.aws.automationRoleName ?? DEFAULT_AUTOMATION_ROLE_NAME,
     bucket_name: site.storage.kind === 's3' ? site.storage.bucket : defaultBucketName(site.id, site.aws.accountId),
+    bucket_prefix: site.storage.kind === 's3' ? (site.storage.prefix ?? '') : '',
     index_function_name: site.index.kind === 'lambda' ? site.index.functionName : defaultIndexFunctionName(site.id),
   };
 }
@@ -52,7 +56,7 @@ export function renderSiteTfvars(vars: SiteTfvars): string {
     [
       { site_id: vars.site_id, aws_region: vars.aws_region, automation_account_id: vars.automation_account_id },
       { create_automation_role: vars.create_automation_role, automation_role_name: vars.automation_role_name },
-      { bucket_name: vars.bucket_name, index_function_name: vars.index_function_name },
+      { bucket_name: vars.bucket_name, ...(vars.bucket_prefix ? { bucket_prefix: vars.bucket_prefix } : {}), index_function_name: vars.index_function_name },
     ],
     {
       header: [

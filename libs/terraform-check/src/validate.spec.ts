@@ -124,6 +124,20 @@ describe('validateTerraform', () => {
     ]);
   });
 
+  it('reports a bucket prefix the site config has but the tfvars lack, and accepts it once written', async () => {
+    const withPrefix = (f: Record<string, string>) => {
+      const config = JSON.parse(f['sites/alpha/site.config.json']);
+      config.storage.prefix = 'shows/';
+      f['sites/alpha/site.config.json'] = JSON.stringify(config);
+    };
+    expect((await problemsAfter(withPrefix)).map((p) => p.message)).toEqual(['bucket_prefix is "" but sites/alpha/site.config.json says storage.prefix "shows/"']);
+    const fixed = await problemsAfter((f) => {
+      withPrefix(f);
+      f[tfvars('alpha')] += 'bucket_prefix = "shows/"\n';
+    });
+    expect(fixed).toEqual([]);
+  });
+
   it('reports a site missing from the automation module', async () => {
     const problems = await problemsAfter((f) => {
       f[AUTOMATION] = f[AUTOMATION].replace(/  "beta" = \{[^}]*\}\n/, '');
