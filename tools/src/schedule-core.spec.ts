@@ -5,6 +5,7 @@ import {
   cronMarker,
   defaultName,
   defaultSpec,
+  launchdPlist,
   parseInterval,
   removeCronEntry,
   runCommand,
@@ -142,5 +143,18 @@ describe('systemd units', () => {
   it('escapes % and $ (systemd specifiers and variables) and quotes', () => {
     const text = systemdUnits(spec({ workspaceRoot: '/srv/a%b$c"d' })).service.text;
     expect(text).toContain('cd \'/srv/a%%b$$c\\"d\'');
+  });
+});
+
+describe('launchd agent', () => {
+  it('runs the same command through /bin/sh every interval, XML-escaped', () => {
+    const plist = launchdPlist(spec({ every: '6h', workspaceRoot: '/srv/a&b', logFile: '/srv/a&b/log', lockFile: '/srv/a&b/lock', useFlock: false }));
+    expect(plist.file).toBe('org.podline.podline-prod.plist');
+    expect(plist.text).toContain('<key>Label</key><string>org.podline.podline-prod</string>');
+    expect(plist.text).toContain('<key>StartInterval</key><integer>21600</integer>');
+    expect(plist.text).toContain(
+      "<string>cd '/srv/a&amp;b' &amp;&amp; mkdir -p '/srv/a&amp;b' &amp;&amp; env NX_DAEMON=false PATH=/opt/node/bin:/usr/bin:/bin npx nx run-many -t index &gt;&gt; '/srv/a&amp;b/log' 2&gt;&amp;1</string>",
+    );
+    expect(plist.text.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist')).toBe(true);
   });
 });

@@ -9,10 +9,10 @@ import { UsageError, shellJoin, shellQuote } from './args';
 
 /** The intervals a schedule may have, as cron expressions and systemd OnCalendar specs. */
 export const INTERVALS = {
-  '15m': { cron: '*/15 * * * *', onCalendar: '*:0/15' },
-  '1h': { cron: '0 * * * *', onCalendar: 'hourly' },
-  '6h': { cron: '0 */6 * * *', onCalendar: '0/6:00' },
-  '1d': { cron: '0 0 * * *', onCalendar: 'daily' },
+  '15m': { cron: '*/15 * * * *', onCalendar: '*:0/15', seconds: 900 },
+  '1h': { cron: '0 * * * *', onCalendar: 'hourly', seconds: 3600 },
+  '6h': { cron: '0 */6 * * *', onCalendar: '0/6:00', seconds: 21600 },
+  '1d': { cron: '0 0 * * *', onCalendar: 'daily', seconds: 86400 },
 } as const;
 export type Interval = keyof typeof INTERVALS;
 
@@ -170,9 +170,15 @@ function systemdQuote(command: string): string {
   return `"${escaped}"`;
 }
 
+/** A file a scheduler reads (unit, plist), by name inside its folder. */
+export interface ScheduleFile {
+  file: string;
+  text: string;
+}
+
 export interface UnitFiles {
-  service: { file: string; text: string };
-  timer: { file: string; text: string };
+  service: ScheduleFile;
+  timer: ScheduleFile;
 }
 
 export function systemdUnits(spec: ScheduleSpec): UnitFiles {
@@ -209,4 +215,54 @@ export function systemctlInstallCommands(spec: Pick<ScheduleSpec, 'name'>): stri
 
 export function systemctlUninstallCommands(spec: Pick<ScheduleSpec, 'name'>): string[] {
   return [`systemctl --user stop ${unitName(spec)}.timer`, 'systemctl --user daemon-reload'];
+}
+
+/** The files `systemctl --user enable` and the units leave in the unit folder. */
+export function systemdFilesToRemove(spec: Pick<ScheduleSpec, 'name'>): string[] {
+  const name = unitName(spec);
+  return [`${name}.service`, `${name}.timer`, `timers.target.wants/${name}.timer`];
+}
+
+// ---- launchd (macOS) ----
+
+export function launchdLabel(spec: Pick<ScheduleSpec, 'name'>): string {
+  return `org.podline.${spec.name}`;
+}
+
+function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * A user agent started every interval. launchd never starts a job again while it is still running,
+ * and flock is usually absent on macOS: the per-site locks cover runs started by hand.
+ */
+export function launchdPlist(spec: ScheduleSpec): ScheduleFile {
+  const label = launchdLabel(spec);
+  const text = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
+    '<plist version="1.0">',
+    '<dict>',
+    `  <key>Label</key><string>${xmlEscape(label)}</string>`,
+    '  <key>ProgramArguments</key>',
+    '  <array>',
+    '    <string>/bin/sh</string>',
+    '    <string>-c</string>',
+    `    <string>${xmlEscape(runCommand(spec))}</string>`,
+    '  </array>',
+    `  <key>StartInterval</key><integer>${INTERVALS[spec.every].seconds}</integer>`,
+    '</dict>',
+    '</plist>',
+    '',
+  ].join('\n');
+  return { file: `${label}.plist`, text };
+}
+
+export function launchctlInstallCommands(spec: Pick<ScheduleSpec, 'name'>, agentDir: string): string[] {
+  return [`launchctl bootstrap gui/$(id -u) ${shellQuote(`${agentDir}/${launchdLabel(spec)}.plist`)}`];
+}
+
+export function launchctlUninstallCommands(spec: Pick<ScheduleSpec, 'name'>): string[] {
+  return [`launchctl bootout gui/$(id -u)/${launchdLabel(spec)}`];
 }

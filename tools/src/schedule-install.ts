@@ -8,7 +8,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '@podline/config';
-import { addCronEntry, removeCronEntry, systemdUnits, unitName, type ScheduleSpec } from './schedule-core';
+import { addCronEntry, removeCronEntry, type ScheduleFile, type ScheduleSpec } from './schedule-core';
 
 export class ScheduleError extends Error {}
 
@@ -66,6 +66,11 @@ export function defaultUnitDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'systemd', 'user');
 }
 
+/** launchd's per-user agents folder. */
+export function defaultAgentDir(): string {
+  return path.join(os.homedir(), 'Library', 'LaunchAgents');
+}
+
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
     return await fsp.readFile(file, 'utf8');
@@ -75,25 +80,23 @@ async function readIfExists(file: string): Promise<string | undefined> {
   }
 }
 
-export async function installUnits(unitDir: string, spec: ScheduleSpec, dryRun: boolean): Promise<Change> {
-  const units = systemdUnits(spec);
+/** Write the files that differ from what is there (atomically); the same files again change nothing. */
+export async function writeFiles(dir: string, files: ScheduleFile[], dryRun: boolean): Promise<Change> {
   const messages: string[] = [];
-  for (const unit of [units.service, units.timer]) {
-    const file = path.join(unitDir, unit.file);
+  for (const unit of files) {
+    const file = path.join(dir, unit.file);
     if ((await readIfExists(file)) === unit.text) continue;
     if (!dryRun) await writeFileAtomic(file, unit.text);
     messages.push(`${dryRun ? 'would write' : 'wrote'} ${file}`);
   }
-  if (!messages.length) return { changed: false, messages: ['the units are already installed and up to date; nothing changed'] };
+  if (!messages.length) return { changed: false, messages: ['already installed and up to date; nothing changed'] };
   return { changed: true, messages };
 }
 
-/** Remove the unit files and the enable symlink (enable puts it in timers.target.wants). */
-export async function uninstallUnits(unitDir: string, spec: Pick<ScheduleSpec, 'name'>, dryRun: boolean): Promise<Change> {
-  const name = unitName(spec);
-  const files = [`${name}.service`, `${name}.timer`, path.join('timers.target.wants', `${name}.timer`)].map((f) => path.join(unitDir, f));
+/** Remove these files (paths relative to `dir`; dangling symlinks too); other files are left alone. */
+export async function removeFiles(dir: string, relPaths: string[], dryRun: boolean): Promise<Change> {
   const messages: string[] = [];
-  for (const file of files) {
+  for (const file of relPaths.map((f) => path.join(dir, f))) {
     let present = existsSync(file);
     try {
       present = present || !!(await fsp.lstat(file)); // a dangling symlink
@@ -104,7 +107,7 @@ export async function uninstallUnits(unitDir: string, spec: Pick<ScheduleSpec, '
     if (!dryRun) await fsp.rm(file, { force: true });
     messages.push(`${dryRun ? 'would remove' : 'removed'} ${file}`);
   }
-  if (!messages.length) return { changed: false, messages: [`no ${name} units in ${unitDir}; nothing changed`] };
+  if (!messages.length) return { changed: false, messages: [`none of ${relPaths.join(', ')} in ${dir}; nothing changed`] };
   return { changed: true, messages };
 }
 

@@ -189,6 +189,28 @@ describe('systemd', () => {
   });
 });
 
+describe('launchd', () => {
+  it('writes the agent once, prints the launchctl command, removes it', async () => {
+    const dir = path.join(tmp, 'agents');
+    const plist = path.join(dir, 'org.podline.my-checkout.plist');
+    expect(await scheduleMain(['--launchd', '--install', '--every=15m', `--unit-dir=${dir}`], io())).toBe(0);
+    expect(readFileSync(plist, 'utf8')).toContain('<integer>900</integer>');
+    expect(out.join('\n')).toContain(`launchctl bootstrap gui/$(id -u) ${plist}`);
+    out = [];
+    await scheduleMain(['--launchd', '--install', '--every=15m', `--unit-dir=${dir}`], io());
+    expect(out.join('\n')).toContain('already installed');
+    out = [];
+    await scheduleMain(['--launchd', '--uninstall', `--unit-dir=${dir}`], io());
+    expect(existsSync(plist)).toBe(false);
+    expect(out.join('\n')).toContain('launchctl bootout gui/$(id -u)/org.podline.my-checkout');
+  });
+
+  it('cannot be combined with --systemd', async () => {
+    expect(await scheduleMain(['--launchd', '--systemd'], io())).toBe(2);
+    expect(err[0]).toContain('--systemd and --launchd cannot be used together');
+  });
+});
+
 describe('the scheduled command, really run by /bin/sh', () => {
   const hasFlock = flockAvailable();
 

@@ -5,17 +5,63 @@
 import * as path from 'node:path';
 import { findWorkspaceRoot } from '@podline/config';
 import { UsageError, parseArgs } from './args';
-import { defaultSpec, cronEntry, parseInterval, systemctlInstallCommands, systemctlUninstallCommands, systemdUnits, INTERVALS } from './schedule-core';
+import {
+  INTERVALS,
+  cronEntry,
+  defaultSpec,
+  launchctlInstallCommands,
+  launchctlUninstallCommands,
+  launchdPlist,
+  parseInterval,
+  systemctlInstallCommands,
+  systemctlUninstallCommands,
+  systemdFilesToRemove,
+  systemdUnits,
+  type ScheduleFile,
+  type ScheduleSpec,
+} from './schedule-core';
 import {
   Crontab,
   ScheduleError,
+  defaultAgentDir,
   defaultUnitDir,
   flockAvailable,
   installCron,
-  installUnits,
+  removeFiles,
   uninstallCron,
-  uninstallUnits,
+  writeFiles,
 } from './schedule-install';
+
+/** A scheduler driven by files in a folder (systemd units, a launchd agent). */
+interface FileScheduler {
+  defaultDir: string;
+  files: ScheduleFile[];
+  removeOnUninstall: string[];
+  installCommands: (dir: string) => string[];
+  uninstallCommands: string[];
+}
+
+function systemdScheduler(spec: ScheduleSpec, env: NodeJS.ProcessEnv): FileScheduler {
+  const units = systemdUnits(spec);
+  return {
+    defaultDir: defaultUnitDir(env),
+    files: [units.service, units.timer],
+    removeOnUninstall: systemdFilesToRemove(spec),
+    installCommands: () => systemctlInstallCommands(spec),
+    uninstallCommands: systemctlUninstallCommands(spec),
+  };
+}
+
+function launchdScheduler(spec: ScheduleSpec): FileScheduler {
+  const plist = launchdPlist(spec);
+  return {
+    defaultDir: defaultAgentDir(),
+    files: [plist],
+    removeOnUninstall: [plist.file],
+    installCommands: (dir) => launchctlInstallCommands(spec, dir),
+    uninstallCommands: launchctlUninstallCommands(spec),
+  };
+}
 
 export const SCHEDULE_HELP = `Usage: npx nx run tools:schedule [options]
 
@@ -24,10 +70,12 @@ Prints (or installs/removes) the scheduled run of this checkout: every interval,
 
 Options:
   --every=<interval>   ${Object.keys(INTERVALS).join(' | ')} (default 1h)
-  --install            install it: a crontab entry, or with --systemd the unit files
+  --install            install it: a crontab entry, or with --systemd/--launchd the unit/agent files
   --uninstall          remove this checkout's crontab entry (or units); every other crontab line is kept
   --systemd            systemd user timer + service instead of cron
-  --unit-dir=<dir>     where the units go (default $XDG_CONFIG_HOME/systemd/user or ~/.config/systemd/user)
+  --launchd            a launchd user agent (macOS) instead of cron
+  --unit-dir=<dir>     where the units/agent go (default: systemd $XDG_CONFIG_HOME/systemd/user or
+                       ~/.config/systemd/user; launchd ~/Library/LaunchAgents)
   --crontab-cmd=<cmd>  the crontab command (default $PODLINE_CRONTAB_CMD or crontab)
   --name=<name>        names the entry/units (default: the checkout's folder name)
   --log-file=<file>    default <data root>/.reports/cron.log
@@ -49,7 +97,7 @@ export interface ScheduleIo {
 export async function scheduleMain(argv: string[], io: ScheduleIo): Promise<number> {
   try {
     const args = parseArgs(argv, {
-      flags: ['install', 'uninstall', 'systemd', 'dryRun', 'flock', 'help'],
+      flags: ['install', 'uninstall', 'systemd', 'launchd', 'dryRun', 'flock', 'help'],
       values: ['every', 'unitDir', 'crontabCmd', 'name', 'logFile', 'lockFile'],
     });
     if (args.help) {
@@ -72,25 +120,26 @@ export async function scheduleMain(argv: string[], io: ScheduleIo): Promise<numb
     const dryRun = !!args.dryRun;
     if (wantFlock && !useFlock) io.err('note: flock is not installed here; the entry runs without it (the per-site locks still apply)');
 
-    if (args.systemd) {
-      const unitDir = path.resolve(io.cwd, (args.unitDir as string | undefined) ?? defaultUnitDir(io.env));
+    if (args.systemd && args.launchd) throw new UsageError('--systemd and --launchd cannot be used together');
+    if (args.systemd || args.launchd) {
+      const scheduler = args.systemd ? systemdScheduler(spec, io.env) : launchdScheduler(spec);
+      const dir = path.resolve(io.cwd, (args.unitDir as string | undefined) ?? scheduler.defaultDir);
       if (args.uninstall) {
-        const change = await uninstallUnits(unitDir, spec, dryRun);
+        const change = await removeFiles(dir, scheduler.removeOnUninstall, dryRun);
         change.messages.forEach(io.out);
-        if (change.changed) io.out(`then run:\n  ${systemctlUninstallCommands(spec).join('\n  ')}`);
+        if (change.changed) io.out(`${dryRun ? 'then' : 'now'} run:\n  ${scheduler.uninstallCommands.join('\n  ')}`);
         return 0;
       }
-      const units = systemdUnits(spec);
       if (!args.install || dryRun) {
-        for (const unit of [units.service, units.timer]) io.out(`# ${path.join(unitDir, unit.file)}\n${unit.text}`);
+        for (const f of scheduler.files) io.out(`# ${path.join(dir, f.file)}\n${f.text}`);
       }
       if (!args.install) {
-        io.out(`Install with --install --systemd, then run:\n  ${systemctlInstallCommands(spec).join('\n  ')}`);
+        io.out(`Install with --install --${args.systemd ? 'systemd' : 'launchd'}, then run:\n  ${scheduler.installCommands(dir).join('\n  ')}`);
         return 0;
       }
-      const change = await installUnits(unitDir, spec, dryRun);
+      const change = await writeFiles(dir, scheduler.files, dryRun);
       change.messages.forEach(io.out);
-      io.out(`${dryRun ? 'after installing, run' : 'now run'}:\n  ${systemctlInstallCommands(spec).join('\n  ')}`);
+      io.out(`${dryRun ? 'after installing, run' : 'now run'}:\n  ${scheduler.installCommands(dir).join('\n  ')}`);
       return 0;
     }
 
