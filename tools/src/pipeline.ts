@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { SITE_FOLDERS, findWorkspaceRoot, type SiteFolder } from '@podline/config';
-import { UsageError, parseArgs, shellJoin } from './args';
+import { UsageError, camelCase, parseArgs, shellJoin } from './args';
 import {
   CONFLICT_MODES,
   DEFAULT_CONFLICT,
@@ -115,12 +115,15 @@ function checkSites(requested: string[], ctx: Context): string[] {
   return [...new Set(requested)];
 }
 
+/** --skip-pre-sync -> skipPreSync, as parseArgs names it. */
+const skipFlag = (phase: Phase) => camelCase(`skip-${phase}`);
+
 /** The choice given by flags. */
 export function choiceFromArgs(args: Record<string, string | boolean>, ctx: Context): PipelineChoice {
   let to = parsePhase(String(args.target ?? 'index'), 'target');
   let from: Phase = args.from !== undefined ? parsePhase(String(args.from), 'from') : args.only ? to : 'pre-sync';
   // --skip-<phase>: trims the chain at either end; a phase in the middle cannot be left out (the next needs its result).
-  const skipped = PHASES.filter((p) => args[`skip${p.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`]);
+  const skipped = PHASES.filter((p) => args[skipFlag(p)]);
   if (skipped.length) {
     let chain = phasesBetween(from, to);
     while (chain.length && skipped.includes(chain[0])) chain = chain.slice(1);
@@ -181,7 +184,7 @@ export async function askChoice(ask: Ask, ctx: Context): Promise<PipelineChoice>
       name: 'conflict',
       message: `Conflict mode (${phasesAccepting(ctx.caps, 'conflict', phases).join(', ')}): when a file is on both sides`,
       choices: CONFLICT_MODES.map((m) => ({ name: m, hint: m === DEFAULT_CONFLICT ? '(default)' : undefined })),
-      initial: 0,
+      initial: CONFLICT_MODES.indexOf(DEFAULT_CONFLICT),
     })) as ConflictMode;
     // The executors' default needs no flag: keep the command short.
     if (conflict === DEFAULT_CONFLICT) conflict = undefined;
@@ -233,7 +236,7 @@ or run nx directly: npx nx run-many -t index --projects=<a,b>
 export async function pipelineMain(argv: string[], io: PipelineIo): Promise<number> {
   try {
     const args = parseArgs(argv, {
-      flags: ['interactive', 'only', 'dryRun', 'verbose', 'debug', 'printOnly', 'help', ...PHASES.map((p) => `skip${p.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`)],
+      flags: ['interactive', 'only', 'dryRun', 'verbose', 'debug', 'printOnly', 'help', ...PHASES.map(skipFlag)],
       values: ['sites', 'projects', 'target', 'from', 'conflict', 'folders'],
     });
     if (args.debug !== undefined) args.verbose = args.verbose || args.debug;
