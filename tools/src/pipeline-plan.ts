@@ -53,7 +53,7 @@ export interface NxCommand {
 export function phasesBetween(from: Phase, to: Phase): Phase[] {
   const a = PHASES.indexOf(from);
   const b = PHASES.indexOf(to);
-  if (a > b) throw new UsageError(`--from=${from} comes after --target=${to}: the phases run in the order ${PHASES.join(' -> ')}`);
+  if (a > b) throw new UsageError(`--from=${from} comes after --phase=${to}: the phases run in the order ${PHASES.join(' -> ')}`);
   return PHASES.slice(a, b + 1);
 }
 

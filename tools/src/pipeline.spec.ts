@@ -43,7 +43,7 @@ describe('interactive', () => {
     expect(await pipelineMain(['--interactive'], io({ isTTY: false }))).toBe(2);
     const msg = err.join('\n');
     expect(msg).toContain('--interactive needs a terminal');
-    expect(msg).toContain('npx nx run tools:pipeline --sites=<a,b> --target=index --dry-run --conflict=skip-existing --folders=rss,audio');
+    expect(msg).toContain('npx nx run tools:pipeline --sites=<a,b> --phase=index --dry-run --conflict=skip-existing --folders=rss,audio');
     expect(out).toEqual([]);
   });
 
@@ -52,7 +52,7 @@ describe('interactive', () => {
     const ask = scriptedAsk(
       {
         sites: ['down', 'space'], // beta
-        target: ['up'], // upload
+        phase: ['up'], // upload
         scope: [], // the chain
         dryRun: ['y'],
         conflict: ['down'], // overwrite-if-newer
@@ -61,7 +61,7 @@ describe('interactive', () => {
       asked,
     );
     expect(await pipelineMain(['--interactive', '--print-only'], io({ ask }))).toBe(0);
-    expect(asked).toEqual(['sites', 'target', 'scope', 'dryRun', 'conflict', 'folders']);
+    expect(asked).toEqual(['sites', 'phase', 'scope', 'dryRun', 'conflict', 'folders']);
     expect(printed()).toBe(
       [
         'npx nx run-many -t pre-sync --projects=beta --skip-nx-cache --dryRun --conflict=overwrite-if-newer --folders=rss,transcripts,episode-manifest,search-entries &&',
@@ -73,27 +73,27 @@ describe('interactive', () => {
   });
 
   it('the defaults (all sites, index, no dry run, every folder) give the plain cron command', async () => {
-    const ask = scriptedAsk({ sites: ['a'], target: [], scope: [], dryRun: [], conflict: [], folders: [] });
+    const ask = scriptedAsk({ sites: ['a'], phase: [], scope: [], dryRun: [], conflict: [], folders: [] });
     expect(await pipelineMain(['--interactive', '--print-only'], io({ ask }))).toBe(0);
     expect(printed()).toBe('npx nx run-many -t index');
   });
 
   it('a single phase without sync options asks no conflict/folders questions', async () => {
     const asked: string[] = [];
-    const ask = scriptedAsk({ sites: ['space'], target: ['up', 'up'], scope: ['down'], dryRun: ['n'] }, asked);
+    const ask = scriptedAsk({ sites: ['space'], phase: ['up', 'up'], scope: ['down'], dryRun: ['n'] }, asked);
     expect(await pipelineMain(['--interactive', '--print-only'], io({ ask }))).toBe(0);
-    expect(asked).toEqual(['sites', 'target', 'scope', 'dryRun']);
+    expect(asked).toEqual(['sites', 'phase', 'scope', 'dryRun']);
     expect(printed()).toBe('npx nx run-many -t transcribe --projects=alpha --exclude-task-dependencies --skip-nx-cache');
   });
 
   it('does not run when the confirmation is declined', async () => {
-    const ask = scriptedAsk({ sites: ['space'], target: [], scope: ['down'], dryRun: [], run: ['n'] });
+    const ask = scriptedAsk({ sites: ['space'], phase: [], scope: ['down'], dryRun: [], run: ['n'] });
     expect(await pipelineMain(['--interactive'], io({ ask }))).toBe(0);
     expect(out[out.length - 1]).toBe('Not run.');
   });
 
   it('Ctrl+C at any question ends without running anything', async () => {
-    const ask = scriptedAsk({ sites: ['space'], target: ['cancel'] });
+    const ask = scriptedAsk({ sites: ['space'], phase: ['cancel'] });
     expect(await pipelineMain(['--interactive'], io({ ask, env: { PATH: '' } }))).toBe(130);
     expect(err).toEqual(['Cancelled; nothing was run.']);
     expect(out).toEqual([]);
@@ -106,12 +106,12 @@ describe('interactive', () => {
 });
 
 describe('flags', () => {
-  it('--sites, --target, --dry-run, --conflict, --folders', async () => {
-    expect(await pipelineMain(['--sites=alpha,beta', '--target=check', '--dry-run', '--folders=audio', '--print-only'], io())).toBe(0);
+  it('--sites, --phase, --dry-run, --conflict, --folders', async () => {
+    expect(await pipelineMain(['--sites=alpha,beta', '--phase=check', '--dry-run', '--folders=audio', '--print-only'], io())).toBe(0);
     expect(printed()).toBe('npx nx run-many -t pre-sync check --projects=alpha,beta --skip-nx-cache --dryRun --folders=audio');
   });
 
-  it('camelCase flags as Nx forwards them, and --projects as an alias', async () => {
+  it('camelCase flags as Nx forwards them, and the aliases --projects and --target', async () => {
     expect(await pipelineMain(['--projects=beta', '--dryRun', '--printOnly', '--target', 'rss'], io())).toBe(0);
     expect(printed()).toBe('npx nx run-many -t pre-sync check rss --projects=beta --skip-nx-cache --dryRun');
   });
@@ -123,7 +123,7 @@ describe('flags', () => {
   });
 
   it('--only and --skip-<phase> narrow the chain', async () => {
-    await pipelineMain(['--target=upload', '--only', '--print-only'], io());
+    await pipelineMain(['--phase=upload', '--only', '--print-only'], io());
     await pipelineMain(['--skip-pre-sync', '--skip-check', '--skip-index', '--print-only'], io());
     expect(out.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('  '))).toEqual([
       '  npx nx run-many -t upload --exclude-task-dependencies --skip-nx-cache',
@@ -136,11 +136,13 @@ describe('flags', () => {
   it('bad values get a clear error and exit 2', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--sites=alpha,nope'], /unknown site nope; the sites are: alpha, beta, gamma/],
-      [['--target=publish'], /--target=publish is not a phase: use pre-sync, check, rss, transcribe, upload, index/],
+      [['--phase=publish'], /--phase=publish is not a phase: use pre-sync, check, rss, transcribe, upload, index/],
+      [['--target=publish'], /--phase=publish is not a phase/],
+      [['--target=rss', '--phase=check'], /--target and --phase say different things/],
       [['--conflict=newest'], /--conflict=newest is not a conflict mode/],
       [['--folders=audio,video'], /--folders: unknown folder video/],
-      [['--target=transcribe', '--only', '--conflict=overwrite-always'], /--conflict applies to pre-sync, upload/],
-      [['--from=index', '--target=rss'], /--from=index comes after --target=rss/],
+      [['--phase=transcribe', '--only', '--conflict=overwrite-always'], /--conflict applies to pre-sync, upload/],
+      [['--from=index', '--phase=rss'], /--from=index comes after --phase=rss/],
     ];
     for (const [argv, message] of cases) {
       err = [];
@@ -151,7 +153,7 @@ describe('flags', () => {
 
   it('--help lists every flag', async () => {
     expect(await pipelineMain(['--help'], io())).toBe(0);
-    for (const flag of ['--debug', '--interactive', '--sites', '--target', '--from', '--only', '--skip-<phase>', '--dry-run', '--conflict', '--folders', '--verbose', '--print-only']) {
+    for (const flag of ['--debug', '--interactive', '--sites', '--phase', '--target', '--from', '--only', '--skip-<phase>', '--dry-run', '--conflict', '--folders', '--verbose', '--print-only']) {
       expect(out[0]).toContain(flag);
     }
   });
@@ -192,7 +194,7 @@ describe('running', () => {
 
   it('the interactive run goes ahead once confirmed', async () => {
     const npx = fakeNpx();
-    const ask = scriptedAsk({ sites: ['space'], target: [], scope: ['down'], dryRun: ['y'], run: ['y'] });
+    const ask = scriptedAsk({ sites: ['space'], phase: [], scope: ['down'], dryRun: ['y'], run: ['y'] });
     expect(await pipelineMain(['--interactive'], io({ env: npx.env, ask }))).toBe(0);
     expect(npx.calls()).toEqual(['LOG_LEVEL= nx run-many -t index --projects=alpha --exclude-task-dependencies --skip-nx-cache --dryRun']);
   });

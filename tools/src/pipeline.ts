@@ -31,9 +31,10 @@ Runs the site pipeline (${PHASES.join(' -> ')}) through nx and prints the equiva
 
   --interactive        ask for everything below (needs a terminal)
   --sites=<a,b>        sites (Nx projects) to run; default: every site         (nx: --projects=a,b)
-  --target=<phase>     run up to this phase (default index); the phases before it run first
+  --phase=<phase>      run up to this phase (default index); the phases before it run first
+                       (also --target=<phase>, but nx run keeps --target for itself: through nx use --phase)
   --from=<phase>       start at this phase instead of pre-sync                  (nx: --exclude-task-dependencies)
-  --only               run the --target phase alone (same as --from=<target>)
+  --only               run that phase alone (same as --from=<phase>)
   --skip-<phase>       leave out a phase at the start or the end of the chain (e.g. --skip-pre-sync --skip-index)
   --dry-run            every phase says what it would do and changes nothing    (nx: --dryRun to every phase)
   --conflict=<mode>    ${CONFLICT_MODES.join(' | ')} (phases that sync)
@@ -120,7 +121,7 @@ const skipFlag = (phase: Phase) => camelCase(`skip-${phase}`);
 
 /** The choice given by flags. */
 export function choiceFromArgs(args: Record<string, string | boolean>, ctx: Context): PipelineChoice {
-  let to = parsePhase(String(args.target ?? 'index'), 'target');
+  let to = parsePhase(String(args.phase ?? 'index'), 'phase');
   let from: Phase = args.from !== undefined ? parsePhase(String(args.from), 'from') : args.only ? to : 'pre-sync';
   // --skip-<phase>: trims the chain at either end; a phase in the middle cannot be left out (the next needs its result).
   const skipped = PHASES.filter((p) => args[skipFlag(p)]);
@@ -157,7 +158,7 @@ export async function askChoice(ask: Ask, ctx: Context): Promise<PipelineChoice>
   })) as string[];
   const to = (await ask({
     type: 'select',
-    name: 'target',
+    name: 'phase',
     message: 'Which phase?',
     choices: PHASES.map((p) => ({ name: p })),
     initial: PHASES.length - 1,
@@ -229,7 +230,7 @@ function cancellable(ask: Ask): Ask {
 
 const NON_TTY_MESSAGE = `--interactive needs a terminal, and this run has none (CI, cron, a pipe).
 Give the choices as flags instead, for example:
-  npx nx run tools:pipeline --sites=<a,b> --target=index --dry-run --conflict=skip-existing --folders=rss,audio
+  npx nx run tools:pipeline --sites=<a,b> --phase=index --dry-run --conflict=skip-existing --folders=rss,audio
 or run nx directly: npx nx run-many -t index --projects=<a,b>
 (--print-only shows the nx command without running it; --help lists every flag.)`;
 
@@ -237,8 +238,14 @@ export async function pipelineMain(argv: string[], io: PipelineIo): Promise<numb
   try {
     const args = parseArgs(argv, {
       flags: ['interactive', 'only', 'dryRun', 'verbose', 'debug', 'printOnly', 'help', ...PHASES.map(skipFlag)],
-      values: ['sites', 'projects', 'target', 'from', 'conflict', 'folders'],
+      values: ['sites', 'projects', 'phase', 'target', 'from', 'conflict', 'folders'],
     });
+    // Aliases: --target (nx run keeps it for itself) for --phase, --projects for --sites, --debug for --verbose.
+    if (args.target !== undefined) {
+      if (args.phase !== undefined && args.phase !== args.target) throw new UsageError('--target and --phase say different things: give one');
+      args.phase = args.target;
+      delete args.target;
+    }
     if (args.debug !== undefined) args.verbose = args.verbose || args.debug;
     delete args.debug;
     if (args.projects !== undefined) args.sites = args.sites ? `${args.sites},${args.projects}` : args.projects;
