@@ -32,14 +32,23 @@ export interface TempWorkspace {
   env: NodeJS.ProcessEnv;
   writeSite(id: string, config: Record<string, unknown>, group?: string): string;
   writeFile(rel: string, content: string): string;
-  nx(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void }): Promise<NxResult>;
+  nx(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void; detached?: boolean }): Promise<NxResult>;
   run(cmd: string, args: string[]): Promise<NxResult>;
   cleanup(): void;
 }
 
-export function runProcess(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 300_000, onSpawn?: (pid: number) => void): Promise<NxResult> {
+export function runProcess(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 300_000,
+  onSpawn?: (pid: number) => void,
+  detached = false,
+): Promise<NxResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: its own process group, so a test can kill the run with every task process (kill(-pid)).
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached });
     if (child.pid && onSpawn) onSpawn(child.pid);
     let stdout = '';
     let stderr = '';
@@ -99,6 +108,8 @@ export function createTempWorkspace(options: TempWorkspaceOptions = {}): TempWor
     NX_SKIP_NX_CACHE: undefined,
     CI: 'true',
     PODLINE_DATA_DIR: dataDir,
+    // The plugin's TypeScript is compiled with this workspace's path mappings.
+    SWC_NODE_PROJECT: path.join(root, 'tsconfig.base.json'),
     ...options.env,
   };
   // Jest sets these for its workers; they must not leak into the nx processes.
@@ -123,7 +134,7 @@ export function createTempWorkspace(options: TempWorkspaceOptions = {}): TempWor
       return file;
     },
     nx(args, opts = {}) {
-      return runProcess(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args], root, { ...env, ...opts.env }, opts.timeoutMs, opts.onSpawn);
+      return runProcess(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args], root, { ...env, ...opts.env }, opts.timeoutMs, opts.onSpawn, opts.detached);
     },
     run(cmd, args) {
       return runProcess(cmd, args, root, env);

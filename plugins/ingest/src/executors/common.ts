@@ -63,11 +63,16 @@ export interface DefineOptions {
   batchConcurrency?: number;
 }
 
-function makeLogger(prefix: string, verbose: boolean, sink: string[]): Logger {
+/**
+ * Where a task's lines go. A single task process writes live (Nx captures the process output). A batch
+ * worker's own stdout is shown by Nx as well as each task's returned terminal output, so in a batch the
+ * lines go only to the task's terminal output, and only progress is written live.
+ */
+function makeLogger(prefix: string, verbose: boolean, sink: string[], batch: boolean): Logger {
   const tty = process.stdout.isTTY && !process.env.CI;
   const out = (stream: NodeJS.WriteStream, line: string) => {
-    sink.push(line);
-    stream.write(line + '\n');
+    if (batch) sink.push(line);
+    else stream.write(line + '\n');
   };
   const debug = verbose || process.env.LOG_LEVEL === 'debug';
   return {
@@ -79,7 +84,7 @@ function makeLogger(prefix: string, verbose: boolean, sink: string[]): Logger {
     },
     progress: (m) => {
       if (tty) process.stdout.write(`\r\x1b[2K${prefix} ${m}`);
-      else out(process.stdout, `${prefix} ${m}`);
+      else process.stdout.write(`${prefix} ${m}\n`);
     },
   };
 }
@@ -123,9 +128,10 @@ export async function runSiteTask<O>(
   projectRoot: string,
   workspaceRoot: string,
   shared: Map<string, unknown>,
+  batch = false,
 ): Promise<{ success: boolean; terminalOutput: string }> {
   const lines: string[] = [];
-  const log = makeLogger(`[${projectName}:${target}]`, !!options.verbose, lines);
+  const log = makeLogger(`[${projectName}:${target}]`, !!options.verbose, lines, batch);
   const started = Date.now();
   const record: TaskRecord = {
     site: projectName,
@@ -197,7 +203,7 @@ export function defineSiteExecutor<O>(target: PipelineTarget, run: SiteRun<O>, d
         const task = taskGraph.tasks[id];
         const projectName = task.target.project;
         const projectRoot = context.projectsConfigurations!.projects[projectName].root;
-        const result = await runSiteTask(target, run, inputs[id], projectName, projectRoot, context.root, shared);
+        const result = await runSiteTask(target, run, inputs[id], projectName, projectRoot, context.root, shared, true);
         done.push({ task: id, result });
         wake?.();
       }
