@@ -58,7 +58,8 @@ export function siteTargets(siteId: string, prefix = ''): Record<string, TargetC
     const outward = OUTWARD.has(name);
     targets[prefix + name] = {
       executor: `@podline/ingest:${name}`,
-      dependsOn: i === 0 ? [] : [prefix + PIPELINE[i - 1]],
+      // 'forward': options given on the command line (--dryRun above all) reach every phase before it too.
+      dependsOn: i === 0 ? [] : [{ target: prefix + PIPELINE[i - 1], params: 'forward' }],
       cache: !outward,
       inputs: inputsFor(name),
       outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`],
