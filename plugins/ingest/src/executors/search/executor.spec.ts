@@ -40,6 +40,11 @@ describe('search executor', () => {
     expect(text.success).toBe(true);
     expect(text.out).toBe('1. Garden Hour — Tomatoes in beds [00:01:02]\n   Remember to [water the seedlings] every morning.\n');
 
+    // --phrase: the same phrase when the shell/Nx ate the quotes; without it the words match anywhere
+    expect((await search(ws, { query: 'water the seedlings', phrase: true })).out).toBe(text.out);
+    expect((await search(ws, { query: 'seedlings water', phrase: true })).out).toBe('no hits for "\\"seedlings water\\"" in garden\n');
+    expect((await search(ws, { query: 'seedlings water' })).out).toContain('[00:01:02]');
+
     const json = await search(ws, { query: 'tomat*', json: true });
     const parsed = JSON.parse(json.out);
     expect(parsed).toMatchObject({ site: 'garden', query: 'tomat*' });

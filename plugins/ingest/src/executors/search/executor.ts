@@ -13,7 +13,8 @@ export function formatHit(hit: SearchHit, n: number, podcastTitle: string): stri
 export default async function searchExecutor(options: Schema, context: ExecutorContext): Promise<{ success: boolean }> {
   const projectName = context.projectName!;
   const projectRoot = context.projectsConfigurations!.projects[projectName].root;
-  const query = (options.query ?? '').trim();
+  const typed = (options.query ?? '').trim();
+  const query = options.phrase && typed ? `"${typed.replace(/"/g, ' ').trim()}"` : typed;
   try {
     if (!query) throw new Error(`give a query: nx run ${projectName}:search --query="words, \\"a phrase\\" or prefix*"`);
     const site = loadSiteConfig(path.join(context.root, projectRoot, 'site.config.json'));

@@ -1,5 +1,6 @@
 export interface Schema {
   query?: string;
+  phrase?: boolean;
   json?: boolean;
   limit?: number;
 }
