@@ -195,7 +195,7 @@ describe('nx run-many -t index, end to end', () => {
 
     serveFeed(server, 'gamma', [{ n: 1 }, { n: 2 }, { n: 3 }]);
     const res = await run(['--projects=gamma']);
-    expect(res.code).toBe(0);
+    if (res.code !== 0) throw new Error(`the run after the kill failed:\n${res.output}`);
     expect(filesUnder(audioDir).filter((f) => !f.startsWith('.'))).toHaveLength(3);
     const manifest = JSON.parse(readFileSync(path.join(ws.dataDir, 'gamma', 'episode-manifest', 'full-episode-manifest.json'), 'utf8'));
     expect(manifest.episodes.filter((e: { status: string }) => e.status === 'downloaded')).toHaveLength(3);

@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildRunReport, formatRunReport, readRunRecords, recordTask, writeRunReport, type TaskRecord } from './index';
+
+const rec = (site: string, target: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({
+  site,
+  target,
+  success: true,
+  dryRun: false,
+  seconds: 1.5,
+  counts: {},
+  problems: [],
+  ...extra,
+});
+
+describe('run report', () => {
+  let ws: string;
+  beforeEach(() => (ws = mkdtempSync(path.join(tmpdir(), 'podline-report-'))));
+  afterEach(() => rmSync(ws, { recursive: true, force: true }));
+
+  it('appends task records per run and reads them back', async () => {
+    const env = { PODLINE_RUN_ID: 'run-1', PODLINE_DATA_DIR: 'data' };
+    await recordTask(ws, rec('a', 'rss', { counts: { downloaded: 2 } }), env);
+    await recordTask(ws, rec('b', 'rss'), env);
+    await recordTask(ws, rec('c', 'rss'), { ...env, PODLINE_RUN_ID: 'run-2' });
+    const records = await readRunRecords(ws, 'run-1', env);
+    expect(records.map((r) => r.site)).toEqual(['a', 'b']);
+    expect(records[0].counts).toEqual({ downloaded: 2 });
+    expect(await readRunRecords(ws, 'nope', env)).toEqual([]);
+  });
+
+  it('joins Nx results with records: one row per site and phase, in pipeline order', () => {
+    const report = buildRunReport(
+      'r',
+      Date.UTC(2026, 0, 1),
+      Date.UTC(2026, 0, 1, 0, 1),
+      [
+        { id: 'b:index', project: 'b', target: 'index', status: 'skipped' },
+        { id: 'a:transcribe', project: 'a', target: 'transcribe', status: 'local-cache' },
+        { id: 'a:rss', project: 'a', target: 'rss', status: 'success' },
+        { id: 'b:rss', project: 'b', target: 'rss', status: 'failure' },
+        { id: 'tools:test', project: 'tools', target: 'test', status: 'success' },
+      ],
+      [
+        rec('a', 'rss', { counts: { downloaded: 1, failed: 0 } }),
+        rec('b', 'rss', { success: false, problems: [{ site: 'b', podcast: 'show', message: 'feed answered 500', fix: 'try later' }] }),
+        rec('a', 'transcribe', { counts: { transcribed: 5 } }),
+      ],
+    );
+    expect(report.rows.map((r) => `${r.site}:${r.target}:${r.status}`)).toEqual(['a:rss:success', 'a:transcribe:cached', 'b:rss:failure', 'b:index:skipped']);
+    // A cached task did nothing this run, whatever an older record says.
+    expect(report.rows[1].counts).toBeUndefined();
+    expect(report).toMatchObject({ success: false, sites: 2, failed: 1, startedAt: '2026-01-01T00:00:00.000Z' });
+
+    const text = formatRunReport(report, 'data/.reports/latest.json');
+    expect(text).toContain('2 site(s), 4 task(s), 1 failed');
+    expect(text).toMatch(/a\s+rss\s+success\s+1\.5\s+downloaded=1\n/);
+    expect(text).toMatch(/a\s+transcribe\s+cached\s+unchanged \(Nx cache\)/);
+    expect(text).toMatch(/b\s+index\s+skipped\s+not run: an earlier phase failed/);
+    expect(text).toContain('- b / rss / show: feed answered 500 — try later');
+    expect(text).toContain('Report: data/.reports/latest.json');
+  });
+
+  it('writes the JSON report per run and as latest.json', async () => {
+    const report = buildRunReport('r9', 0, 1000, [{ id: 'a:rss', project: 'a', target: 'rss', status: 'success' }], [rec('a', 'rss')]);
+    const dir = path.join(ws, 'reports');
+    const latest = await writeRunReport(dir, report);
+    expect(JSON.parse(readFileSync(latest, 'utf8'))).toMatchObject({ runId: 'r9', success: true, rows: [{ site: 'a', status: 'success' }] });
+    expect(JSON.parse(readFileSync(path.join(dir, 'runs', 'r9.json'), 'utf8')).runId).toBe('r9');
+  });
+});
