@@ -2,8 +2,12 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TEMP_SUFFIX } from '@podline/config';
+import { createHash } from 'node:crypto';
 import { contentTypeFor } from './content-type';
-import { classifyError, withRetries } from './errors';
+import { HashCache } from './hash-cache';
+import { Progress } from './progress';
+import { S3Backend } from './s3-backend';
+import { StorageError, classifyError, withRetries } from './errors';
 import { folderOf, keyPath, podcastOf } from './keys';
 import { decide } from './plan';
 import { runPool } from './pool';
@@ -161,5 +165,84 @@ describe('local walk and stale temp cleanup', () => {
     for (const n of [dead, live, 'a.mp3.part', 'c.mp3']) writeFileSync(path.join(dir, n), 'x');
     expect(await removeStaleTemps(root, ['audio'])).toBe(1);
     expect(readdirSync(dir).sort()).toEqual([live, 'a.mp3.part', 'c.mp3'].sort());
+  });
+});
+
+describe('S3 backend error paths a server cannot produce (in-process mock of the client)', () => {
+  const sdkError = (name: string, status: number) => Object.assign(new Error(`${name} from mock`), { name, $metadata: { httpStatusCode: status } });
+  const backend = () =>
+    new S3Backend({
+      siteId: 'demo',
+      bucket: 'demo-bucket',
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+
+  it('an expired session token stops at once with a message naming the site, bucket and what to check', async () => {
+    const b = backend();
+    const send = jest.fn().mockRejectedValue(sdkError('ExpiredToken', 400));
+    (b.client as unknown as { send: typeof send }).send = send;
+    const err = await b.list().catch((e) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err.kind).toBe('auth');
+    expect(err.message).toBe('site demo: s3://demo-bucket refused the credentials while trying to list the bucket (ExpiredToken (HTTP 400): ExpiredToken from mock)');
+    expect(err.fix).toContain('an expired session');
+    expect(send).toHaveBeenCalledTimes(1);
+    b.close();
+  });
+
+  it('SlowDown throttling is retried until the listing succeeds', async () => {
+    const b = backend();
+    const send = jest
+      .fn()
+      .mockRejectedValueOnce(sdkError('SlowDown', 503))
+      .mockRejectedValueOnce(sdkError('SlowDown', 503))
+      .mockResolvedValue({ Contents: [{ Key: 'rss/show.xml', Size: 3, ETag: '"abc"', LastModified: new Date(0) }, { Key: 'elsewhere/x', Size: 1 }], IsTruncated: false });
+    (b.client as unknown as { send: typeof send }).send = send;
+    const listing = await b.list();
+    expect([...listing.keys()]).toEqual(['rss/show.xml']);
+    expect(listing.get('rss/show.xml')).toEqual({ key: 'rss/show.xml', size: 3, mtimeMs: 0, etag: 'abc' });
+    expect(send).toHaveBeenCalledTimes(3);
+    b.close();
+  });
+});
+
+describe('hash cache and progress', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'podline-hash-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('rehashes a file only when its size or mtime changed, and persists across opens', async () => {
+    const file = path.join(dir, 'a.srt');
+    writeFileSync(file, 'one');
+    const cacheFile = path.join(dir, 'cache', 'hashes.json');
+    const cache = await HashCache.open(cacheFile);
+    const entry = e('transcripts/s/a.srt', 3, 1000);
+    expect(await cache.md5(entry, file)).toBe(createHash('md5').update('one').digest('hex'));
+    await cache.save();
+    writeFileSync(file, 'two');
+    const reopened = await HashCache.open(cacheFile);
+    // Same size and mtime: the cached value is trusted (that is the point of the cache).
+    expect(await reopened.md5(entry, file)).toBe(createHash('md5').update('one').digest('hex'));
+    expect(await reopened.md5({ ...entry, mtimeMs: 2000 }, file)).toBe(createHash('md5').update('two').digest('hex'));
+  });
+
+  it('progress reports files, megabytes and percent, at most once a second and always at the end', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const log = { info: () => undefined, warn: () => undefined, debug: () => undefined, progress: (m: string) => void lines.push(m) };
+    const p = new Progress(log, 'uploaded', 2, 2 * 1024 * 1024, () => now);
+    now = 1500;
+    p.bytesDone(1024 * 1024);
+    now = 1600;
+    p.fileDone();
+    p.bytesDone(1024 * 1024);
+    p.fileDone();
+    expect(lines).toEqual(['uploaded 0/2 files, 1.0/2.0 MB (50%)', 'uploaded 2/2 files, 2.0/2.0 MB (100%)']);
   });
 });
