@@ -85,21 +85,26 @@ async function main() {
     const idle = await child({ ...job, mode: 'idle' });
     console.log('full build (SQLite FTS5)…');
     const full = await child({ ...job, mode: 'sqlite-build' });
+    console.log(`  ${f(full.ms / 1000)} s, peak RSS ${f(full.peakRssMb, 0)} MB`);
     const indexMb = statSync(paths.file(keys.searchIndex())).size / 1048576;
     console.log('incremental build after one new episode…');
     writeSrt(paths, corpus, EPISODES);
     writeManifest(paths, EPISODES + 1);
     const incr = await child({ ...job, mode: 'sqlite-build' });
+    console.log(`  ${f(incr.ms / 1000, 2)} s, peak RSS ${f(incr.peakRssMb, 0)} MB`);
     console.log(`${qs.length} queries (SQLite FTS5)…`);
     const query = await child({ ...job, mode: 'sqlite-query' });
-    console.log(`Orama, ${ORAMA_EPISODES} episodes, all in memory…`);
+    console.log(`  p50 ${f(query.p50, 2)} ms, p95 ${f(query.p95, 2)} ms, peak RSS ${f(query.peakRssMb, 0)} MB`);
+    if (ORAMA_EPISODES > 0) console.log(`Orama, ${ORAMA_EPISODES} episodes, all in memory…`);
     let orama: Result | undefined;
     let oramaError: string | undefined;
-    try {
-      orama = await child({ ...job, mode: 'orama', episodes: ORAMA_EPISODES }, 16_384);
-    } catch (err) {
-      oramaError = (err as Error).message.split('\n')[0];
-    }
+    if (ORAMA_EPISODES > 0) {
+      try {
+        orama = await child({ ...job, mode: 'orama', episodes: ORAMA_EPISODES }, 16_384);
+      } catch (err) {
+        oramaError = (err as Error).message.split('\n')[0];
+      }
+    } else oramaError = 'skipped (--orama-episodes=0)';
 
     const rows: Array<[string, string, string, string, string]> = [
       ['', 'SQLite FTS5 (podline)', `Orama in memory${orama && orama.episodes < EPISODES ? ` (${orama.episodes} eps)` : ''}`, 'goal', 'Orama / SQLite'],

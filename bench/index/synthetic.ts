@@ -90,7 +90,7 @@ export function episodeSrt(corpus: Corpus, seed: number, seconds: number): strin
   return out.join('\n');
 }
 
-/** 200 queries: single words, two words (AND), two-word phrases taken from the text, prefixes. */
+/** 200 queries: single words, two words (AND), two-word phrases taken from the text, prefixes (a word less its last 2 letters, at least 4). */
 export function queries(corpus: Corpus, sampleText: string, count = 200, seed = 7): string[] {
   const rand = rng(seed);
   const tokens = sampleText.toLowerCase().match(/[\p{L}]+/gu) ?? [];
@@ -111,7 +111,7 @@ export function queries(corpus: Corpus, sampleText: string, count = 200, seed = 
       }
       default: {
         const w = mid();
-        out.push(`${w.slice(0, Math.max(3, Math.ceil(w.length / 2)))}*`);
+        out.push(`${w.slice(0, Math.max(4, w.length - 2))}*`);
       }
     }
   }

@@ -99,6 +99,23 @@ describe('buildSiteIndex + searchSite (local files, real SQLite FTS5)', () => {
     expect(scratch.state).toEqual(second.state);
   });
 
+  it('an SRT rewritten with the same size is still noticed; a lost stamp memo only costs a re-read', async () => {
+    await build();
+    const file = paths.transcriptFile('alpha', '2024-01-02_dogs_bbb');
+    const before = readFileSync(file, 'utf8');
+    const after = before.replace('park', 'pond');
+    expect(after.length).toBe(before.length);
+    writeFileSync(file, after);
+    const second = await build();
+    expect(second.counts).toMatchObject({ entriesBuilt: 1, entriesUnchanged: 1, reindexed: 1 });
+    expect(searchSite(paths, siteId, 'pond')).toHaveLength(1);
+
+    writeFileSync(path.join(paths.cacheDir(), 'search-index-stamps.json'), '{ broken');
+    const third = await build();
+    expect(third.counts).toEqual({ entriesUnchanged: 2, noTranscript: 1 });
+    expect(third.state).toEqual(second.state);
+  });
+
   it('metadata change alone rebuilds the entry file; a removed episode leaves the index', async () => {
     await build();
     writeManifest([{ ...episodes[0], title: 'Cats, renamed' }, episodes[2]]);

@@ -1,7 +1,9 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
+import * as path from 'node:path';
 import { keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
-import { buildEntryFile, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
+import { buildEntryFile, ENTRY_FORMAT, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
+import { sameFile, StampCache, stampOf, statOrUndefined } from './stamp-cache';
 import { parseSrt } from './srt';
 import {
   buildFullIndex,
@@ -95,25 +97,46 @@ interface EpisodeOutcome {
  * Bring one episode's entry file up to date with its SRT and metadata.
  * Returns undefined when the episode has no transcript yet (nothing to index).
  */
-async function syncEntryFile(ep: EpisodeRecord, opts: BuildOptions, counts: Record<string, number>): Promise<EpisodeOutcome | undefined> {
+async function syncEntryFile(
+  ep: EpisodeRecord,
+  opts: BuildOptions,
+  counts: Record<string, number>,
+  stamps: StampCache,
+): Promise<EpisodeOutcome | undefined> {
   const { paths } = opts;
-  const srt = await readText(paths.transcriptFile(ep.podcast, ep.fileKey));
-  if (srt === undefined) return undefined;
+  const srtPath = paths.transcriptFile(ep.podcast, ep.fileKey);
+  const srtStat = await statOrUndefined(srtPath);
+  if (!srtStat) return undefined;
   const entryKey = keys.searchEntries(ep.podcast, ep.fileKey);
   const entryPath = paths.file(entryKey);
-  const srtSha = sha256(srt);
+  const entryStat = await statOrUndefined(entryPath);
+  const key = episodeKey(ep.podcast, ep.fileKey);
   const meta = entryEpisode(ep);
-  const existingText = await readText(entryPath);
+  const metaSha = sha256(stableStringify(meta));
+  const unchanged = (entrySha: string, srtSha: string, stat: Stats) => {
+    counts.entriesUnchanged = (counts.entriesUnchanged ?? 0) + 1;
+    stamps.set(key, { format: ENTRY_FORMAT, meta: metaSha, srt: stampOf(srtStat, srtSha), entry: stampOf(stat, entrySha) });
+    return { key, entryKey, sha256: entrySha };
+  };
+
+  // Fast path: neither file touched since the last run, same metadata: no reading, no hashing.
+  const memo = stamps.get(key);
+  if (!opts.force && memo && memo.format === ENTRY_FORMAT && memo.meta === metaSha && sameFile(memo.srt, srtStat) && sameFile(memo.entry, entryStat)) {
+    return unchanged(memo.entry.sha256, memo.srt.sha256, entryStat!);
+  }
+
+  const srt = await readText(srtPath);
+  if (srt === undefined) return undefined;
+  const srtSha = sha256(srt);
+  const existingText = entryStat ? await readText(entryPath) : undefined;
   let existing: EntryFile | undefined;
   try {
     existing = existingText === undefined ? undefined : (JSON.parse(existingText) as EntryFile);
   } catch {
     existing = undefined; // a damaged entry file is rebuilt
   }
-  const key = episodeKey(ep.podcast, ep.fileKey);
-  if (!opts.force && existingText !== undefined && isEntryFileCurrent(existing, meta, srtSha)) {
-    counts.entriesUnchanged = (counts.entriesUnchanged ?? 0) + 1;
-    return { key, entryKey, sha256: sha256(existingText) };
+  if (!opts.force && existingText !== undefined && entryStat && isEntryFileCurrent(existing, meta, srtSha)) {
+    return unchanged(sha256(existingText), srtSha, entryStat);
   }
   const parsed = parseSrt(srt);
   if (!parsed.cues.length && parsed.badBlocks > 0) {
@@ -123,14 +146,17 @@ async function syncEntryFile(ep: EpisodeRecord, opts: BuildOptions, counts: Reco
   }
   const built = buildEntryFile(meta, srtSha, parsed.cues);
   const text = stableStringify(built);
+  const entrySha = sha256(text);
   if (opts.dryRun) {
     opts.log?.info(`would ${existingText === undefined ? 'build' : 'rebuild'} ${entryKey} (${built.entries.length} entries)`);
   } else {
     await writeFileAtomic(entryPath, text);
     opts.log?.debug(`wrote ${entryKey} (${built.entries.length} entries)`);
+    const written = await statOrUndefined(entryPath);
+    if (written) stamps.set(key, { format: ENTRY_FORMAT, meta: metaSha, srt: stampOf(srtStat, srtSha), entry: stampOf(written, entrySha) });
   }
   counts.entriesBuilt = (counts.entriesBuilt ?? 0) + 1;
-  return { key, entryKey, sha256: sha256(text), built };
+  return { key, entryKey, sha256: entrySha, built };
 }
 
 /**
@@ -148,13 +174,15 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
   const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const episodes = [...manifest.episodes].sort((a, b) => byCodeUnits(episodeKey(a.podcast, a.fileKey), episodeKey(b.podcast, b.fileKey)));
 
+  const stampFile = path.join(paths.cacheDir(), 'search-index-stamps.json');
+  const stamps = await StampCache.load(stampFile);
   const current: EpisodeOutcome[] = [];
   let seen = 0;
   for (const ep of episodes) {
     seen++;
     if (seen % 50 === 0) log.progress(`entries: ${seen}/${episodes.length} episodes checked`);
     try {
-      const outcome = await syncEntryFile(ep, opts, counts);
+      const outcome = await syncEntryFile(ep, opts, counts, stamps);
       if (!outcome) {
         counts.noTranscript = (counts.noTranscript ?? 0) + 1;
         continue;
@@ -174,6 +202,8 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
       });
     }
   }
+
+  if (!opts.dryRun) await stamps.save(stampFile);
 
   // Index: diff what it holds against the current entry files.
   const indexKey = keys.searchIndex();
