@@ -66,6 +66,21 @@ describe('faults', () => {
     expect(site.log.lines.some((l) => l.startsWith('warn: retry 1') && /timeout|timed out/i.test(l))).toBe(true);
   });
 
+  it('a body that stops half-way times out, its temp file is dropped, and the retry completes the file', async () => {
+    const { bucket, site, ctx } = await faultSite();
+    const body = randomBytes(512 * 1024);
+    await putTree(client, bucket, '', { 'audio/show/half.mp3': body });
+    let stalled = false;
+    proxy.rule = (r) => (isObjectGet(r) && !stalled ? ((stalled = true), { stallAfterBytes: 100 * 1024 }) : 'pass');
+    const out = await preSync({ ...ctx, requestTimeoutMs: 300 });
+    expect(out.problems).toEqual([]);
+    expect(out.counts).toMatchObject({ downloaded: 1 });
+    expect(proxy.requests.filter(isObjectGet)).toHaveLength(2);
+    const dir = path.dirname(site.paths.file('audio/show/half.mp3'));
+    expect(readdirSync(dir)).toEqual(['half.mp3']);
+    expect(md5(readFileSync(path.join(dir, 'half.mp3')))).toBe(md5(body));
+  });
+
   it('a service that stays down: bounded retries, then one clear error naming the site and bucket', async () => {
     const { bucket, site, ctx } = await faultSite();
     proxy.rule = () => ({ status: 503, code: 'ServiceUnavailable' });
