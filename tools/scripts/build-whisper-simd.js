@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Rebuilds smart-whisper's whisper.cpp addon with SIMD after `npm install` / `npm ci`.
-// smart-whisper's own install builds without -mavx2/-mfma/-mf16c, which makes whisper
-// about ten times slower on x86-64. We rebuild once, with the flags this CPU supports,
-// and leave a marker so later installs skip the rebuild.
+// smart-whisper's own install builds without -mavx2/-mfma/-mf16c and without OpenMP, which
+// makes whisper several times slower than whisper.cpp's CLI on x86-64. We rebuild once, with the
+// flags this CPU supports and OpenMP, and leave a marker so later installs skip the rebuild.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -30,7 +30,28 @@ function simdFlags() {
   if (flags.has('f16c')) wanted.push('-mf16c');
   if (flags.has('sse3')) wanted.push('-msse3');
   if (flags.has('ssse3')) wanted.push('-mssse3');
+  // AVX-512, as whisper.cpp's own `-march=native` build gets it on CPUs that have it.
+  const avx512 = {
+    avx512f: '-mavx512f',
+    avx512bw: '-mavx512bw',
+    avx512vl: '-mavx512vl',
+    avx512dq: '-mavx512dq',
+    avx512vbmi: '-mavx512vbmi',
+    avx512_vnni: '-mavx512vnni',
+    avx512_bf16: '-mavx512bf16',
+  };
+  if (flags.has('avx512f')) for (const [flag, opt] of Object.entries(avx512)) if (flags.has(flag)) wanted.push(opt);
   return wanted.join(' ');
+}
+
+/**
+ * OpenMP for ggml's threads. Without it ggml creates and joins a fresh set of threads for every
+ * graph it computes, i.e. for every decoded token: several times slower than the whisper.cpp CLI,
+ * which its own build links with OpenMP. PODLINE_WHISPER_OPENMP=0 turns it off.
+ */
+function openmp() {
+  if (process.env.PODLINE_WHISPER_OPENMP === '0' || process.platform === 'darwin' || process.platform === 'win32') return null;
+  return { cflags: '-fopenmp -DGGML_USE_OPENMP', ldflags: '-fopenmp' };
 }
 
 function main() {
@@ -46,38 +67,47 @@ function main() {
     return;
   }
   const flags = simdFlags();
+  const omp = openmp();
   const marker = path.join(pkgDir, 'build', 'Release', '.podline-simd');
-  const wantedMarker = JSON.stringify({ flags, node: process.versions.modules });
+  const wantedMarker = JSON.stringify({ flags, openmp: !!omp, node: process.versions.modules });
   if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === wantedMarker) {
-    log(`smart-whisper already built with SIMD flags "${flags}"`);
+    log(`smart-whisper already built with SIMD flags "${flags}"${omp ? ' and OpenMP' : ''}`);
     return;
   }
-  if (!flags) {
+  if (!flags && !omp) {
     log('no extra SIMD flags for this CPU; keeping the default build');
     return;
   }
   const nodeGyp =
     process.env.npm_config_node_gyp ||
     path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-  log(`rebuilding smart-whisper (whisper.cpp) with ${flags} — about a minute`);
-  const env = {
-    ...process.env,
-    CFLAGS: `${process.env.CFLAGS ?? ''} ${flags}`.trim(),
-    CXXFLAGS: `${process.env.CXXFLAGS ?? ''} ${flags}`.trim(),
-  };
   const jobs = String(Math.max(1, os.cpus().length));
-  const res = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--jobs=${jobs}`], {
-    cwd: pkgDir,
-    env,
-    stdio: 'inherit',
-  });
-  if (res.status !== 0) {
-    log('the SIMD rebuild failed; rebuilding without extra flags so transcription still works (slowly)');
-    const plain = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--jobs=${jobs}`], { cwd: pkgDir, stdio: 'inherit' });
-    process.exit(plain.status ?? 1);
+  const rebuild = (cflags, ldflags) => {
+    const env = {
+      ...process.env,
+      CFLAGS: `${process.env.CFLAGS ?? ''} ${cflags}`.trim(),
+      CXXFLAGS: `${process.env.CXXFLAGS ?? ''} ${cflags}`.trim(),
+      LDFLAGS: `${process.env.LDFLAGS ?? ''} ${ldflags}`.trim(),
+    };
+    return spawnSync(process.execPath, [nodeGyp, 'rebuild', `--jobs=${jobs}`], { cwd: pkgDir, env, stdio: 'inherit' }).status === 0;
+  };
+  // Best build first; each fallback still leaves a working addon.
+  const attempts = [
+    ...(omp ? [{ what: `${flags} with OpenMP`, cflags: `${flags} ${omp.cflags}`, ldflags: omp.ldflags, openmp: true }] : []),
+    ...(flags ? [{ what: flags, cflags: flags, ldflags: '', openmp: false }] : []),
+  ];
+  for (const attempt of attempts) {
+    log(`rebuilding smart-whisper (whisper.cpp) with ${attempt.what} — about a minute`);
+    if (rebuild(attempt.cflags, attempt.ldflags)) {
+      fs.writeFileSync(marker, JSON.stringify({ flags, openmp: attempt.openmp, node: process.versions.modules }));
+      log(`smart-whisper rebuilt with ${attempt.what}`);
+      return;
+    }
+    log(`the rebuild with ${attempt.what} failed`);
   }
-  fs.writeFileSync(marker, wantedMarker);
-  log('smart-whisper rebuilt with SIMD');
+  log('rebuilding without extra flags so transcription still works (slowly)');
+  const plain = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--jobs=${jobs}`], { cwd: pkgDir, stdio: 'inherit' });
+  process.exit(plain.status ?? 1);
 }
 
 main();
