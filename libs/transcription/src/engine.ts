@@ -12,6 +12,8 @@ export interface EngineSettings {
   threads: number;
   /** 1 = greedy decoding; more = beam search of that width. */
   beamSize: number;
+  /** No temperature fallback (whisper.cpp's -nf): one decoding pass per chunk. Default false. */
+  noFallback?: boolean;
   debug?: (msg: string) => void;
 }
 

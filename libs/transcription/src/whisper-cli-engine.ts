@@ -33,6 +33,7 @@ export function whisperCliArgs(modelPath: string, s: EngineSettings): string[] {
     '-bo', '5',
     '-l', s.language || 'auto',
     ...(s.prompt ? ['--prompt', s.prompt] : []),
+    ...(s.noFallback ? ['-nf'] : []),
     '-np', // results only
   ];
 }
@@ -42,7 +43,7 @@ export function parseWhisperCliOutput(stdout: string): Segment[] {
   const out: Segment[] = [];
   for (const line of stdout.split('\n')) {
     const m = /^\[(\d+:\d{2}:\d{2}\.\d{3}) --> (\d+:\d{2}:\d{2}\.\d{3})\]\s?(.*)$/.exec(line.trim());
-    if (m) out.push({ startMs: parseTimestamp(m[1]), endMs: parseTimestamp(m[2]), text: m[3] });
+    if (m) out.push({ startMs: parseTimestamp(m[1]), endMs: parseTimestamp(m[2]), text: m[3].trim() });
   }
   return out;
 }

@@ -17,6 +17,7 @@ export function whisperParams(s: EngineSettings): Record<string, unknown> {
     beam_size: Math.max(1, s.beamSize),
     best_of: 5, // whisper.cpp's greedy default, used on temperature fallback
     n_threads: s.threads,
+    ...(s.noFallback ? { temperature_inc: 0 } : {}),
     language: s.language || 'auto',
     ...(s.prompt ? { initial_prompt: s.prompt } : {}),
   };
@@ -93,7 +94,8 @@ export const whisperEngine: TranscriptionEngine = {
   async open(settings) {
     const { file, inspection } = await checkModel(settings.workspaceRoot, settings.model);
     settings.debug?.(`whisper: model ${file} (${inspection.size} bytes, ${inspection.tensors} tensors), ${settings.threads} threads, ${settings.beamSize > 1 ? `beam ${settings.beamSize}` : 'greedy'}`);
-    const child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // Plain node (no loader flags of this process): the worker is JavaScript.
+    const child = fork(WORKER, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const session = new WorkerSession(child);
     session.params = whisperParams(settings);
     try {

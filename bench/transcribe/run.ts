@@ -1,0 +1,212 @@
+/**
+ * transcribe benchmark (run on demand, never in tests):
+ *
+ *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/transcribe/run.ts \
+ *     [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en]
+ *
+ * Same audio, same model file, same threads, greedy decoding: Podline's whole transcribe path
+ * (MP3 → ffmpeg decode → smart-whisper in its child process → segments) against whisper.cpp's own
+ * CLI (`main`) built from the very source smart-whisper vendors, reading a ready 16 kHz WAV.
+ * Prints × real time for both, the throughput ratio, the decode share, and whether the addon has
+ * AVX2/FMA code. Work files go to tmp/bench-transcribe (gitignored); results to bench/results/.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodePcmWindows, findFfmpeg, findOnPath } from '../../libs/media/src';
+import {
+  checkModel,
+  defaultThreads,
+  modelFile,
+  REALISTIC_HPARAMS,
+  transcribeAudio,
+  whisperEngine,
+  writeTestModel,
+} from '../../libs/transcription/src';
+
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a) => /^--([\w-]+)=(.*)$/.exec(a))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => [m[1], m[2]]),
+);
+const ROOT = path.resolve(__dirname, '..', '..');
+const WORK = path.join(ROOT, 'tmp', 'bench-transcribe');
+const SECONDS = Number(args.seconds ?? 120);
+const THREADS = Number(args.threads ?? defaultThreads());
+const RUNS = Math.max(1, Number(args.runs ?? 2));
+const SIZE = (args.size ?? 'tiny.en') as keyof typeof REALISTIC_HPARAMS;
+
+const fmt = (n: number, d = 2) => n.toFixed(d);
+const best = (xs: number[]) => Math.min(...xs);
+
+function log(msg: string) {
+  process.stdout.write(`${msg}\n`);
+}
+
+/** whisper.cpp's CLI: $WHISPER_CLI_PATH, else built once from smart-whisper's vendored source with its own Makefile. */
+function whisperCli(): string {
+  if (process.env.WHISPER_CLI_PATH) return process.env.WHISPER_CLI_PATH;
+  const src = path.join(WORK, 'whisper.cpp');
+  const bin = path.join(src, 'main');
+  if (existsSync(bin)) return bin;
+  log(`building whisper.cpp's CLI from smart-whisper's vendored source into ${path.relative(ROOT, src)} (a few minutes)…`);
+  cpSync(path.join(ROOT, 'node_modules', 'smart-whisper', 'whisper.cpp'), src, { recursive: true });
+  // The npm package leaves out this include of the Makefile; upstream it only adds warning flags.
+  mkdirSync(path.join(src, 'scripts'), { recursive: true });
+  const flags = path.join(src, 'scripts', 'get-flags.mk');
+  if (!existsSync(flags)) writeFileSync(flags, '# not shipped in the npm package; upstream it only adds compiler warning flags\n');
+  const res = spawnSync('make', [`-j${os.cpus().length}`, 'main'], { cwd: src, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (res.status !== 0 || !existsSync(bin)) throw new Error('building whisper.cpp main failed (needs make and a C++ compiler)');
+  return bin;
+}
+
+/** The model: --model, else a real models/ggml-base.en.bin, else a generated random-weights model of realistic shape. */
+async function benchModel(): Promise<{ file: string; kind: string }> {
+  if (args.model) return { file: (await checkModel(ROOT, args.model)).file, kind: `given (${args.model})` };
+  const real = modelFile(ROOT, 'base.en');
+  if (existsSync(real)) return { file: (await checkModel(ROOT, 'base.en')).file, kind: 'real base.en' };
+  const file = path.join(WORK, `ggml-random-${SIZE}.bin`);
+  if (!existsSync(file)) {
+    log(`generating a random-weights model shaped like ${SIZE}…`);
+    await writeTestModel(file, { kind: 'random', hparams: REALISTIC_HPARAMS[SIZE], seed: 1 });
+  }
+  await checkModel(ROOT, file);
+  return { file, kind: `random weights, ${SIZE} shape` };
+}
+
+/** Test audio: espeak-ng speech when installed, else a tone with noise; a podcast-like MP3 and a 16 kHz WAV of it. */
+function benchAudio(): { mp3: string; wav: string; kind: string } {
+  const ffmpeg = findFfmpeg().path;
+  const mp3 = path.join(WORK, `audio-${SECONDS}s.mp3`);
+  const wav = path.join(WORK, `audio-${SECONDS}s.wav`);
+  let kind = 'tone + noise (ffmpeg lavfi)';
+  const espeak = findOnPath('espeak-ng');
+  if (!existsSync(mp3)) {
+    let source: string[];
+    if (espeak) {
+      const speech = path.join(WORK, 'speech.wav');
+      const text = 'Welcome back to the show. Today we talk about podcasts, search and transcripts made on your own machine. '.repeat(Math.ceil(SECONDS / 6));
+      execFileSync(espeak, ['-w', speech, text]);
+      source = ['-i', speech];
+    } else {
+      source = ['-f', 'lavfi', '-i', `sine=frequency=220:duration=${SECONDS}`, '-f', 'lavfi', '-i', `anoisesrc=amplitude=0.05:duration=${SECONDS}`, '-filter_complex', 'amix=inputs=2'];
+    }
+    execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', ...source, '-t', String(SECONDS), '-ar', '44100', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', mp3]);
+  }
+  if (espeak) kind = 'speech (espeak-ng)';
+  if (!existsSync(wav)) execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-i', mp3, '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', wav]);
+  return { mp3, wav, kind };
+}
+
+/** Does the addon contain AVX2 (256-bit ymm) and FMA instructions? */
+function addonSimd(): { ymm: number; fma: number; marker: string } {
+  const addon = path.join(ROOT, 'node_modules', 'smart-whisper', 'build', 'Release', 'smart-whisper.node');
+  const marker = path.join(path.dirname(addon), '.podline-simd');
+  let ymm = -1;
+  let fma = -1;
+  try {
+    const asm = execFileSync('objdump', ['-d', '--no-show-raw-insn', addon], { maxBuffer: 1 << 30 }).toString();
+    ymm = (asm.match(/%ymm/g) ?? []).length;
+    fma = (asm.match(/\bvfmadd/g) ?? []).length;
+  } catch {
+    /* no objdump */
+  }
+  return { ymm, fma, marker: existsSync(marker) ? require('node:fs').readFileSync(marker, 'utf8') : 'none' };
+}
+
+/**
+ * Temperature fallback re-decodes a chunk up to 5 times when the text looks like garbage, which
+ * random weights always produce: for those models both sides run without it (one greedy pass per
+ * chunk, as with real speech and a real model); --fallback=true|false overrides.
+ */
+let noFallback = false;
+
+async function runPodline(mp3: string, model: string) {
+  const t0 = process.hrtime.bigint();
+  const session = await whisperEngine.open({ workspaceRoot: ROOT, model, language: 'en', threads: THREADS, beamSize: 1, noFallback });
+  let result;
+  try {
+    result = await transcribeAudio(mp3, session);
+  } finally {
+    await session.close();
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, segments: result.segments.length, audioSeconds: result.durationSeconds, decodeWaitMs: result.decodeWaitMs };
+}
+
+function runCli(cli: string, wav: string, model: string) {
+  const t0 = process.hrtime.bigint();
+  const res = spawnSync(cli, ['-m', model, '-f', wav, '-t', String(THREADS), '-bs', '1', '-bo', '5', '-l', 'en', '-np', ...(noFallback ? ['-nf'] : [])], { maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.status !== 0) throw new Error(`${cli} failed: ${res.stderr.toString().slice(-500)}`);
+  const segments = res.stdout.toString().split('\n').filter((l) => l.startsWith('[')).length;
+  return { ms, segments };
+}
+
+async function decodeOnly(mp3: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for await (const w of decodePcmWindows(mp3)) void w;
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function main() {
+  mkdirSync(WORK, { recursive: true });
+  const cli = whisperCli();
+  const model = await benchModel();
+  noFallback = args.fallback ? args.fallback === 'false' : model.kind.startsWith('random');
+  const audio = benchAudio();
+  const simd = addonSimd();
+  const cliInfo = spawnSync(cli, ['-m', model.file, '-f', audio.wav, '-t', String(THREADS), '-d', '1000', '-l', 'en', '-bs', '1'], { maxBuffer: 1 << 28 })
+    .stderr.toString()
+    .split('\n')
+    .find((l) => l.startsWith('system_info')) ?? 'n/a';
+
+  log(`audio: ${SECONDS} s, ${audio.kind}; model: ${model.kind} (${path.relative(ROOT, model.file)}); threads: ${THREADS}; greedy${noFallback ? ', no temperature fallback' : ''}; runs: ${RUNS}`);
+  const ours: Array<Awaited<ReturnType<typeof runPodline>>> = [];
+  const theirs: Array<ReturnType<typeof runCli>> = [];
+  const decode: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    // Alternate the order so neither side always runs on a warmer cache.
+    if (i % 2 === 0) {
+      ours.push(await runPodline(audio.mp3, model.file));
+      theirs.push(runCli(cli, audio.wav, model.file));
+    } else {
+      theirs.push(runCli(cli, audio.wav, model.file));
+      ours.push(await runPodline(audio.mp3, model.file));
+    }
+    decode.push(await decodeOnly(audio.mp3));
+    log(`  run ${i + 1}: podline ${fmt(ours[i].ms / 1000)} s, whisper.cpp CLI ${fmt(theirs[i].ms / 1000)} s, decode alone ${fmt(decode[i])} ms`);
+  }
+  const oursMs = best(ours.map((r) => r.ms));
+  const cliMs = best(theirs.map((r) => r.ms));
+  const oursX = (SECONDS * 1000) / oursMs;
+  const cliX = (SECONDS * 1000) / cliMs;
+  const ratio = oursX / cliX;
+  const decodeShare = best(decode) / oursMs;
+  const decodeWaitShare = best(ours.map((r) => r.decodeWaitMs)) / oursMs;
+  const rows: Array<[string, string]> = [
+    ['podline transcribe (MP3 in, best)', `${fmt(oursMs / 1000)} s = ${fmt(oursX)}× real time (${ours[0].segments} segments)`],
+    ['whisper.cpp CLI (WAV in, best)', `${fmt(cliMs / 1000)} s = ${fmt(cliX)}× real time (${theirs[0].segments} segments)`],
+    ['throughput ratio podline / CLI', `${fmt(ratio, 3)} (goal ≥ 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'})`],
+    ['decode share (ffmpeg alone / podline)', `${fmt(decodeShare * 100, 1)} % (goal ≤ 5 %: ${decodeShare <= 0.05 ? 'met' : 'NOT met'})`],
+    ['decode wait not overlapped', `${fmt(decodeWaitShare * 100, 1)} %`],
+    ['addon AVX2 (ymm operands) / FMA instrs', `${simd.ymm} / ${simd.fma} (${simd.ymm > 0 && simd.fma > 0 ? 'AVX2+FMA code present' : 'NO AVX2/FMA code'}); build marker ${simd.marker}`],
+    ['CPU', `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, avx2 ${/\bavx2\b/.test(require('node:fs').readFileSync('/proc/cpuinfo', 'utf8')) ? 'yes' : 'no'}`],
+    ['CLI system_info', cliInfo.replace(/^system_info:\s*/, '')],
+  ];
+  log('');
+  for (const [k, v] of rows) log(`  ${k.padEnd(40)} ${v}`);
+  const out = path.join(ROOT, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const file = path.join(out, `transcribe-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ seconds: SECONDS, threads: THREADS, noFallback, model: model.kind, audio: audio.kind, ours, theirs, decode, oursX, cliX, ratio, decodeShare, decodeWaitShare, simd, cliInfo }, null, 2));
+  log(`\nresults: ${path.relative(ROOT, file)}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exit(1);
+});
