@@ -75,6 +75,9 @@ export function httpStatus(err: unknown): number | undefined {
 
 export function classifyError(err: unknown): ErrorKind {
   if (err instanceof StorageError) return err.kind;
+  // An error that already carries its fix (e.g. a failed role assumption from the credentials provider)
+  // is another layer's final verdict on the credentials: not retried.
+  if (typeof (err as { fix?: unknown })?.fix === 'string') return 'auth';
   const code = errorCode(err);
   const status = httpStatus(err);
   if (AUTH_CODES.has(code) || status === 401 || status === 403) return 'auth';

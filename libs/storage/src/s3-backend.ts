@@ -103,6 +103,9 @@ export class S3Backend implements StorageBackend {
     const detail = describeError(err);
     // A body that keeps arriving short or corrupt is that object's problem, not the whole run's.
     if (err instanceof VerificationError) return err;
+    // A credentials provider (e.g. an assumed role) that failed with its own explanation: keep it.
+    const own = err as { message?: string; fix?: unknown };
+    if (typeof own?.fix === 'string' && own.message) return new StorageError('auth', own.message, own.fix, err);
     switch (classifyError(err)) {
       case 'auth':
         return new StorageError(

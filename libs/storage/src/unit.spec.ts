@@ -194,6 +194,27 @@ describe('S3 backend error paths a server cannot produce (in-process mock of the
     b.close();
   });
 
+  it("a credentials provider's own explained failure is kept as is and never retried", async () => {
+    let calls = 0;
+    const b = new S3Backend({
+      siteId: 'demo',
+      bucket: 'demo-bucket',
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+      credentials: async () => {
+        calls++;
+        throw Object.assign(new Error('site demo: cannot assume role arn:x: ECONNREFUSED: refused'), { code: 'ECONNREFUSED', fix: 'check the automation credentials' });
+      },
+      retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    const err = await b.list().catch((e) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect([err.kind, err.message, err.fix]).toEqual(['auth', 'site demo: cannot assume role arn:x: ECONNREFUSED: refused', 'check the automation credentials']);
+    expect(calls).toBe(1);
+    b.close();
+  });
+
   it('SlowDown throttling is retried until the listing succeeds', async () => {
     const b = backend();
     const send = jest

@@ -17,6 +17,8 @@ export interface S3TestServer {
   /** A client as tests should make one: path-style, checksums only when required. */
   client(credentials?: { accessKeyId: string; secretAccessKey: string }): S3Client;
   createBucket(name: string): Promise<void>;
+  /** Accept another access key pair (signatures are not checked, but the key id must be known). */
+  addAccessKey(accessKeyId: string, secretAccessKey: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,17 @@ export async function startS3Server(): Promise<S3TestServer> {
     client,
     async createBucket(name: string) {
       await client().send(new CreateBucketCommand({ Bucket: name }));
+    },
+    addAccessKey(accessKeyId: string, secretAccessKey: string) {
+      return new Promise<void>((resolve) => {
+        const onMessage = (msg: { keyAdded?: string }) => {
+          if (msg.keyAdded !== accessKeyId) return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send({ addKey: { accessKeyId, secretAccessKey } });
+      });
     },
     async stop() {
       for (const c of clients) c.destroy();

@@ -1,13 +1,10 @@
 import { preSync } from '@podline/storage';
 import { defineSiteExecutor } from '../common';
+import { syncContext } from '../upload/sync-context';
 import type { Schema } from './schema';
 
 // Thin: options -> the storage lib's sync engine -> outcome (state, counts, problems).
-const { executor, batch } = defineSiteExecutor<Schema>(
-  'pre-sync',
-  ({ site, paths, workspaceRoot, log, options }) => preSync({ site, paths, workspaceRoot, log }, options),
-  { batchConcurrency: 4 },
-);
+const { executor, batch } = defineSiteExecutor<Schema>('pre-sync', (task) => preSync(syncContext(task), task.options), { batchConcurrency: 4 });
 
 export default executor;
 export { batch };

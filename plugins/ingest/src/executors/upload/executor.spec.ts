@@ -5,9 +5,10 @@ import * as path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MANIFEST_KEY, stateFile } from '@podline/config';
 import { startS3Server, type S3TestServer } from '@podline/testing/s3-server';
+import { startStsServer } from '@podline/testing/aws-endpoints';
 import check from '../check/executor';
 import preSync, { batch as preSyncBatch } from '../pre-sync/executor';
-import upload from './executor';
+import upload, { batch as uploadBatch } from './executor';
 
 /** The three sync executors end to end: options -> engine -> state file and exit status. */
 describe('pre-sync, check and upload executors', () => {
@@ -87,5 +88,37 @@ describe('pre-sync, check and upload executors', () => {
     expect(readFileSync(path.join(root, 'data', 'beta', 'audio', 'show', 'e.mp3'), 'utf8')).toBe('mp3 bytes');
     expect(readState('beta', 'pre-sync')).toMatchObject({ storage: { kind: 's3', bucket: 'exec-bucket', prefix: 'beta' } });
     expect(existsSync(stateFile(root, 'gamma', 'pre-sync'))).toBe(false);
+  });
+
+  it("a site with an AWS account syncs through its automation role, assumed once per run for the account's sites", async () => {
+    const sts = await startStsServer({ deniedRoles: ['arn:aws:iam::222222222222:role/podline-automation'] });
+    try {
+      process.env.PODLINE_STS_ENDPOINT = sts.url;
+      const role = 'arn:aws:iam::111111111111:role/podline-automation';
+      const key = sts.accessKeyFor(role);
+      await server.addAccessKey(key, `secret-${key}`);
+      const aws = (accountId: string) => ({ kind: 's3', bucket: 'exec-bucket', region: 'us-east-1', prefix: accountId });
+      for (const [id, account] of [['one', '111111111111'], ['two', '111111111111'], ['denied', '222222222222']]) {
+        writeSite(id, aws(`${id}`));
+        const file = path.join(root, 'sites', id, 'site.config.json');
+        writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), aws: { accountId: account } }));
+        writeData(id, { [`transcripts/show/${id}.srt`]: id });
+      }
+      const tasks = Object.fromEntries(['one', 'two', 'denied'].map((id) => [`${id}:upload`, { id: `${id}:upload`, target: { project: id, target: 'upload' } }]));
+      const results: Record<string, { success: boolean; terminalOutput: string }> = {};
+      const inputs = Object.fromEntries(Object.keys(tasks).map((t) => [t, {}]));
+      for await (const r of uploadBatch({ tasks } as unknown as TaskGraph, inputs, {}, context('one', 'two', 'denied'))) results[r.task] = r.result;
+      expect(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.success]))).toEqual({ 'one:upload': true, 'two:upload': true, 'denied:upload': false });
+      expect(results['denied:upload'].terminalOutput).toContain('cannot assume role arn:aws:iam::222222222222:role/podline-automation');
+      expect(results['denied:upload'].terminalOutput).toContain('sts:AssumeRole');
+      // The central credentials asked STS; one AssumeRole for the two sites of account 111111111111.
+      expect(sts.calls.filter((c) => c.roleArn === role)).toEqual([{ callerAccessKeyId: 'S3RVER', roleArn: role, roleSessionName: expect.stringMatching(/^podline-(one|two)$/) }]);
+      const listed = await server.client().send(new ListObjectsV2Command({ Bucket: 'exec-bucket' }));
+      const keys = (listed.Contents ?? []).map((o) => o.Key);
+      expect(keys).toEqual(expect.arrayContaining(['one/transcripts/show/one.srt', 'two/transcripts/show/two.srt']));
+      expect(keys.some((k) => k?.startsWith('denied/'))).toBe(false);
+    } finally {
+      await sts.close();
+    }
   });
 });

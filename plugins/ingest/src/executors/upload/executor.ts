@@ -1,13 +1,10 @@
 import { uploadSite } from '@podline/storage';
 import { defineSiteExecutor } from '../common';
+import { syncContext } from './sync-context';
 import type { Schema } from './schema';
 
 // Thin: options -> the storage lib's sync engine -> outcome (state, counts, problems).
-const { executor, batch } = defineSiteExecutor<Schema>(
-  'upload',
-  ({ site, paths, workspaceRoot, log, options }) => uploadSite({ site, paths, workspaceRoot, log }, options),
-  { batchConcurrency: 4 },
-);
+const { executor, batch } = defineSiteExecutor<Schema>('upload', (task) => uploadSite(syncContext(task), task.options), { batchConcurrency: 4 });
 
 export default executor;
 export { batch };
