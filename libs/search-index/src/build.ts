@@ -13,6 +13,7 @@ import {
   episodeKey,
   openIndexReadonly,
   readIndexedEpisodes,
+  recoverIndex,
   updateIndex,
   type EpisodeToIndex,
   type IndexedEpisode,
@@ -208,6 +209,7 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
   // Index: diff what it holds against the current entry files.
   const indexKey = keys.searchIndex();
   const indexFile = paths.file(indexKey);
+  if (!opts.dryRun) recoverIndex(indexFile);
   const db = openIndexReadonly(indexFile);
   let held: IndexedEpisode[] | undefined;
   try {

@@ -165,6 +165,28 @@ export function removeStaleTemps(indexFile: string): void {
   }
 }
 
+/**
+ * Finish what a killed writer left: if an update was cut short, its rollback journal (`<index>-journal`) is
+ * still there, and SQLite restores the last committed index when it next opens it read-write. Do that now,
+ * before anything reads the index or replaces it (a journal left beside a replaced file would be applied to
+ * the wrong database). An index that cannot be recovered is removed with its journal, to be rebuilt.
+ */
+export function recoverIndex(indexFile: string): void {
+  const journal = `${indexFile}-journal`;
+  if (!existsSync(journal)) return;
+  try {
+    const db = new Database(indexFile, { fileMustExist: true });
+    try {
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+    } finally {
+      db.close();
+    }
+  } catch {
+    rmSync(indexFile, { force: true });
+  }
+  rmSync(journal, { force: true }); // empty or gone after a rollback; stale if the index itself is gone
+}
+
 /** Build a complete index of `episodes` in a temp file, then rename it over `indexFile`. */
 export async function buildFullIndex(indexFile: string, episodes: EpisodeToIndex[], progress?: Progress): Promise<void> {
   await fsp.mkdir(path.dirname(indexFile), { recursive: true });
