@@ -79,6 +79,13 @@ describe('Lambda handler: the same build against a real S3-compatible server on 
     expect(await queryBucketIndex('bees')).toEqual([]);
   });
 
+  it('takes the bucket endpoint from the event (site storage.endpoint) over the environment', async () => {
+    await store.put(keys.transcript('show', '2024-01-01_a_x'), SRT('Wasps make paper nests.'));
+    const out = await handler({ ...event, endpoint: s3.endpoint }, { PODLINE_WORK_DIR: work, PODLINE_S3_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(out.uploaded).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchIndex()]);
+    expect(await queryBucketIndex('wasps')).toEqual(['Episode A']);
+  });
+
   it('names what is missing from the event', async () => {
     await expect(handler({}, {})).rejects.toThrow(/must name the site and bucket/);
   });

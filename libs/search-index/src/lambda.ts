@@ -15,6 +15,9 @@ export interface IndexEvent {
   bucket?: string;
   prefix?: string;
   region?: string;
+  /** S3-compatible endpoint of the site's bucket (site config storage.endpoint), when not AWS S3. */
+  endpoint?: string;
+  forcePathStyle?: boolean;
   force?: boolean;
   /** Digest of the upload state that triggered this run (for logs). */
   inputDigest?: string;
@@ -31,11 +34,11 @@ export async function handler(event: IndexEvent = {}, env: NodeJS.ProcessEnv = p
   const site = event.site ?? env.PODLINE_SITE_ID;
   const bucket = event.bucket ?? env.PODLINE_BUCKET;
   if (!site || !bucket) throw new Error('the event (or environment) must name the site and bucket: {"site": "...", "bucket": "..."}');
-  const endpoint = env.PODLINE_S3_ENDPOINT;
+  const endpoint = event.endpoint ?? env.PODLINE_S3_ENDPOINT;
   const client = new S3Client({
     region: event.region ?? env.AWS_REGION ?? 'us-east-1',
     endpoint,
-    forcePathStyle: !!endpoint,
+    forcePathStyle: event.forcePathStyle ?? !!endpoint,
     // Plain PUTs S3-compatible stores understand; S3 itself needs no extra checksum for these objects.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

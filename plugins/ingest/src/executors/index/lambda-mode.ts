@@ -76,7 +76,15 @@ export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
       invocationType,
       credentials,
       config,
-      payload: { site: site.id, bucket: storage?.bucket, prefix: storage?.prefix, region: storage?.region, inputDigest },
+      payload: {
+        site: site.id,
+        bucket: storage?.bucket,
+        prefix: storage?.prefix,
+        region: storage?.region,
+        endpoint: storage?.endpoint,
+        forcePathStyle: storage?.forcePathStyle,
+        inputDigest,
+      },
     });
     if (result.response !== undefined) log.debug(`${functionName} answered ${JSON.stringify(result.response).slice(0, 500)}`);
     return { state, counts: { invoked: 1 } };
