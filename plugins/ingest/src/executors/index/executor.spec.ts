@@ -69,7 +69,12 @@ describe('index executor, Lambda mode (loopback STS + Lambda, real SDK clients)'
     ws.write('.env.automation', `AWS_ACCESS_KEY_ID=AKIACENTRAL\nAWS_SECRET_ACCESS_KEY=central-secret\nAWS_REGION=us-east-1\nPODLINE_STS_ENDPOINT=${sts.url}\nPODLINE_LAMBDA_ENDPOINT=${lambda.url}\n`);
     const lambdaSite = (id: string, accountId: string, functionName: string) =>
       ws.addSite({ id, aws: { accountId, region: 'eu-west-1' }, index: { kind: 'lambda', functionName } });
-    lambdaSite('uploaded', '111111111111', 'index-ok');
+    ws.addSite({
+      id: 'uploaded',
+      aws: { accountId: '111111111111', region: 'eu-west-1' },
+      storage: { kind: 's3', bucket: 'site-bucket', region: 'eu-west-1', prefix: 'sites/uploaded' },
+      index: { kind: 'lambda', functionName: 'index-ok' },
+    });
     lambdaSite('uploaded-too', '111111111111', 'index-ok');
     lambdaSite('quiet', '111111111111', 'index-ok');
     lambdaSite('denied', '333333333333', 'index-ok');
@@ -112,6 +117,14 @@ describe('index executor, Lambda mode (loopback STS + Lambda, real SDK clients)'
 
     const state = JSON.parse(readFileSync(stateFile(ws.root, 'uploaded', 'index'), 'utf8'));
     expect(state).toEqual({ kind: 'lambda', functionName: 'index-ok', inputDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // the function is told which bucket and which upload state it runs for
+    expect(lambda.calls.find((c) => (c.payload as { site: string }).site === 'uploaded')!.payload).toEqual({
+      site: 'uploaded',
+      bucket: 'site-bucket',
+      prefix: 'sites/uploaded',
+      region: 'eu-west-1',
+      inputDigest: state.inputDigest,
+    });
     expect(existsSync(stateFile(ws.root, 'broken', 'index'))).toBe(false); // failed: retried next run
 
     // Second run, nothing uploaded since: no invocation for the sites that succeeded; failures are retried.
