@@ -90,8 +90,8 @@ interface EpisodeOutcome {
   key: string;
   entryKey: string;
   sha256: string;
-  /** The new entry file when it was (or, in dry-run, would be) rebuilt; kept only until indexed. */
-  built?: EntryFile;
+  /** True when the entry file was (or, in dry-run, would be) rebuilt. */
+  rebuilt: boolean;
 }
 
 /**
@@ -117,7 +117,7 @@ async function syncEntryFile(
   const unchanged = (entrySha: string, srtSha: string, stat: Stats) => {
     counts.entriesUnchanged = (counts.entriesUnchanged ?? 0) + 1;
     stamps.set(key, { format: ENTRY_FORMAT, meta: metaSha, srt: stampOf(srtStat, srtSha), entry: stampOf(stat, entrySha) });
-    return { key, entryKey, sha256: entrySha };
+    return { key, entryKey, sha256: entrySha, rebuilt: false };
   };
 
   // Fast path: neither file touched since the last run, same metadata: no reading, no hashing.
@@ -157,7 +157,7 @@ async function syncEntryFile(
     if (written) stamps.set(key, { format: ENTRY_FORMAT, meta: metaSha, srt: stampOf(srtStat, srtSha), entry: stampOf(written, entrySha) });
   }
   counts.entriesBuilt = (counts.entriesBuilt ?? 0) + 1;
-  return { key, entryKey, sha256: entrySha, built };
+  return { key, entryKey, sha256: entrySha, rebuilt: true };
 }
 
 /**
@@ -188,9 +188,7 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
         counts.noTranscript = (counts.noTranscript ?? 0) + 1;
         continue;
       }
-      if (outcome.built && !opts.dryRun) writtenKeys.push(outcome.entryKey);
-      // Keep built files only in dry-run (nothing on disk to load later); otherwise reload when indexing.
-      if (!opts.dryRun) delete outcome.built;
+      if (outcome.rebuilt && !opts.dryRun) writtenKeys.push(outcome.entryKey);
       current.push(outcome);
     } catch (err) {
       problems.push({
@@ -225,7 +223,8 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
   const toIndex = (c: EpisodeOutcome): EpisodeToIndex => ({
     key: c.key,
     sha256: c.sha256,
-    load: async () => c.built ?? (JSON.parse(await fsp.readFile(paths.file(c.entryKey), 'utf8')) as EntryFile),
+    // Entry files are read again when indexed, a batch at a time, so a build never holds them all.
+    load: async () => JSON.parse(await fsp.readFile(paths.file(c.entryKey), 'utf8')) as EntryFile,
   });
   const indexChanged = full || changed.length > 0 || removed.length > 0;
 
