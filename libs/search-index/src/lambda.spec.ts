@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { keys, stableStringify, type EpisodeRecord } from '@podline/config';
 import { startS3Server, S3_TEST_CREDENTIALS, type S3TestServer } from '@podline/testing/s3-server';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from './object-store';
+import { buildFromStore } from './lambda-build';
 import { handler } from './lambda';
 import { searchIndex } from './sqlite-index';
 
@@ -55,7 +57,7 @@ describe('Lambda handler: the same build against a real S3-compatible server on 
     const first = await handler(event, env());
     expect(first.uploaded).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchEntries('show', '2024-01-02_b_y'), keys.searchIndex()]);
     expect(first.counts).toMatchObject({ entriesBuilt: 2, reindexed: 2 });
-    expect(await store.list('search-entries/')).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchEntries('show', '2024-01-02_b_y')]);
+    expect((await store.list('search-entries/')).map((o) => o.key)).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchEntries('show', '2024-01-02_b_y')]);
     expect(await queryBucketIndex('"make honey"')).toEqual(['Episode A']);
 
     // A fresh container (empty /tmp): what the bucket holds is current, nothing is uploaded.
@@ -84,6 +86,35 @@ describe('Lambda handler: the same build against a real S3-compatible server on 
     const out = await handler({ ...event, endpoint: s3.endpoint }, { PODLINE_WORK_DIR: work, PODLINE_S3_ENDPOINT: 'http://127.0.0.1:9' });
     expect(out.uploaded).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchIndex()]);
     expect(await queryBucketIndex('wasps')).toEqual(['Episode A']);
+  });
+
+  it('a warm container fetches only what changed, and drops what the bucket no longer has', async () => {
+    const pfx = 'sites/warm';
+    const s = new S3ObjectStore(s3.client(), bucket, pfx);
+    let gets = 0;
+    const counting = { list: (p: string) => s.list(p), put: s.put.bind(s), get: (k: string) => (gets++, s.get(k)) };
+    await s.put(keys.manifest(), stableStringify({ version: 1, site: 'warm', episodes: [ep('2024-01-01_a_x', 'Episode A'), ep('2024-01-02_b_y', 'Episode B')] }));
+    await s.put(keys.transcript('show', '2024-01-01_a_x'), SRT('Foxes dig dens.'));
+    await s.put(keys.transcript('show', '2024-01-02_b_y'), SRT('Crows use tools.'));
+    const run = () => buildFromStore({ siteId: 'warm', store: counting, workDir: work });
+
+    const first = await run();
+    expect(first.fetched).toBe(2);
+    expect(first.uploaded).toHaveLength(3);
+    gets = 0;
+    const second = await run();
+    expect([gets, second.fetched, second.uploaded]).toEqual([1, 0, []]); // the manifest only
+
+    await s.put(keys.transcript('show', '2024-01-02_b_y'), SRT('Crows remember faces.'));
+    gets = 0;
+    const third = await run();
+    expect([gets, third.fetched]).toEqual([2, 1]);
+    expect(third.uploaded).toEqual([keys.searchEntries('show', '2024-01-02_b_y'), keys.searchIndex()]);
+
+    await s3.client().send(new DeleteObjectCommand({ Bucket: bucket, Key: `${pfx}/${keys.transcript('show', '2024-01-01_a_x')}` }));
+    const fourth = await run();
+    expect(fourth.counts).toMatchObject({ noTranscript: 1, dropped: 1 });
+    expect(fourth.uploaded).toEqual([keys.searchIndex()]);
   });
 
   it('names what is missing from the event', async () => {

@@ -64,7 +64,7 @@ export async function handler(event: IndexEvent = {}, env: NodeJS.ProcessEnv = p
           result.problems.map((p) => `${p.file ?? p.episode}: ${p.message}`).join('; '),
       );
     }
-    return { site, counts: result.counts, uploaded: result.uploaded, indexDigest: result.state?.index.digest };
+    return { site, counts: { ...result.counts, fetched: result.fetched }, uploaded: result.uploaded, indexDigest: result.state?.index.digest };
   } finally {
     client.destroy();
   }

@@ -5,11 +5,18 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
  * duplicate) the full storage library; any S3-compatible store works through S3ObjectStore.
  */
 export interface ObjectStore {
-  /** Keys under a '/'-terminated prefix (relative to the store's own prefix), sorted. */
-  list(prefix: string): Promise<string[]>;
+  /** Objects under a '/'-terminated prefix (keys relative to the store's own prefix), sorted by key. */
+  list(prefix: string): Promise<ObjectInfo[]>;
   /** The object's bytes, or undefined when it does not exist. */
   get(key: string): Promise<Buffer | undefined>;
-  put(key: string, body: Buffer | string, contentType?: string): Promise<void>;
+  /** Store the object; returns its new ETag when the store gives one. */
+  put(key: string, body: Buffer | string, contentType?: string): Promise<string | undefined>;
+}
+
+export interface ObjectInfo {
+  key: string;
+  /** Changes whenever the content does (S3: the ETag). */
+  etag?: string;
 }
 
 /** ObjectStore on an S3 bucket, keys under an optional prefix ("sites/example" -> "sites/example/<key>"). */
@@ -23,17 +30,17 @@ export class S3ObjectStore implements ObjectStore {
     this.base = prefix ? prefix.replace(/\/+$/, '') + '/' : '';
   }
 
-  async list(prefix: string): Promise<string[]> {
-    const out: string[] = [];
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
       const page = await this.client.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base + prefix, ContinuationToken: token }),
       );
-      for (const o of page.Contents ?? []) if (o.Key) out.push(o.Key.slice(this.base.length));
+      for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key.slice(this.base.length), etag: o.ETag });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return out.sort();
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -47,7 +54,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Buffer | string, contentType?: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.base + key, Body: body, ContentType: contentType }));
+  async put(key: string, body: Buffer | string, contentType?: string): Promise<string | undefined> {
+    const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.base + key, Body: body, ContentType: contentType }));
+    return out.ETag;
   }
 }
