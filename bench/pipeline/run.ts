@@ -66,10 +66,14 @@ async function main() {
     const feedRequests = server.count() / REPEAT;
     const notModified = server.requests.filter((r) => r.status === 304).length / REPEAT;
 
-    const floor = createTempWorkspace({ plugin: { plugin: 'podline-floor', include: ['sites/*/site.config.json'] } });
+    const floor = createTempWorkspace({ plugin: { plugin: './floor/plugin.js', include: ['sites/*/site.config.json'] } });
     cpSync(path.join(REPO_ROOT, 'bench', 'pipeline', 'floor'), path.join(floor.root, 'floor'), { recursive: true });
     // A project of the throw-away workspace only (not of this repository), so Nx resolves its executors.
     floor.writeFile('floor/project.json', JSON.stringify({ name: 'podline-floor', root: 'floor', targets: {} }));
+    // Nx finds a local plugin's executors through the workspace's path mappings.
+    const tsconfig = JSON.parse(readFileSync(path.join(floor.root, 'tsconfig.base.json'), 'utf8'));
+    tsconfig.compilerOptions.paths['podline-floor'] = ['floor/plugin.js'];
+    floor.writeFile('tsconfig.base.json', JSON.stringify(tsconfig, null, 2));
     addSites(floor, server, SITES, 3);
     await timed(floor, 'floor first run');
     const floorTimes: number[] = [];
