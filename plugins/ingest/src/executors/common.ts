@@ -153,11 +153,8 @@ export async function runSiteTask<O>(
     record.counts = outcome.counts ?? {};
     record.problems = outcome.problems ?? [];
     for (const p of record.problems) {
-      log.error(
-        [p.podcast && `podcast ${p.podcast}`, p.episode && `episode ${p.episode}`, p.file && `file ${p.file}`]
-          .filter(Boolean)
-          .join(', ') + `: ${p.message}${p.fix ? ` — ${p.fix}` : ''}`,
-      );
+      const where = [p.podcast && `podcast ${p.podcast}`, p.episode && `episode ${p.episode}`, p.file && `file ${p.file}`].filter(Boolean).join(', ');
+      log.error(`${where ? `${where}: ` : ''}${p.message}${p.fix ? ` — ${p.fix}` : ''}`);
     }
     record.success = record.problems.length === 0;
     log.info(`${options.dryRun ? '(dry run) ' : ''}${formatCounts(outcome.counts)}${record.problems.length ? `; ${record.problems.length} failed` : ''}`);
