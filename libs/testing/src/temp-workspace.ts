@@ -97,6 +97,9 @@ export function createTempWorkspace(options: TempWorkspaceOptions = {}): TempWor
   } else {
     base.compilerOptions.baseUrl = REPO_ROOT;
   }
+  // The TypeScript loader reads this config; give it one file so it finds inputs.
+  base.include = ['podline-workspace.d.ts'];
+  writeFileSync(path.join(root, 'podline-workspace.d.ts'), 'export {};\n');
   writeFileSync(path.join(root, 'tsconfig.base.json'), JSON.stringify(base, null, 2));
   mkdirSync(path.join(root, 'sites'), { recursive: true });
 
@@ -115,6 +118,11 @@ export function createTempWorkspace(options: TempWorkspaceOptions = {}): TempWor
   // Jest sets these for its workers; they must not leak into the nx processes.
   delete env.JEST_WORKER_ID;
   delete env.NODE_OPTIONS;
+  // Nor the variables of an Nx task this test may itself run in (e.g. NX_INVOCATION_ROOT_PID, which makes
+  // Nx treat two independent runs of the throw-away workspace as one recursive invocation).
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('NX_') && !(options.env && name in options.env) && !['NX_DAEMON', 'NX_NO_CLOUD', 'NX_TUI'].includes(name)) delete env[name];
+  }
 
   const ws: TempWorkspace = {
     root,

@@ -109,10 +109,12 @@ describe('nx run-many -t index, end to end', () => {
     }
     // The local "bucket" of alpha and the S3 bucket of beta hold the same layout.
     const alphaBucket = filesUnder(path.join(ws.dataDir, '.bucket', 'alpha'));
-    expect(alphaBucket).toEqual(expect.arrayContaining(['episode-manifest/full-episode-manifest.json', expect.stringMatching(/^audio\/show\/.+\.mp3$/), expect.stringMatching(/^transcripts\/show\/.+\.srt$/)]));
+    expect(alphaBucket).toEqual(expect.arrayContaining(['episode-manifest/full-episode-manifest.json', expect.stringMatching(/^audio\/show\/.+\.mp3$/), expect.stringMatching(/^transcripts\/show\/.+\.srt$/), expect.stringMatching(/^search-entries\/show\/.+\.json$/), expect.stringMatching(/^search-index\//)]));
     const listed = await s3.client().send(new ListObjectsV2Command({ Bucket: 'beta-bucket' }));
     const keys = (listed.Contents ?? []).map((o) => o.Key!);
     expect(keys).toEqual(expect.arrayContaining(['episode-manifest/full-episode-manifest.json']));
+    // The locally built index is published to the bucket by the index target itself.
+    expect(keys.filter((k) => k.startsWith('search-entries/show/'))).toHaveLength(2);
     expect(keys.filter((k) => k.startsWith('audio/show/'))).toHaveLength(2);
     expect(keys.filter((k) => k.startsWith('transcripts/show/'))).toHaveLength(2);
     // The run report has a row for every task.
@@ -144,6 +146,10 @@ describe('nx run-many -t index, end to end', () => {
       expect(outcomes[`gamma:${t}`]).toBe('cached');
     }
     expect(filesUnder(path.join(ws.dataDir, 'alpha', 'transcripts', 'show'))).toHaveLength(3);
+    // The rebuilt index replaced the bucket's copy.
+    expect(filesUnder(path.join(ws.dataDir, '.bucket', 'alpha', 'search-entries', 'show'))).toHaveLength(3);
+    const indexBytes = (p: string) => readFileSync(path.join(p, 'search-index', 'index.sqlite'));
+    expect(indexBytes(path.join(ws.dataDir, '.bucket', 'alpha')).equals(indexBytes(path.join(ws.dataDir, 'alpha')))).toBe(true);
     const rss = report(ws).rows.find((r) => r.site === 'alpha' && r.target === 'rss')!;
     expect(rss.counts).toMatchObject({ downloaded: 1 });
   });

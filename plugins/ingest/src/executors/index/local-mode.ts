@@ -1,14 +1,27 @@
 import { buildSiteIndex } from '@podline/search-index';
+import { INDEX_FOLDERS, uploadSite } from '@podline/storage';
 import type { SiteTask, TaskOutcome } from '../common';
+import { syncContext } from '../upload/sync-context';
 import type { Schema } from './schema';
 
-/** Local mode: build the entries and the SQLite index in the site's data folder. */
-export async function runLocal({ site, paths, options, log }: SiteTask<Schema>): Promise<TaskOutcome> {
+/**
+ * Local mode: build the entries and the SQLite index in the site's data folder, then publish them to the
+ * site's bucket. `upload` ran before the index was built and is cached until new content arrives, so the
+ * index pushes its own products; they are not part of upload's state, so this does not re-trigger anything.
+ */
+export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
+  const { site, paths, options, log } = task;
+  let built;
   try {
-    const result = await buildSiteIndex({ siteId: site.id, paths, dryRun: options.dryRun, force: options.force, log });
-    return { state: result.state, counts: result.counts, problems: result.problems };
+    built = await buildSiteIndex({ siteId: site.id, paths, dryRun: options.dryRun, force: options.force, log });
   } catch (err) {
     // Site-wide failures (no manifest…) carry their fix; keep it in the report.
     return { problems: [{ site: site.id, message: (err as Error).message, fix: (err as { fix?: string }).fix }] };
   }
+  if (site.storage.kind === 'none') return { state: built.state, counts: built.counts, problems: built.problems };
+  // The index is derived and was just rebuilt: a newer local copy replaces the bucket's.
+  const published = await uploadSite(syncContext(task), { dryRun: options.dryRun, folders: [...INDEX_FOLDERS], conflict: 'overwrite-if-newer' });
+  const { uploaded, uploadedBytes, wouldUpload } = published.counts;
+  const counts = { ...built.counts, ...(uploaded && { published: uploaded, publishedBytes: uploadedBytes ?? 0 }), ...(wouldUpload && { wouldPublish: wouldUpload }) };
+  return { state: built.state, counts, problems: [...built.problems, ...published.problems] };
 }
