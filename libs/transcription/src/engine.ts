@@ -19,8 +19,11 @@ export interface EngineSettings {
 
 /** An engine loaded and ready for one episode's windows. Always close it. */
 export interface EngineSession {
-  /** Transcribe one window of 16 kHz mono float PCM; segment times relative to the window's start. */
-  transcribe(pcm: Float32Array): Promise<Segment[]>;
+  /**
+   * Transcribe one window of 16 kHz mono float PCM; segment times relative to the window's start.
+   * `onProgress`, when the engine can tell, gets the milliseconds of the window done so far.
+   */
+  transcribe(pcm: Float32Array, onProgress?: (doneMs: number) => void): Promise<Segment[]>;
   close(): Promise<void>;
 }
 
@@ -30,6 +33,8 @@ export interface EngineSession {
  */
 export interface TranscriptionEngine {
   readonly name: string;
+  /** Check what the engine needs (model file, binary) without loading anything; throws ModelError/EngineError. */
+  check(settings: EngineSettings): Promise<void>;
   /** Load the model (after checking it) and return a session; throws ModelError/EngineError. */
   open(settings: EngineSettings): Promise<EngineSession>;
 }

@@ -7,6 +7,8 @@ export interface AudioProgress {
   doneSeconds: number;
   /** Wall-clock milliseconds since the episode started. */
   elapsedMs: number;
+  /** True at the end of a window; false for the engine's reports within one. */
+  windowDone: boolean;
 }
 
 export interface TranscribeAudioOptions {
@@ -49,13 +51,15 @@ export async function transcribeAudio(file: string, session: EngineSession, opti
       pending.catch(() => undefined); // surfaced when awaited
       const offsetMs = (window.start * 1000) / SAMPLE_RATE;
       const windowMs = (window.samples.length * 1000) / SAMPLE_RATE;
-      for (const seg of await session.transcribe(window.samples)) {
+      const report = (doneMs: number) =>
+        options.onProgress?.({ doneSeconds: (offsetMs + Math.min(doneMs, windowMs)) / 1000, elapsedMs: Date.now() - started, windowDone: false });
+      for (const seg of await session.transcribe(window.samples, report)) {
         // whisper pads the last 30 s chunk: keep times inside this window.
         const startMs = Math.min(seg.startMs, windowMs);
         segments.push({ startMs: offsetMs + startMs, endMs: offsetMs + Math.min(Math.max(seg.endMs, startMs), windowMs), text: seg.text });
       }
       total = window.start + window.samples.length;
-      options.onProgress?.({ doneSeconds: total / SAMPLE_RATE, elapsedMs: Date.now() - started });
+      options.onProgress?.({ doneSeconds: total / SAMPLE_RATE, elapsedMs: Date.now() - started, windowDone: true });
       t = Date.now();
     }
   } finally {

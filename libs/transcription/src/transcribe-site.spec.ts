@@ -261,6 +261,7 @@ describe('transcribeSite', () => {
     const result = await transcribeSite({ workspaceRoot: dry, site: siteConfig(dry, 'base.en'), paths: p, options: { ...options, dryRun: true }, log: logger(lines) });
     expect(result).toEqual({ state: undefined, counts: { wouldTranscribe: 1 }, problems: [] });
     expect(lines).toContain('info would transcribe show/2024-04-01_new with whisper base.en');
+    expect(lines).toContain(`warn Whisper model "base.en" is missing: expected ${path.join(dry, 'models', 'ggml-base.en.bin')} — run npx nx run tools:download-model --model=base.en`);
     await expect(fsp.access(p.transcriptFile('show', '2024-04-01_new'))).rejects.toThrow();
     await expect(fsp.access(p.cacheDir())).rejects.toThrow();
   });

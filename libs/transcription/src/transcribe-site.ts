@@ -161,6 +161,15 @@ export async function transcribeSite(input: {
       log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ' from the publisher transcript (else ' + engineName + ')' : ` with ${engineName} ${settings.model}`}`);
     }
     if (selected.length) count('wouldTranscribe', selected.length);
+    // Say now if what the engine needs (its model…) is missing; nothing is fetched or loaded.
+    if (selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
+      try {
+        await getEngine(engineName).check(settings);
+      } catch (err) {
+        const fix = (err as ModelError | EngineError).fix;
+        log.warn(`${(err as Error).message}${fix ? ` — ${fix}` : ''}`);
+      }
+    }
     return { state: undefined, counts, problems };
   }
 
@@ -199,12 +208,16 @@ export async function transcribeSite(input: {
         }
         const engine = getEngine(engineName);
         const session = await engine.open(settings);
+        let lastProgress = 0;
         let result;
         try {
-          result = await transcribeAudio(paths.audioFile(ep.podcast, ep.fileKey), session, {
+          result = await transcribeAudio(paths.file(ep.audio!.key), session, {
             windowSeconds: options.windowSeconds,
             ffmpeg,
-            onProgress: ({ doneSeconds, elapsedMs }) => {
+            onProgress: ({ doneSeconds, elapsedMs, windowDone }) => {
+              // Every window's end; within a window at most every 10 s (one log line each in CI).
+              if (!windowDone && elapsedMs - lastProgress < 10000) return;
+              lastProgress = elapsedMs;
               const total = ep.durationSeconds ? ` of ${clock(ep.durationSeconds)}` : '';
               const speed = elapsedMs > 0 ? (doneSeconds * 1000) / elapsedMs : 0;
               log.progress(`${label} ${clock(doneSeconds)}${total}, ${speed.toFixed(1)}× real time`);

@@ -51,6 +51,10 @@ export function parseWhisperCliOutput(stdout: string): Segment[] {
 /** An installed whisper.cpp CLI (for operators with a GPU build), fed each window as WAV on stdin. */
 export const whisperCliEngine: TranscriptionEngine = {
   name: 'whisper-cli',
+  async check(settings) {
+    await checkModel(settings.workspaceRoot, settings.model);
+    findWhisperCli();
+  },
   async open(settings) {
     const { file } = await checkModel(settings.workspaceRoot, settings.model);
     const bin = findWhisperCli();

@@ -41,7 +41,16 @@ describe('whisper engine (smart-whisper in a child process)', () => {
   it('runs a random-weights model over windows with continuous, in-window timestamps', async () => {
     const session = await whisperEngine.open({ ...settings('random'), prompt: 'Podline test' });
     try {
-      const result = await transcribeAudio(path.join(root, 'tone.mp3'), session, { windowSeconds: 3 });
+      const progress: Array<[number, boolean]> = [];
+      const result = await transcribeAudio(path.join(root, 'tone.mp3'), session, {
+        windowSeconds: 3,
+        onProgress: (p) => progress.push([p.doneSeconds, p.windowDone]),
+      });
+      // Within-window reports from the engine, and one at each window's end; never going back.
+      expect(progress.filter(([, done]) => done).map(([s]) => s)).toEqual([3, 6, expect.closeTo(7, 1)]);
+      expect(progress.some(([, done]) => !done)).toBe(true);
+      const seconds = progress.map(([s]) => s);
+      expect([...seconds].sort((a, b) => a - b)).toEqual(seconds);
       expect(result.durationSeconds).toBeCloseTo(7, 1);
       // Garbage text is expected from random weights; the times must still be sane.
       for (const s of result.segments) {

@@ -23,7 +23,11 @@ export function whisperParams(s: EngineSettings): Record<string, unknown> {
   };
 }
 
-type Reply = { type: 'loaded' } | { type: 'result'; id: number; segments: Segment[] } | { type: 'error'; id?: number; message: string };
+type Reply =
+  | { type: 'loaded' }
+  | { type: 'result'; id: number; segments: Segment[] }
+  | { type: 'progress'; id: number; ms: number }
+  | { type: 'error'; id?: number; message: string };
 
 /**
  * A session on a child process hosting smart-whisper: a native crash (abort on a bad model, segfault,
@@ -41,6 +45,10 @@ class WorkerSession implements EngineSession {
       this.stderr = (this.stderr + d).slice(-8000);
     });
     child.on('message', (m: Reply) => {
+      if (m.type === 'progress') {
+        this.onProgress?.(m.ms);
+        return;
+      }
       const p = this.pending;
       this.pending = undefined;
       if (m.type === 'error') p?.reject(new EngineError(`whisper failed: ${m.message}`));
@@ -68,10 +76,16 @@ class WorkerSession implements EngineSession {
   }
 
   params: Record<string, unknown> = {};
+  private onProgress?: (ms: number) => void;
 
-  async transcribe(pcm: Float32Array): Promise<Segment[]> {
-    const reply = await this.request({ type: 'transcribe', id: this.nextId++, pcm, params: this.params });
-    return reply.type === 'result' ? reply.segments : [];
+  async transcribe(pcm: Float32Array, onProgress?: (doneMs: number) => void): Promise<Segment[]> {
+    this.onProgress = onProgress;
+    try {
+      const reply = await this.request({ type: 'transcribe', id: this.nextId++, pcm, params: this.params });
+      return reply.type === 'result' ? reply.segments : [];
+    } finally {
+      this.onProgress = undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -91,6 +105,9 @@ class WorkerSession implements EngineSession {
 /** smart-whisper (whisper.cpp linked into Node, built with SIMD by the install). The default engine. */
 export const whisperEngine: TranscriptionEngine = {
   name: 'whisper',
+  async check(settings) {
+    await checkModel(settings.workspaceRoot, settings.model);
+  },
   async open(settings) {
     const { file, inspection } = await checkModel(settings.workspaceRoot, settings.model);
     settings.debug?.(`whisper: model ${file} (${inspection.size} bytes, ${inspection.tensors} tensors), ${settings.threads} threads, ${settings.beamSize > 1 ? `beam ${settings.beamSize}` : 'greedy'}`);

@@ -4,7 +4,8 @@
 //
 // Protocol (IPC, advanced serialisation so Float32Arrays travel as binary):
 //   parent → {type:'load', model}                          child → {type:'loaded'} | {type:'error', message}
-//   parent → {type:'transcribe', id, pcm, params}           child → {type:'result', id, segments} | {type:'error', id, message}
+//   parent → {type:'transcribe', id, pcm, params}           child → {type:'progress', id, ms}… then
+//                                                           {type:'result', id, segments} | {type:'error', id, message}
 //   parent → {type:'free'}                                  child frees the model and exits 0
 'use strict';
 const { WhisperModel, TranscribeTask } = require('smart-whisper');
@@ -20,6 +21,8 @@ async function handle(msg) {
     case 'transcribe': {
       if (!model) throw new Error('no model loaded');
       const task = await TranscribeTask.run(model, msg.pcm, { ...msg.params, format: 'simple' });
+      // Each new segment tells how far into the window whisper is.
+      task.on('transcribed', (r) => process.send({ type: 'progress', id: msg.id, ms: r.to }));
       const results = await task.result;
       // whisper.cpp gives centiseconds; the binding multiplies by 10: integral milliseconds.
       const segments = results.map((r) => ({ startMs: r.from, endMs: r.to, text: r.text }));
