@@ -44,7 +44,7 @@ describe('run report', () => {
       ],
       [
         rec('a', 'rss', { counts: { downloaded: 1, failed: 0 } }),
-        rec('b', 'rss', { success: false, problems: [{ site: 'b', podcast: 'show', message: 'feed answered 500', fix: 'try later' }] }),
+        rec('b', 'rss', { success: false, problems: [{ site: 'b', podcast: 'show', message: 'feed answered 500', fix: 'try later' }, { site: 'b', message: 'line one\nline two' }] }),
         rec('a', 'transcribe', { counts: { transcribed: 5 } }),
       ],
     );
@@ -59,6 +59,7 @@ describe('run report', () => {
     expect(text).toMatch(/a\s+transcribe\s+cached\s+unchanged \(Nx cache\)/);
     expect(text).toMatch(/b\s+index\s+skipped\s+not run: an earlier phase failed/);
     expect(text).toContain('- b / rss / show: feed answered 500 — try later');
+    expect(text).toContain('- b / rss: line one\n  line two\n');
     expect(text).toContain('Report: data/.reports/latest.json');
   });
 

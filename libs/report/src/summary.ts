@@ -101,7 +101,7 @@ export function formatRunReport(report: RunReport, reportFile?: string): string 
     out.push('', 'Problems:');
     for (const p of problems) {
       const where = [p.site, p.target, p.podcast, p.episode, p.file].filter(Boolean).join(' / ');
-      out.push(`- ${where}: ${p.message}${p.fix ? ` — ${p.fix}` : ''}`);
+      out.push(`- ${where}: ${p.message}${p.fix ? ` — ${p.fix}` : ''}`.replace(/\n/g, '\n  '));
     }
   }
   if (reportFile) out.push('', `Report: ${reportFile}`);
