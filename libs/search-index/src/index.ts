@@ -6,4 +6,4 @@ export * from './build';
 export * from './search';
 export * from './object-store';
 export * from './lambda-build';
-export { handler as lambdaHandler, type IndexEvent, type IndexResponse } from './lambda';
+export { handler as lambdaHandler, indexSite, type IndexEvent, type IndexResponse } from './lambda';

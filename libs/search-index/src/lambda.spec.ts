@@ -7,7 +7,7 @@ import { startS3Server, S3_TEST_CREDENTIALS, type S3TestServer } from '@podline/
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from './object-store';
 import { buildFromStore } from './lambda-build';
-import { handler } from './lambda';
+import { handler, indexSite } from './lambda';
 import { searchIndex } from './sqlite-index';
 
 const ep = (fileKey: string, title: string): EpisodeRecord => ({ id: `guid-${fileKey}`, idSource: 'guid', podcast: 'show', fileKey, title, status: 'downloaded' });
@@ -54,7 +54,7 @@ describe('Lambda handler: the same build against a real S3-compatible server on 
     await store.put(keys.transcript('show', '2024-01-01_a_x'), SRT('Bees make honey in summer.'));
     await store.put(keys.transcript('show', '2024-01-02_b_y'), SRT('Owls hunt at night.'));
 
-    const first = await handler(event, env());
+    const first = await indexSite(event, env());
     expect(first.uploaded).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchEntries('show', '2024-01-02_b_y'), keys.searchIndex()]);
     expect(first.counts).toMatchObject({ entriesBuilt: 2, reindexed: 2 });
     expect((await store.list('search-entries/')).map((o) => o.key)).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchEntries('show', '2024-01-02_b_y')]);
@@ -62,12 +62,12 @@ describe('Lambda handler: the same build against a real S3-compatible server on 
 
     // A fresh container (empty /tmp): what the bucket holds is current, nothing is uploaded.
     rmSync(work, { recursive: true, force: true });
-    const second = await handler(event, env());
+    const second = await indexSite(event, env());
     expect(second.uploaded).toEqual([]);
     expect(second.indexDigest).toBe(first.indexDigest);
 
     await store.put(keys.transcript('show', '2024-01-02_b_y'), SRT('Owls sleep by day.'));
-    const third = await handler(event, env());
+    const third = await indexSite(event, env());
     expect(third.uploaded).toEqual([keys.searchEntries('show', '2024-01-02_b_y'), keys.searchIndex()]);
     expect(third.counts).toMatchObject({ entriesBuilt: 1, entriesUnchanged: 1, reindexed: 1 });
     expect(await queryBucketIndex('owls sleep')).toEqual(['Episode B']);
@@ -76,14 +76,14 @@ describe('Lambda handler: the same build against a real S3-compatible server on 
 
   it('a bad transcript fails the invocation with its file named, after the rest is indexed and uploaded', async () => {
     await store.put(keys.transcript('show', '2024-01-01_a_x'), 'garbage without timings\n');
-    await expect(handler(event, env())).rejects.toThrow(/site example: 1 episode\(s\) could not be indexed: transcripts\/show\/2024-01-01_a_x\.srt: the transcript has 1 block/);
+    await expect(indexSite(event, env())).rejects.toThrow(/site example: 1 episode\(s\) could not be indexed: transcripts\/show\/2024-01-01_a_x\.srt: the transcript has 1 block/);
     expect(await queryBucketIndex('owls')).toEqual(['Episode B']);
     expect(await queryBucketIndex('bees')).toEqual([]);
   });
 
   it('takes the bucket endpoint from the event (site storage.endpoint) over the environment', async () => {
     await store.put(keys.transcript('show', '2024-01-01_a_x'), SRT('Wasps make paper nests.'));
-    const out = await handler({ ...event, endpoint: s3.endpoint }, { PODLINE_WORK_DIR: work, PODLINE_S3_ENDPOINT: 'http://127.0.0.1:9' });
+    const out = await indexSite({ ...event, endpoint: s3.endpoint }, { PODLINE_WORK_DIR: work, PODLINE_S3_ENDPOINT: 'http://127.0.0.1:9' });
     expect(out.uploaded).toEqual([keys.searchEntries('show', '2024-01-01_a_x'), keys.searchIndex()]);
     expect(await queryBucketIndex('wasps')).toEqual(['Episode A']);
   });
@@ -118,6 +118,15 @@ describe('Lambda handler: the same build against a real S3-compatible server on 
   });
 
   it('names what is missing from the event', async () => {
-    await expect(handler({}, {})).rejects.toThrow(/must name the site and bucket/);
+    await expect(indexSite({}, {})).rejects.toThrow(/must name the site and bucket/);
+    // The runtime passes a context object second: the handler ignores it and reads the process environment.
+    const saved = { ...process.env };
+    delete process.env.PODLINE_SITE_ID;
+    delete process.env.PODLINE_BUCKET;
+    try {
+      await expect((handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)({}, { PODLINE_SITE_ID: 'x', PODLINE_BUCKET: 'y' })).rejects.toThrow(/must name the site and bucket/);
+    } finally {
+      process.env = saved;
+    }
   });
 });

@@ -30,7 +30,15 @@ export interface IndexResponse {
   indexDigest?: string;
 }
 
-export async function handler(event: IndexEvent = {}, env: NodeJS.ProcessEnv = process.env): Promise<IndexResponse> {
+/**
+ * The Lambda runtime calls `handler(event, context)`: the environment is the process's, never the second
+ * argument. `indexSite` takes it explicitly, for tests and scripts.
+ */
+export function handler(event: IndexEvent = {}): Promise<IndexResponse> {
+  return indexSite(event, process.env);
+}
+
+export async function indexSite(event: IndexEvent = {}, env: NodeJS.ProcessEnv = process.env): Promise<IndexResponse> {
   const site = event.site ?? env.PODLINE_SITE_ID;
   const bucket = event.bucket ?? env.PODLINE_BUCKET;
   if (!site || !bucket) throw new Error('the event (or environment) must name the site and bucket: {"site": "...", "bucket": "..."}');
