@@ -37,6 +37,8 @@ export interface EpisodeRecord {
   status: EpisodeStatus;
   /** Last failure, when status is failed. */
   error?: string;
+  /** Runs in a row whose download of this episode failed (reset by a success). */
+  failedRuns?: number;
 }
 
 export interface EpisodeManifest {

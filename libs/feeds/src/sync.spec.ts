@@ -168,6 +168,42 @@ describe('runRss end to end against feeds on 127.0.0.1', () => {
     expect(readManifest().episodes.every((e) => e.status === 'downloaded')).toBe(true);
   });
 
+  it('gives up on an episode that failed in maxFailedRuns runs in a row, until asked to retry', async () => {
+    serveShow(
+      '/dead',
+      [
+        { title: 'Dead', guid: 'dead', date: '2026-11-09T08:00:00Z', url: server.url('/dead/gone.mp3') },
+        { title: 'Alive', guid: 'alive', date: '2026-11-02T08:00:00Z', url: server.url('/dead/ok.mp3') },
+      ],
+      { 'ok.mp3': fakeMp3(4000, 2) },
+    );
+    const site = makeSite(root, [{ id: 'show', feedUrl: server.url('/dead/feed.xml') }]);
+    const opts = { ...fast, maxFailedRuns: 2 };
+    const first = await runRss(site, paths, opts, memoryLog());
+    expect(first.problems).toHaveLength(1);
+    expect(first.problems[0].message).not.toMatch(/later runs skip/);
+    const second = await runRss(site, paths, opts, memoryLog());
+    expect(second.problems).toHaveLength(1);
+    expect(second.problems[0]).toMatchObject({ message: expect.stringMatching(/2 runs in a row: later runs skip this episode/), fix: expect.stringMatching(/--retryFailed/) });
+    expect(readManifest().episodes.find((e) => e.id === 'dead')).toMatchObject({ status: 'failed', failedRuns: 2 });
+
+    // Given up: skipped without a request, and the run no longer fails.
+    server.resetRequests();
+    const third = await runRss(site, paths, opts, memoryLog());
+    expect(third.problems).toEqual([]);
+    expect(third.counts).toMatchObject({ givenUp: 1 });
+    expect(server.count('/dead/gone.mp3')).toBe(0);
+
+    // The publisher fixed it and the operator asks: it downloads, and the count is reset.
+    server.route('/dead/gone.mp3', { body: fakeMp3(3000, 5) });
+    const retried = await runRss(site, paths, { ...opts, retryFailed: true }, memoryLog());
+    expect(retried.problems).toEqual([]);
+    expect(retried.counts).toMatchObject({ downloaded: 1 });
+    const dead = readManifest().episodes.find((e) => e.id === 'dead')!;
+    expect(dead.status).toBe('downloaded');
+    expect(dead.failedRuns).toBeUndefined();
+  });
+
   it('a download cut off mid-way leaves no partial file and the episode failed', async () => {
     server.route('/cut/feed.xml', { body: rssXml([{ title: 'Cut', guid: 'c', date: '2026-11-02T08:00:00Z', url: server.url('/cut/c.mp3') }]) });
     server.route('/cut/c.mp3', { body: fakeMp3(50_000), cutAfter: 20_000 });

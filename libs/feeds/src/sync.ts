@@ -38,7 +38,16 @@ export interface RssOptions {
   retryBaseMs?: number;
   /** Progress lines while a file downloads, every this many ms; 0: one line per finished file (CI). */
   progressIntervalMs?: number;
+  /**
+   * Give up on an episode whose download failed in this many runs in a row (default 3; 0: never): later runs
+   * skip it and no longer fail, so one dead enclosure does not hold back the site's other phases for good.
+   */
+  maxFailedRuns?: number;
+  /** Try the episodes given up on again. */
+  retryFailed?: boolean;
 }
+
+export const DEFAULT_MAX_FAILED_RUNS = 3;
 
 export interface RssLogger {
   info(msg: string): void;
@@ -150,9 +159,10 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   const dryRun = !!options.dryRun;
   const concurrency = Math.max(1, options.concurrency ?? 3);
   const timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
+  const maxFailedRuns = options.maxFailedRuns ?? DEFAULT_MAX_FAILED_RUNS;
   const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries ?? DEFAULT_RETRY.retries, baseMs: options.retryBaseMs ?? DEFAULT_RETRY.baseMs };
   const since = parseSince(options.since);
-  const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, downloaded: 0, adopted: 0, failed: 0, bytes: 0 };
+  const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, bytes: 0 };
   const problems: TaskProblem[] = [];
 
   const previous = await readManifest(paths.manifestFile, site.id);
@@ -221,6 +231,11 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
     const file = paths.audioFile(r.podcast, r.fileKey);
     const stat = await fsp.stat(file).catch(() => undefined);
     if (r.status === 'downloaded' && r.audio && stat?.size === r.audio.size) continue;
+    if (r.status === 'failed' && maxFailedRuns > 0 && (r.failedRuns ?? 0) >= maxFailedRuns && !options.retryFailed) {
+      counts.givenUp++;
+      log.debug(`podcast ${r.podcast}: skipping ${describe(r)}, given up after ${r.failedRuns} failed runs (${r.error})`);
+      continue;
+    }
     if (stat?.isFile() && !dryRun) {
       const local = await hashFile(file);
       const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && looksLikeAudio(local.head);
@@ -268,15 +283,24 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
         },
         onRetry: (err, attempt, wait) => log.warn(`${key}: attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
       });
-      update(r, { ...r, audio: { key, size: got.size, sha256: got.sha256 }, status: 'downloaded', error: undefined });
+      update(r, { ...r, audio: { key, size: got.size, sha256: got.sha256 }, status: 'downloaded', error: undefined, failedRuns: undefined });
       counts.downloaded++;
       counts.bytes += got.size;
       log.progress(`${tag()} done, ${formatBytes(got.size)}`);
     } catch (err) {
       const message = (err as Error).message ?? String(err);
-      update(r, { ...r, status: 'failed', error: message, audio: undefined }); // whatever we had is not here
+      const failedRuns = (r.failedRuns ?? 0) + 1;
+      update(r, { ...r, status: 'failed', error: message, audio: undefined, failedRuns }); // whatever we had is not here
       counts.failed++;
-      problems.push({ site: site.id, podcast: r.podcast, episode: describe(r), file: key, message: `download failed: ${message}`, fix: downloadFix(err) });
+      const givingUp = maxFailedRuns > 0 && failedRuns >= maxFailedRuns;
+      problems.push({
+        site: site.id,
+        podcast: r.podcast,
+        episode: describe(r),
+        file: key,
+        message: `download failed: ${message}${givingUp ? ` (${failedRuns} runs in a row: later runs skip this episode)` : ''}`,
+        fix: givingUp ? `${downloadFix(err)}; once fixed, run rss with --retryFailed` : downloadFix(err),
+      });
     } finally {
       done++;
       saveSoon();

@@ -22,6 +22,8 @@ const { executor, batch } = defineSiteExecutor<Schema>(
         concurrency: options.concurrency,
         timeoutSeconds: options.timeoutSeconds,
         retries: options.retries,
+        maxFailedRuns: options.maxFailedRuns,
+        retryFailed: options.retryFailed,
         progressIntervalMs: interactive() ? 500 : 0,
       },
       log,

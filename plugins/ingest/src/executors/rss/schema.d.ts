@@ -6,4 +6,6 @@ export interface Schema {
   concurrency?: number;
   timeoutSeconds?: number;
   retries?: number;
+  maxFailedRuns?: number;
+  retryFailed?: boolean;
 }
