@@ -103,7 +103,7 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
   const res = await acquireLock(lockFile(workspaceRoot, siteId), {
     runId: runId(),
     // The Nx process that runs this task (batch worker or task process) is our parent.
-    pid: process.env.PODLINE_LOCK_PID ? Number(process.env.PODLINE_LOCK_PID) : process.ppid,
+    pid: process.ppid,
     startedAt: new Date().toISOString(),
   });
   if (!res.acquired) {
@@ -159,9 +159,10 @@ export async function runSiteTask<O>(
     record.success = record.problems.length === 0;
     log.info(`${options.dryRun ? '(dry run) ' : ''}${formatCounts(outcome.counts)}${record.problems.length ? `; ${record.problems.length} failed` : ''}`);
   } catch (err) {
-    const message = err instanceof ConfigError || err instanceof SiteBusyError ? err.message : (err as Error)?.message ?? String(err);
+    const message = (err as Error)?.message ?? String(err);
     record.problems.push({ site: projectName, message });
     log.error(message);
+    // Our own errors say all there is to say; anything else gets its stack in debug logs.
     if (!(err instanceof ConfigError || err instanceof SiteBusyError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
