@@ -173,9 +173,11 @@ describe('nx run-many -t index, end to end', () => {
 
   it('lets only one of two concurrent runs work on a site', async () => {
     // Slow alpha's feed so the first run holds alpha's lock while the second starts.
-    server.route('/alpha.xml', { body: feed(server, 'alpha', [{ n: 1 }, { n: 2 }, { n: 3 }]), contentType: 'application/rss+xml', delayMs: 6000 });
+    server.route('/alpha.xml', { body: feed(server, 'alpha', [{ n: 1 }, { n: 2 }, { n: 3 }]), contentType: 'application/rss+xml', delayMs: 10_000 });
     const first = run();
-    await new Promise((r) => setTimeout(r, 2500));
+    // Start the second run once the first holds alpha's lock (its feed then keeps it busy for 10 s).
+    const lock = path.join(ws.dataDir, '.locks', 'alpha.lock');
+    for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
     const second = await run(['--projects=alpha']);
     const firstRes = await first;
     if (firstRes.code !== 0) throw new Error(`the first run failed:\n${firstRes.output}\n--- second:\n${second.output}`);
