@@ -74,7 +74,8 @@ function makeLogger(prefix: string, verbose: boolean, sink: string[], batch: boo
     if (batch) sink.push(line);
     else stream.write(line + '\n');
   };
-  const debug = verbose || process.env.LOG_LEVEL === 'debug';
+  // nx keeps --verbose for itself and sets NX_VERBOSE_LOGGING for the tasks it runs.
+  const debug = verbose || process.env.LOG_LEVEL === 'debug' || process.env.NX_VERBOSE_LOGGING === 'true';
   return {
     info: (m) => out(process.stdout, `${prefix} ${m}`),
     warn: (m) => out(process.stderr, `${prefix} warning: ${m}`),
