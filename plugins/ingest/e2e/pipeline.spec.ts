@@ -96,6 +96,17 @@ describe('nx run-many -t index, end to end', () => {
     await s3?.stop();
   });
 
+  it('a dry run of the whole chain on new sites succeeds and changes nothing anywhere', async () => {
+    const res = await run(['--dryRun', '--skip-nx-cache']);
+    if (res.code !== 0) throw new Error(res.output);
+    for (const site of ['alpha', 'beta', 'gamma']) expect(existsSync(path.join(ws.dataDir, site))).toBe(false);
+    expect(existsSync(path.join(ws.dataDir, '.bucket'))).toBe(false);
+    expect(existsSync(path.join(ws.root, '.podline', 'state'))).toBe(false);
+    const listed = await s3.client().send(new ListObjectsV2Command({ Bucket: 'beta-bucket' }));
+    expect(listed.Contents ?? []).toEqual([]);
+    expect(report(ws).rows.every((r) => r.status === 'success')).toBe(true);
+  });
+
   it('does everything on the first run', async () => {
     const res = await run();
     if (res.code !== 0) throw new Error(res.output);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { buildSiteIndex } from '@podline/search-index';
 import { INDEX_FOLDERS, uploadSite } from '@podline/storage';
 import type { SiteTask, TaskOutcome } from '../common';
@@ -11,6 +12,11 @@ import type { Schema } from './schema';
  */
 export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
   const { site, paths, options, log } = task;
+  if (options.dryRun && !existsSync(paths.manifestFile)) {
+    // A dry run of the whole chain on a new site: rss only said what it would fetch, so there is nothing yet.
+    log.info('would index the episodes rss finds: there is no episode manifest yet');
+    return { counts: {} };
+  }
   let built;
   try {
     built = await buildSiteIndex({ siteId: site.id, paths, dryRun: options.dryRun, force: options.force, log });
