@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildRunReport, formatRunReport, readRunRecords, recordTask, writeRunReport, type TaskRecord } from './index';
@@ -69,5 +69,20 @@ describe('run report', () => {
     const latest = await writeRunReport(dir, report);
     expect(JSON.parse(readFileSync(latest, 'utf8'))).toMatchObject({ runId: 'r9', success: true, rows: [{ site: 'a', status: 'success' }] });
     expect(JSON.parse(readFileSync(path.join(dir, 'runs', 'r9.json'), 'utf8')).runId).toBe('r9');
+  });
+
+  it('keeps the records and reports of the newest runs only', async () => {
+    const dir = path.join(ws, 'reports');
+    mkdirSync(path.join(dir, 'runs'), { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      for (const ext of ['json', 'jsonl']) {
+        const file = path.join(dir, 'runs', `old${i}.${ext}`);
+        writeFileSync(file, '{}');
+        utimesSync(file, new Date(Date.UTC(2026, 0, 1 + i)), new Date(Date.UTC(2026, 0, 1 + i)));
+      }
+    }
+    const report = buildRunReport('new', 0, 1, [], []);
+    await writeRunReport(dir, report, 3);
+    expect(readdirSync(path.join(dir, 'runs')).sort()).toEqual(['new.json', 'old2.json', 'old2.jsonl', 'old3.json', 'old3.jsonl']);
   });
 });

@@ -108,11 +108,35 @@ export function formatRunReport(report: RunReport, reportFile?: string): string 
   return out.join('\n') + '\n';
 }
 
-/** Write the run's JSON report as <reports>/runs/<id>.json and <reports>/latest.json. */
-export async function writeRunReport(reportsDir: string, report: RunReport): Promise<string> {
-  await fsp.mkdir(path.join(reportsDir, 'runs'), { recursive: true });
-  await writeJsonAtomic(path.join(reportsDir, 'runs', `${report.runId}.json`), report);
+/** How many runs' records and reports are kept in <reports>/runs (an hourly cron: about three weeks). */
+export const KEEP_RUNS = 500;
+
+/**
+ * Write the run's JSON report as <reports>/runs/<id>.json and <reports>/latest.json, then drop the records
+ * and reports of all but the newest KEEP_RUNS runs (Podline's own logs, never site data).
+ */
+export async function writeRunReport(reportsDir: string, report: RunReport, keep = KEEP_RUNS): Promise<string> {
+  const runs = path.join(reportsDir, 'runs');
+  await fsp.mkdir(runs, { recursive: true });
+  await writeJsonAtomic(path.join(runs, `${report.runId}.json`), report);
   const latest = path.join(reportsDir, 'latest.json');
   await writeJsonAtomic(latest, report);
+  await pruneRuns(runs, keep);
   return latest;
+}
+
+async function pruneRuns(dir: string, keep: number): Promise<void> {
+  const byRun = new Map<string, { files: string[]; mtime: number }>();
+  for (const name of await fsp.readdir(dir)) {
+    const m = name.match(/^(.+)\.(json|jsonl)$/);
+    if (!m) continue;
+    const stat = await fsp.stat(path.join(dir, name)).catch(() => undefined);
+    if (!stat) continue;
+    const run = byRun.get(m[1]) ?? { files: [], mtime: 0 };
+    run.files.push(name);
+    run.mtime = Math.max(run.mtime, stat.mtimeMs);
+    byRun.set(m[1], run);
+  }
+  const oldest = [...byRun.values()].sort((a, b) => b.mtime - a.mtime).slice(keep);
+  for (const run of oldest) for (const name of run.files) await fsp.rm(path.join(dir, name), { force: true });
 }
