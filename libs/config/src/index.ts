@@ -5,3 +5,4 @@ export * from './paths';
 export * from './load';
 export * from './manifest';
 export * from './lock';
+export * from './pipeline';

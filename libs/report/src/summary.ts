@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { writeJsonAtomic } from '@podline/config';
+import { PIPELINE, writeJsonAtomic } from '@podline/config';
 import type { TaskProblem, TaskRecord } from './index';
 
 /** How Nx ended a task (from its task results), joined with what the task recorded. */
@@ -35,7 +35,7 @@ export interface NxTaskResult {
   status: string;
 }
 
-const PHASES = ['pre-sync', 'check', 'rss', 'transcribe', 'upload', 'index'];
+const PHASES: readonly string[] = PIPELINE;
 
 function statusOf(nxStatus: string): TaskStatus {
   if (nxStatus.includes('cache')) return 'cached';

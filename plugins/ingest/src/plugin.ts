@@ -7,33 +7,30 @@ import type {
 import { DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { stateFileRel, validateSiteConfig, formatProblems, type SiteConfigFile } from '@podline/config';
+import { PIPELINE, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
 
-export interface IngestPluginOptions {
-  /** Prefix of target names, e.g. "podline-" gives "podline-rss". Default: none. */
-  targetPrefix?: string;
-}
+/** The plugin takes no options. */
+export type IngestPluginOptions = Record<string, never>;
 
-export const PIPELINE = ['pre-sync', 'check', 'rss', 'transcribe', 'upload', 'index'] as const;
-export type PipelineTargetName = (typeof PIPELINE)[number];
+export { PIPELINE };
 
-const DESCRIPTIONS: Record<PipelineTargetName | 'search', string> = {
+const DESCRIPTIONS: Record<PipelinePhase | 'search', string> = {
   'pre-sync': 'Pull what the bucket has and this machine lacks (never overwrites local files). Looks outward: always runs.',
   check: 'Compare the data folder with the bucket: only-local, only-bucket, differing. Looks outward: always runs.',
   rss: 'Read the feeds (conditional requests), update the episode manifest, download new audio. Looks outward: always runs.',
   transcribe: 'Turn new audio into SRT transcripts (publisher transcript first, else local Whisper). Cached on the rss state.',
-  upload: 'Push everything the bucket lacks; the manifest last. Cached on the states before it.',
+  upload: 'Push everything the bucket lacks; the manifest last. Cached on the rss and transcribe states.',
   index: 'Build the search entries and index, or invoke the site\'s indexing Lambda. Runs only when the bucket content changed.',
   search: 'Query the site\'s local search index (--query="…", --json).',
 };
 
 /** Targets that look outward (feed, bucket): never cached, cheap, and byte-identical state when nothing changed. */
-const OUTWARD = new Set<PipelineTargetName>(['pre-sync', 'check', 'rss']);
+const OUTWARD = new Set<PipelinePhase>(['pre-sync', 'check', 'rss']);
 
 /** Environment that changes where data lives or which model runs: part of every cacheable target's hash. */
 const ENV_INPUTS = [{ env: 'PODLINE_DATA_DIR' }, { env: 'PODLINE_MODELS_DIR' }];
 
-function inputsFor(target: PipelineTargetName): TargetConfiguration['inputs'] {
+function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
   const base: NonNullable<TargetConfiguration['inputs']> = ['default', '^production', ...ENV_INPUTS];
   switch (target) {
     case 'transcribe':
@@ -52,14 +49,14 @@ function inputsFor(target: PipelineTargetName): TargetConfiguration['inputs'] {
   }
 }
 
-export function siteTargets(siteId: string, prefix = ''): Record<string, TargetConfiguration> {
+export function siteTargets(siteId: string): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   PIPELINE.forEach((name, i) => {
     const outward = OUTWARD.has(name);
-    targets[prefix + name] = {
+    targets[name] = {
       executor: `@podline/ingest:${name}`,
       // 'forward': options given on the command line (--dryRun above all) reach every phase before it too.
-      dependsOn: i === 0 ? [] : [{ target: prefix + PIPELINE[i - 1], params: 'forward' }],
+      dependsOn: i === 0 ? [] : [{ target: PIPELINE[i - 1], params: 'forward' }],
       cache: !outward,
       inputs: inputsFor(name),
       outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`],
@@ -70,7 +67,7 @@ export function siteTargets(siteId: string, prefix = ''): Record<string, TargetC
       },
     };
   });
-  targets[prefix + 'search'] = {
+  targets.search = {
     executor: '@podline/ingest:search',
     cache: false,
     options: {},
@@ -98,7 +95,7 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
  * One project per site config. A broken config still yields its project (named after the folder), so only
  * that site's tasks fail, with the loader's message, and every other site's cron run carries on.
  */
-export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
+export function createSiteNode(configFile: string, workspaceRoot: string): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
   let raw: Partial<SiteConfigFile> | undefined;
@@ -119,7 +116,7 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
         root,
         projectType: 'application',
         tags: tagsFor(problems ? undefined : raw),
-        targets: siteTargets(id, options.targetPrefix ?? ''),
+        targets: siteTargets(id),
         metadata: {
           description: problems ? `Podcast site ${id} — config has problems:\n${problems}` : `Podcast site ${raw?.title ?? id}`,
         },
@@ -130,10 +127,8 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
 
 export const createNodes: CreateNodes<IngestPluginOptions> = [
   'sites/**/site.config.json',
-  (configFiles, options, context) =>
-    configFiles
-      .filter(isSiteConfigPath)
-      .map((file) => [file, createSiteNode(file, context.workspaceRoot, options ?? {})] as const),
+  (configFiles, _options, context) =>
+    configFiles.filter(isSiteConfigPath).map((file) => [file, createSiteNode(file, context.workspaceRoot)] as const),
 ];
 
 /** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
@@ -144,7 +139,7 @@ export const createDependencies: CreateDependencies<IngestPluginOptions> = (_opt
   for (const [name, project] of Object.entries(context.projects)) {
     if (!project.root.startsWith('sites/') || !project.tags?.includes('site')) continue;
     for (const lib of PIPELINE_PROJECTS) {
-      if (!context.projects[lib] && !Object.values(context.projects).some((p) => p.name === lib)) continue;
+      if (!context.projects[lib]) continue;
       deps.push({
         source: name,
         target: lib,

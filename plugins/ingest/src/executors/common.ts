@@ -7,12 +7,13 @@ import {
   loadSiteConfig,
   stateFile,
   writeJsonAtomic,
+  type PipelinePhase,
   type SiteConfig,
 } from '@podline/config';
 import { recordTask, runId, type TaskProblem, type TaskRecord } from '@podline/report';
 import * as path from 'node:path';
 
-export type PipelineTarget = 'pre-sync' | 'check' | 'rss' | 'transcribe' | 'upload' | 'index';
+export type PipelineTarget = PipelinePhase;
 
 /** Options every pipeline executor accepts. */
 export interface CommonOptions {
