@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { isTempOrJunk, TEMP_SUFFIX, type SiteFolder } from '@podline/config';
+import { isProcessAlive, isTempOrJunk, TEMP_SUFFIX, type SiteFolder } from '@podline/config';
 import type { Listing } from './types';
 
 /**
@@ -40,15 +40,6 @@ export function tempOwnerPid(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Remove our own temp files left by a killed run (their writer is gone, so they can never become
  * complete). Only our suffix, only dead writers: never user files, never a live writer's temp.
@@ -67,7 +58,7 @@ export async function removeStaleTemps(root: string, folders: readonly SiteFolde
       if (d.isDirectory() && !d.name.startsWith('.')) await visit(abs);
       else if (d.isFile()) {
         const pid = tempOwnerPid(d.name);
-        if (pid !== undefined && pid !== process.pid && !alive(pid)) {
+        if (pid !== undefined && pid !== process.pid && !isProcessAlive(pid)) {
           await fsp.rm(abs, { force: true });
           removed++;
         }
