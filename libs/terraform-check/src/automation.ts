@@ -20,11 +20,20 @@ export interface AutomationTfvars {
   sites: Record<string, AutomationSite>;
 }
 
-/** Read terraform/sites/central.auto.tfvars; undefined when absent. Throws HclSyntaxError when unparsable. */
-export async function readCentralTfvars(reader: WorkspaceReader): Promise<Partial<CentralTfvars> | undefined> {
+/**
+ * Read terraform/sites/central.auto.tfvars; undefined when absent, and also when unparsable (then the
+ * syntax error is added to `problems`).
+ */
+export async function readCentralTfvars(reader: WorkspaceReader, problems: ConfigProblem[]): Promise<Partial<CentralTfvars> | undefined> {
   const text = reader.read(layout.centralTfvars);
   if (text === undefined) return undefined;
-  return (await parseHcl(layout.centralTfvars, text)) as Partial<CentralTfvars>;
+  try {
+    return (await parseHcl(layout.centralTfvars, text)) as Partial<CentralTfvars>;
+  } catch (err) {
+    if (!(err instanceof HclSyntaxError)) throw err;
+    problems.push({ file: err.file, field: '', message: `is not valid HCL: ${err.detail}`, fix: 'correct the syntax' });
+    return undefined;
+  }
 }
 
 /** The `sites` map the automation module must hold: every automated site, by id (sorted). */
@@ -76,13 +85,7 @@ export async function buildAutomationTfvars(reader: WorkspaceReader): Promise<Au
       problems.push({ file: s.file, field: 'aws.region', message: 'is missing (and storage is not s3 with a region)', fix: 'add "region" to "aws", e.g. "us-east-1"' });
     }
   }
-  let central: Partial<CentralTfvars> | undefined;
-  try {
-    central = await readCentralTfvars(reader);
-  } catch (err) {
-    if (!(err instanceof HclSyntaxError)) throw err;
-    problems.push({ file: err.file, field: '', message: `is not valid HCL: ${err.detail}`, fix: 'correct the syntax' });
-  }
+  const central = await readCentralTfvars(reader, problems);
   const automated = automationSitesFrom(sites);
   if (Object.keys(automated).length && !central?.central_account_id && !problems.length) {
     problems.push({

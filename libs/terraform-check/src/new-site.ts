@@ -99,13 +99,7 @@ export async function planNewSite(reader: WorkspaceReader, input: NewSiteInput):
     }
   }
 
-  let central: Awaited<ReturnType<typeof readCentralTfvars>>;
-  try {
-    central = await readCentralTfvars(reader);
-  } catch (err) {
-    if (!(err instanceof HclSyntaxError)) throw err;
-    problems.push({ file: err.file, field: '', message: `is not valid HCL: ${err.detail}`, fix: 'correct the syntax' });
-  }
+  const central = await readCentralTfvars(reader, problems);
   if (central?.central_account_id && input.centralAccountId && central.central_account_id !== input.centralAccountId) {
     problems.push({ file: layout.centralTfvars, field: 'central_account_id', message: `is already "${central.central_account_id}", not "${input.centralAccountId}"`, fix: 'leave out --centralAccountId, or change the central account in that file (then apply every site again)' });
   }
