@@ -67,8 +67,3 @@ export async function* decodePcmWindows(file: string, options: DecodeOptions = {
     if (!finished) proc.kill();
   }
 }
-
-/** Seconds of audio in `samples` samples. */
-export function samplesToSeconds(samples: number): number {
-  return samples / SAMPLE_RATE;
-}

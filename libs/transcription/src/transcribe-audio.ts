@@ -1,4 +1,4 @@
-import { decodePcmWindows, SAMPLE_RATE, type FfmpegBinary, type PcmWindow } from '@podline/media';
+import { decodePcmWindows, DEFAULT_WINDOW_SECONDS, SAMPLE_RATE, type FfmpegBinary, type PcmWindow } from '@podline/media';
 import type { EngineSession } from './engine';
 import type { Segment } from './srt';
 
@@ -33,7 +33,7 @@ export interface AudioTranscript {
  */
 export async function transcribeAudio(file: string, session: EngineSession, options: TranscribeAudioOptions = {}): Promise<AudioTranscript> {
   const started = Date.now();
-  const windowSamples = Math.round((options.windowSeconds ?? 600) * SAMPLE_RATE);
+  const windowSamples = Math.round((options.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * SAMPLE_RATE);
   const windows = decodePcmWindows(file, { windowSamples, ffmpeg: options.ffmpeg });
   const segments: Segment[] = [];
   let decodeWaitMs = 0;
