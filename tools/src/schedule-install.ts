@@ -14,7 +14,7 @@ export class ScheduleError extends Error {}
 
 /** Runs `<cmd> -l` / `<cmd> -`; the command may have arguments ("node fake-crontab.js"), so it goes through sh. */
 export class Crontab {
-  constructor(readonly command: string = process.env.PODLINE_CRONTAB_CMD || 'crontab') {}
+  constructor(readonly command: string) {}
 
   read(): string {
     const res = spawnSync('/bin/sh', ['-c', `${this.command} -l`], { encoding: 'utf8' });
