@@ -4,7 +4,7 @@
  * and writing/removing the systemd user units (folder injectable with --unit-dir).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '@podline/config';
@@ -97,13 +97,8 @@ export async function writeFiles(dir: string, files: ScheduleFile[], dryRun: boo
 export async function removeFiles(dir: string, relPaths: string[], dryRun: boolean): Promise<Change> {
   const messages: string[] = [];
   for (const file of relPaths.map((f) => path.join(dir, f))) {
-    let present = existsSync(file);
-    try {
-      present = present || !!(await fsp.lstat(file)); // a dangling symlink
-    } catch {
-      /* absent */
-    }
-    if (!present) continue;
+    // lstat, not exists: a dangling symlink is there too.
+    if (!(await fsp.lstat(file).catch(() => undefined))) continue;
     if (!dryRun) await fsp.rm(file, { force: true });
     messages.push(`${dryRun ? 'would remove' : 'removed'} ${file}`);
   }
