@@ -11,7 +11,6 @@ import {
 } from './types';
 
 export const SITE_CONFIG_FILE = 'site.config.json';
-export const SITE_CONFIG_SCHEMA = path.resolve(__dirname, '..', 'site.config.schema.json');
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile<SiteConfigFile>(schema);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { SiteConfig } from './types';
 
@@ -31,17 +32,9 @@ export const keys = {
 
 /** Workspace root: the folder with nx.json. Executors pass Nx's; scripts may rely on this. */
 export function findWorkspaceRoot(from = process.cwd()): string {
-  let dir = path.resolve(from);
-  // eslint-disable-next-line no-constant-condition
-  while (true) {
-    try {
-      require('node:fs').accessSync(path.join(dir, 'nx.json'));
-      return dir;
-    } catch {
-      const parent = path.dirname(dir);
-      if (parent === dir) return path.resolve(from);
-      dir = parent;
-    }
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'nx.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from);
   }
 }
 
@@ -62,9 +55,14 @@ export function reportsDir(workspaceRoot: string, env: NodeJS.ProcessEnv = proce
   return path.join(dataRoot(workspaceRoot, env), '.reports');
 }
 
+/** Where the per-site lock files live: <data root>/.locks. */
+export function locksDir(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(dataRoot(workspaceRoot, env), '.locks');
+}
+
 /** Per-site lock files (one run at a time per site): <data root>/.locks/<site>.lock. */
 export function lockFile(workspaceRoot: string, siteId: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(dataRoot(workspaceRoot, env), '.locks', `${siteId}.lock`);
+  return path.join(locksDir(workspaceRoot, env), `${siteId}.lock`);
 }
 
 /**

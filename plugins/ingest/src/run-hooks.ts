@@ -1,6 +1,5 @@
 import type { PostTasksExecution, PreTasksExecution } from '@nx/devkit';
-import { dataRoot, reportsDir } from '@podline/config';
-import { releaseLocks } from '@podline/config';
+import { locksDir, releaseLocks, reportsDir } from '@podline/config';
 import { buildRunReport, formatRunReport, readRunRecords, writeRunReport, type NxTaskResult } from '@podline/report';
 import * as path from 'node:path';
 
@@ -15,7 +14,7 @@ export const preTasksExecution: PreTasksExecution = (_options, context) => {
  */
 export const postTasksExecution: PostTasksExecution = async (_options, context) => {
   const root = context.workspaceRoot;
-  await releaseLocks(path.join(dataRoot(root), '.locks'), context.id);
+  await releaseLocks(locksDir(root), context.id);
   const results: NxTaskResult[] = Object.values(context.taskResults).map((r) => ({
     id: r.task.id,
     project: r.task.target.project,

@@ -13,8 +13,6 @@ import {
 import { recordTask, runId, type TaskProblem, type TaskRecord } from '@podline/report';
 import * as path from 'node:path';
 
-export type PipelineTarget = PipelinePhase;
-
 /** Options every pipeline executor accepts. */
 export interface CommonOptions {
   dryRun?: boolean;
@@ -34,7 +32,7 @@ export interface Logger {
 export interface SiteTask<O> {
   workspaceRoot: string;
   projectName: string;
-  target: PipelineTarget;
+  target: PipelinePhase;
   site: SiteConfig;
   paths: SitePaths;
   options: O & CommonOptions;
@@ -123,7 +121,7 @@ class SiteBusyError extends Error {}
 
 /** Run one site task: load config, run, write state, record the report. Never throws. */
 export async function runSiteTask<O>(
-  target: PipelineTarget,
+  target: PipelinePhase,
   run: SiteRun<O>,
   options: O & CommonOptions,
   projectName: string,
@@ -177,7 +175,7 @@ export async function runSiteTask<O>(
 }
 
 /** Build the single-task executor and the batch implementation (preferBatch) from one site run. */
-export function defineSiteExecutor<O>(target: PipelineTarget, run: SiteRun<O>, defineOptions: DefineOptions = {}) {
+export function defineSiteExecutor<O>(target: PipelinePhase, run: SiteRun<O>, defineOptions: DefineOptions = {}) {
   async function executor(options: O & CommonOptions, context: ExecutorContext): Promise<{ success: boolean }> {
     const projectName = context.projectName!;
     const projectRoot = context.projectsConfigurations!.projects[projectName].root;
