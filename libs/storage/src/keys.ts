@@ -22,3 +22,9 @@ export function podcastOf(key: string): string | undefined {
   if (parts.length >= 3 && ['audio', 'transcripts', 'search-entries'].includes(parts[0])) return parts[1];
   return undefined;
 }
+
+/** Code-unit order of keys, the order every listing, plan and state is sorted in. */
+export const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `compareKeys` for entries. */
+export const byKey = (a: { key: string }, b: { key: string }): number => compareKeys(a.key, b.key);

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '@podline/config';
+import { byKey } from './keys';
 import type { Listing, ObjectEntry } from './types';
 
 /**
@@ -39,7 +40,7 @@ export class ListingCache {
 
   async save(listing: Listing): Promise<void> {
     if (!this.runId) return;
-    const entries = [...listing.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const entries = [...listing.values()].sort(byKey);
     await writeJsonAtomic(this.file, { runId: this.runId, backend: this.backendId, entries } satisfies CachedListing);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SITE_FOLDERS, type SiteFolder } from '@podline/config';
-import { folderOf } from './keys';
+import { byKey, folderOf } from './keys';
 import type { Listing } from './types';
 
 export interface FolderDigest {
@@ -14,7 +14,7 @@ export interface FolderDigest {
 export function digestListing(listing: Listing, folders: readonly SiteFolder[] = SITE_FOLDERS): Record<string, FolderDigest> {
   const out: Record<string, FolderDigest> = {};
   for (const folder of folders) {
-    const entries = [...listing.values()].filter((e) => folderOf(e.key) === folder).sort((a, b) => (a.key < b.key ? -1 : 1));
+    const entries = [...listing.values()].filter((e) => folderOf(e.key) === folder).sort(byKey);
     const hash = createHash('sha256');
     let bytes = 0;
     for (const e of entries) {

@@ -4,7 +4,7 @@ import type { TaskProblem } from '@podline/report';
 import { VerificationError, plainMd5 } from './atomic-stream';
 import { StorageError, describeError, type RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
-import { folderOf, podcastOf } from './keys';
+import { byKey, compareKeys, folderOf, podcastOf } from './keys';
 import { ListingCache } from './listing-cache';
 import { openBackend, storageLabel, type OpenOptions } from './open';
 import { decide, type Decision } from './plan';
@@ -70,8 +70,6 @@ function resolveConflict(site: SiteConfig, mode: string | undefined): ConflictMo
   return m;
 }
 
-const sortKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /** One site's sync run: the backend, both listings (the bucket's cached for the run), the local hashes. */
 class Session {
   private constructor(
@@ -112,7 +110,7 @@ class Session {
     }
     const listing = await this.backend.list();
     this.ctx.log.debug(`listed ${this.backend.description}: ${listing.size} keys`);
-    if (!this.options.dryRun) await this.listingCache.save(listing);
+    await this.saveListing(listing);
     return listing;
   }
 
@@ -214,7 +212,7 @@ async function transferAll(
   problems: TaskProblem[],
 ): Promise<{ files: number; bytes: number }> {
   const { ctx, options } = session;
-  const progress = new Progress(ctx.log, verb === 'download' ? 'downloaded' : 'uploaded', transfers.length, transfers.reduce((n, t) => n + t.source.size, 0));
+  const progress = new Progress(ctx.log, verb === 'download' ? 'downloaded' : 'uploaded', transfers.length, bytesOf(transfers));
   const done = { files: 0, bytes: 0 };
   await runPool(transfers, options.concurrency ?? 8, async (t) => {
     try {
@@ -247,7 +245,7 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
     const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
     const candidates = [...bucket.values()]
       .filter((e) => folders.includes(folderOf(e.key)!))
-      .sort((a, b) => sortKeys(a.key, b.key))
+      .sort(byKey)
       .map((b) => ({ source: b, target: local.get(b.key), local: local.get(b.key)!, bucket: b }));
     const { transfers, skipped } = await plan(candidates, mode, session);
     Object.assign(counts, skipCounts(skipped));
@@ -276,7 +274,7 @@ export function checkSite(ctx: SyncContext, options: SyncOptions = {}): Promise<
     const counts = { onlyLocal: 0, onlyBucket: 0, differing: 0, inSync: 0 };
     for (const folder of folders) report[folder] = { onlyLocal: [], onlyBucket: [], differing: [] };
     const keys = new Set([...local.keys(), ...[...bucket.keys()].filter((k) => folders.includes(folderOf(k)!))]);
-    for (const key of [...keys].sort(sortKeys)) {
+    for (const key of [...keys].sort(compareKeys)) {
       const folder = report[folderOf(key)!];
       const l = local.get(key);
       const b = bucket.get(key);
@@ -311,7 +309,7 @@ export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise
     const mode = resolveConflict(ctx.site, options.conflict);
     const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
     const candidates = [...local.values()]
-      .sort((a, b) => sortKeys(a.key, b.key))
+      .sort(byKey)
       .map((l) => ({ source: l, target: bucket.get(l.key), local: l, bucket: bucket.get(l.key) }));
     const { transfers, skipped } = await plan(candidates, mode, session);
     const counts: Record<string, number> = skipCounts(skipped);
