@@ -64,14 +64,15 @@ export function defaultThreads(): number {
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function readIfExists(file: string): Promise<Buffer | undefined> {
+async function ifExists<T>(io: Promise<T>): Promise<T | undefined> {
   try {
-    return await fsp.readFile(file);
+    return await io;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
+const readIfExists = (file: string) => ifExists(fsp.readFile(file));
 
 function clock(seconds: number): string {
   const s = Math.round(seconds);
@@ -139,7 +140,8 @@ export async function transcribeSite(input: {
   const todo: EpisodeRecord[] = [];
   for (const ep of candidates) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
-    const exists = (await readIfExists(paths.transcriptFile(ep.podcast, ep.fileKey))) !== undefined;
+    // Only whether it is there: the SRT itself is read (and hashed) once, for the state at the end.
+    const exists = (await ifExists(fsp.stat(paths.transcriptFile(ep.podcast, ep.fileKey)))) !== undefined;
     const rec = sources[key];
     if (!exists || options.force || (rec && rec.audioSha256 !== ep.audio!.sha256)) {
       todo.push(ep);
