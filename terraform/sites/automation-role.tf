@@ -42,19 +42,9 @@ locals {
   automation_role_arn  = var.create_automation_role ? aws_iam_role.automation[0].arn : data.aws_iam_role.automation[0].arn
 }
 
-# Exactly what the pipeline needs for this site, and nothing else.
+# Exactly what the pipeline needs for this site, and nothing else: the site's objects, and its index.
 data "aws_iam_policy_document" "automation_site" {
-  statement {
-    sid       = "ListSiteBucket"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.site.arn]
-  }
-
-  statement {
-    sid       = "ReadWriteSiteObjects"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.site.arn}/${var.bucket_prefix}*"]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.site_objects.json]
 
   statement {
     sid       = "InvokeSiteIndex"

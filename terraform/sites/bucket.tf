@@ -70,3 +70,19 @@ resource "aws_s3_bucket_policy" "site" {
   # The public access block must exist before a bucket policy is attached.
   depends_on = [aws_s3_bucket_public_access_block.site]
 }
+
+# List the bucket and read/write the site's objects (under its prefix): what both the indexing
+# Lambda (lambda.tf) and the automation role (automation-role.tf) may do with the bucket.
+data "aws_iam_policy_document" "site_objects" {
+  statement {
+    sid       = "ListSiteBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.site.arn]
+  }
+
+  statement {
+    sid       = "ReadWriteSiteObjects"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.site.arn}/${var.bucket_prefix}*"]
+  }
+}

@@ -27,24 +27,10 @@ resource "aws_iam_role" "index" {
   assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
 }
 
-data "aws_iam_policy_document" "index_bucket" {
-  statement {
-    sid       = "ListSiteBucket"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.site.arn]
-  }
-
-  statement {
-    sid       = "ReadWriteSiteObjects"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.site.arn}/${var.bucket_prefix}*"]
-  }
-}
-
 resource "aws_iam_role_policy" "index_bucket" {
   name   = "podline-index-bucket-${var.site_id}"
   role   = aws_iam_role.index.id
-  policy = data.aws_iam_policy_document.index_bucket.json
+  policy = data.aws_iam_policy_document.site_objects.json
 }
 
 resource "aws_iam_role_policy_attachment" "index_logs" {
