@@ -33,7 +33,6 @@ export interface TempWorkspace {
   writeSite(id: string, config: Record<string, unknown>, group?: string): string;
   writeFile(rel: string, content: string): string;
   nx(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void; detached?: boolean }): Promise<NxResult>;
-  run(cmd: string, args: string[]): Promise<NxResult>;
   cleanup(): void;
 }
 
@@ -108,7 +107,6 @@ export function createTempWorkspace(options: TempWorkspaceOptions = {}): TempWor
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
     NX_TUI: 'false',
-    NX_SKIP_NX_CACHE: undefined,
     CI: 'true',
     PODLINE_DATA_DIR: dataDir,
     // The plugin's TypeScript is compiled with this workspace's path mappings.
@@ -143,9 +141,6 @@ export function createTempWorkspace(options: TempWorkspaceOptions = {}): TempWor
     },
     nx(args, opts = {}) {
       return runProcess(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args], root, { ...env, ...opts.env }, opts.timeoutMs, opts.onSpawn, opts.detached);
-    },
-    run(cmd, args) {
-      return runProcess(cmd, args, root, env);
     },
     cleanup() {
       rmSync(root, { recursive: true, force: true });
