@@ -2,63 +2,33 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { MANIFEST_KEY, TEMP_SUFFIX } from '@podline/config';
-import { startFaultProxy, startS3Server, type FaultProxy, type S3TestServer } from '@podline/testing/s3-server';
-import { bucketTree, makeSite, md5, putTree, writeTree, type TestSite } from './spec-fixtures';
+import { bucketTree, md5, putTree, useS3, writeTree } from './spec-fixtures';
 import { preSync, uploadSite } from './sync';
 
-let server: S3TestServer;
-let proxy: FaultProxy;
-let client: S3Client;
-const sites: TestSite[] = [];
-let n = 0;
-const CREDS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-
-beforeAll(async () => {
-  server = await startS3Server();
-  proxy = await startFaultProxy(server.endpoint);
-  client = server.client();
-});
-afterAll(async () => {
-  for (const s of sites) s.cleanup();
-  await proxy?.stop();
-  await server?.stop();
-});
-beforeEach(() => {
-  proxy.rule = () => 'pass';
-  proxy.requests.length = 0;
-});
-
-async function faultSite(options: { bucket?: string; create?: boolean } = {}) {
-  const bucket = options.bucket ?? `faults-${++n}`;
-  if (options.create !== false) await server.createBucket(bucket);
-  const site = makeSite({ kind: 's3', bucket, region: 'us-east-1', endpoint: proxy.endpoint, forcePathStyle: true });
-  sites.push(site);
-  return { bucket, site, ctx: site.ctx({ credentials: CREDS }) };
-}
+const s3 = useS3('faults');
 
 const isObjectGet = (r: { method: string; url: string }) => r.method === 'GET' && !r.url.includes('list-type');
 
 describe('faults', () => {
   it('503s then recovery: the retries succeed (backoff logged), nothing is lost', async () => {
-    const { bucket, site, ctx } = await faultSite();
+    const { bucket, site, ctx } = await s3.site();
     const files = { 'audio/show/a.mp3': 'a', 'audio/show/b.mp3': 'b', [MANIFEST_KEY]: '{}' };
     writeTree(site.paths.root, files);
     let failed = 0;
-    proxy.rule = (r) => (r.method === 'PUT' && failed++ < 3 ? { status: 503, code: 'SlowDown' } : 'pass');
+    s3.proxy.rule = (r) => (r.method === 'PUT' && failed++ < 3 ? { status: 503, code: 'SlowDown' } : 'pass');
     const out = await uploadSite(ctx, { concurrency: 1 });
     expect(out.problems).toEqual([]);
     expect(out.counts.uploaded).toBe(3);
-    expect(Object.keys(await bucketTree(client, bucket, ''))).toHaveLength(3);
+    expect(Object.keys(await bucketTree(s3.client, bucket, ''))).toHaveLength(3);
     expect(site.log.lines.filter((l) => /^warn: retry \d in \d+ ms after SlowDown \(HTTP 503\)/.test(l))).toHaveLength(3);
   });
 
   it('a request that never answers times out and is retried', async () => {
-    const { bucket, site, ctx } = await faultSite();
-    await putTree(client, bucket, '', { 'transcripts/show/x.srt': 'subtitle' });
+    const { bucket, site, ctx } = await s3.site();
+    await putTree(s3.client, bucket, '', { 'transcripts/show/x.srt': 'subtitle' });
     let hung = false;
-    proxy.rule = (r) => (isObjectGet(r) && !hung ? ((hung = true), 'hang') : 'pass');
+    s3.proxy.rule = (r) => (isObjectGet(r) && !hung ? ((hung = true), 'hang') : 'pass');
     const out = await preSync({ ...ctx, requestTimeoutMs: 300 });
     expect(out.problems).toEqual([]);
     expect(out.counts.downloaded).toBe(1);
@@ -67,33 +37,33 @@ describe('faults', () => {
   });
 
   it('a body that stops half-way times out, its temp file is dropped, and the retry completes the file', async () => {
-    const { bucket, site, ctx } = await faultSite();
+    const { bucket, site, ctx } = await s3.site();
     const body = randomBytes(512 * 1024);
-    await putTree(client, bucket, '', { 'audio/show/half.mp3': body });
+    await putTree(s3.client, bucket, '', { 'audio/show/half.mp3': body });
     let stalled = false;
-    proxy.rule = (r) => (isObjectGet(r) && !stalled ? ((stalled = true), { stallAfterBytes: 100 * 1024 }) : 'pass');
+    s3.proxy.rule = (r) => (isObjectGet(r) && !stalled ? ((stalled = true), { stallAfterBytes: 100 * 1024 }) : 'pass');
     const out = await preSync({ ...ctx, requestTimeoutMs: 300 });
     expect(out.problems).toEqual([]);
     expect(out.counts).toMatchObject({ downloaded: 1 });
-    expect(proxy.requests.filter(isObjectGet)).toHaveLength(2);
+    expect(s3.proxy.requests.filter(isObjectGet)).toHaveLength(2);
     const dir = path.dirname(site.paths.file('audio/show/half.mp3'));
     expect(readdirSync(dir)).toEqual(['half.mp3']);
     expect(md5(readFileSync(path.join(dir, 'half.mp3')))).toBe(md5(body));
   });
 
   it('a service that stays down: bounded retries, then one clear error naming the site and bucket', async () => {
-    const { bucket, site, ctx } = await faultSite();
-    proxy.rule = () => ({ status: 503, code: 'ServiceUnavailable' });
+    const { bucket, site, ctx } = await s3.site();
+    s3.proxy.rule = () => ({ status: 503, code: 'ServiceUnavailable' });
     const out = await preSync(ctx, { retries: 2 });
     expect(out.state).toBeUndefined();
     expect(out.problems).toHaveLength(1);
     expect(out.problems[0].message).toContain(`site ${site.site.id}: s3://${bucket} kept failing while trying to list the bucket, after 2 retries`);
-    expect(out.problems[0].fix).toContain(`check the network and the endpoint (${proxy.endpoint}), then run again`);
-    expect(proxy.requests).toHaveLength(3);
+    expect(out.problems[0].fix).toContain(`check the network and the endpoint (${s3.proxy.endpoint}), then run again`);
+    expect(s3.proxy.requests).toHaveLength(3);
   });
 
   it('wrong credentials: a clear error, and no retry storm (one request)', async () => {
-    const { bucket, site, ctx } = await faultSite();
+    const { bucket, site, ctx } = await s3.site();
     writeTree(site.paths.root, { 'audio/show/a.mp3': 'a', 'audio/show/b.mp3': 'b' });
     const out = await uploadSite({ ...ctx, credentials: { accessKeyId: 'WRONG', secretAccessKey: 'WRONG' } });
     expect(out.problems).toHaveLength(1);
@@ -101,35 +71,35 @@ describe('faults', () => {
     expect(out.problems[0].message).toContain(`s3://${bucket} refused the credentials`);
     expect(out.problems[0].message).toContain('InvalidAccessKeyId');
     expect(out.problems[0].fix).toContain(`may access bucket "${bucket}"`);
-    expect(proxy.requests).toHaveLength(1);
+    expect(s3.proxy.requests).toHaveLength(1);
   });
 
   it('a bucket that does not exist: says so and what to do', async () => {
-    const { site, ctx } = await faultSite({ bucket: 'no-such-bucket-here', create: false });
+    const { site, ctx } = await s3.site({ bucket: 'no-such-bucket-here', create: false });
     const out = await preSync(ctx);
     expect(out.problems).toHaveLength(1);
-    expect(out.problems[0].message).toBe(`site ${site.site.id}: bucket "no-such-bucket-here" does not exist (region us-east-1, endpoint ${proxy.endpoint})`);
+    expect(out.problems[0].message).toBe(`site ${site.site.id}: bucket "no-such-bucket-here" does not exist (region us-east-1, endpoint ${s3.proxy.endpoint})`);
     expect(out.problems[0].fix).toContain('terraform');
-    expect(proxy.requests).toHaveLength(1);
+    expect(s3.proxy.requests).toHaveLength(1);
   });
 
   it('one file the bucket rejects: the others go up, the manifest is held back, the problem names the file', async () => {
-    const { bucket, site, ctx } = await faultSite();
+    const { bucket, site, ctx } = await s3.site();
     writeTree(site.paths.root, { 'audio/show/ok.mp3': 'ok', 'audio/show/bad.mp3': 'bad', [MANIFEST_KEY]: '{}' });
-    proxy.rule = (r) => (r.method === 'PUT' && r.url.includes('bad.mp3') ? { status: 400, code: 'InvalidArgument' } : 'pass');
+    s3.proxy.rule = (r) => (r.method === 'PUT' && r.url.includes('bad.mp3') ? { status: 400, code: 'InvalidArgument' } : 'pass');
     const out = await uploadSite(ctx);
     expect(out.problems).toEqual([
       expect.objectContaining({ podcast: 'show', file: 'audio/show/bad.mp3', message: expect.stringContaining('InvalidArgument') }),
       expect.objectContaining({ file: MANIFEST_KEY, message: 'the episode manifest was held back because other uploads failed' }),
     ]);
-    expect(Object.keys(await bucketTree(client, bucket, ''))).toEqual(['audio/show/ok.mp3']);
+    expect(Object.keys(await bucketTree(s3.client, bucket, ''))).toEqual(['audio/show/ok.mp3']);
   });
 
   it('a kill during a download leaves no file taken for complete; the next run completes it', async () => {
-    const { bucket, site, ctx } = await faultSite();
+    const { bucket, site, ctx } = await s3.site();
     const big = randomBytes(4 * 1024 * 1024);
-    await putTree(client, bucket, '', { 'audio/show/big.mp3': big });
-    proxy.rule = (r) => (isObjectGet(r) ? { stallAfterBytes: 1024 * 1024 } : 'pass');
+    await putTree(s3.client, bucket, '', { 'audio/show/big.mp3': big });
+    s3.proxy.rule = (r) => (isObjectGet(r) ? { stallAfterBytes: 1024 * 1024 } : 'pass');
     const dir = path.dirname(site.paths.file('audio/show/big.mp3'));
     const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'spec-presync-child.ts'), JSON.stringify({ workspaceRoot: site.workspaceRoot, site: { ...site.site } })], {
       cwd: path.resolve(__dirname, '../../..'),
@@ -150,7 +120,7 @@ describe('faults', () => {
     await exited;
     expect(readdirSync(dir)).toEqual([partial()]);
 
-    proxy.rule = () => 'pass';
+    s3.proxy.rule = () => 'pass';
     const out = await preSync(ctx);
     expect(out.problems).toEqual([]);
     expect(out.counts).toMatchObject({ downloaded: 1, staleTempsRemoved: 1 });

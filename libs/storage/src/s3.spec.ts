@@ -1,44 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startFaultProxy, startS3Server, type FaultProxy, type S3TestServer } from '@podline/testing/s3-server';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { MANIFEST_KEY } from '@podline/config';
-import { bucketTree, getObject, makeSite, md5, putTree, readTree, writeTree, type TestSite } from './spec-fixtures';
+import { bucketTree, getObject, makeSite, md5, putTree, readTree, S3_CREDS, useS3, writeTree } from './spec-fixtures';
 import { checkSite, preSync, uploadSite } from './sync';
 
-let server: S3TestServer;
-let proxy: FaultProxy;
-let client: S3Client;
-const sites: TestSite[] = [];
-let bucketCount = 0;
-
-beforeAll(async () => {
-  server = await startS3Server();
-  proxy = await startFaultProxy(server.endpoint);
-  client = server.client();
-});
-afterAll(async () => {
-  for (const s of sites) s.cleanup();
-  await proxy?.stop();
-  await server?.stop();
-});
-beforeEach(() => {
-  proxy.rule = () => 'pass';
-  proxy.requests.length = 0;
-});
-
-/** A fresh bucket and an S3 site on it, through the counting proxy. */
-async function s3Site(options: { prefix?: string; runId?: string; index?: TestSite['site']['index'] } = {}) {
-  const bucket = `bucket-${++bucketCount}`;
-  await server.createBucket(bucket);
-  const site = makeSite(
-    { kind: 's3', bucket, region: 'us-east-1', prefix: options.prefix, endpoint: proxy.endpoint, forcePathStyle: true },
-    { env: options.runId ? { PODLINE_RUN_ID: options.runId } : {}, index: options.index },
-  );
-  sites.push(site);
-  const ctx = site.ctx({ credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  return { bucket, site, ctx, prefix: options.prefix ?? '' };
-}
+const s3 = useS3('bucket');
 
 const sample = (n = 3): Record<string, string> => {
   const files: Record<string, string> = { 'rss/show.xml': '<rss/>', [MANIFEST_KEY]: '{"version":1}' };
@@ -55,18 +22,18 @@ const md5Tree = (files: Record<string, string | Buffer>) =>
 
 describe('S3 sync against a real S3-compatible server', () => {
   it('clean slate: pre-sync pulls every key, verified, with the bucket times; a second run changes nothing', async () => {
-    const { bucket, site, ctx, prefix } = await s3Site({ prefix: 'sites/one' });
+    const { bucket, site, ctx, prefix } = await s3.site({ prefix: 'sites/one' });
     const files = sample();
-    await putTree(client, bucket, prefix, { ...files, 'elsewhere.txt': 'not a site folder' });
-    await putTree(client, bucket, '', { 'outside-prefix/x.txt': 'x' });
+    await putTree(s3.client, bucket, prefix, { ...files, 'elsewhere.txt': 'not a site folder' });
+    await putTree(s3.client, bucket, '', { 'outside-prefix/x.txt': 'x' });
 
     const first = await preSync(ctx);
     expect(first.problems).toEqual([]);
     expect(first.counts).toMatchObject({ downloaded: Object.keys(files).length });
     expect(readTree(site.paths.root)).toEqual(md5Tree(files));
-    const remote = await bucketTree(client, bucket, prefix);
+    const remote = await bucketTree(s3.client, bucket, prefix);
     // Local mtime = the bucket's LastModified (second precision), so overwrite-if-newer sees them as equal.
-    const { LastModified } = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/rss/show.xml` }));
+    const { LastModified } = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/rss/show.xml` }));
     expect(Math.round(statSync(site.paths.file('rss/show.xml')).mtimeMs / 1000)).toBe(Math.round(LastModified!.getTime() / 1000));
     expect(remote['rss/show.xml']).toBe(md5('<rss/>'));
 
@@ -76,7 +43,7 @@ describe('S3 sync against a real S3-compatible server', () => {
   });
 
   it('local backlog: upload pushes everything but junk, with content types, the manifest last; a re-run uploads nothing', async () => {
-    const { bucket, site, ctx } = await s3Site();
+    const { bucket, site, ctx } = await s3.site();
     const files = sample(4);
     writeTree(site.paths.root, {
       ...files,
@@ -89,24 +56,24 @@ describe('S3 sync against a real S3-compatible server', () => {
     const first = await uploadSite(ctx, { concurrency: 4 });
     expect(first.problems).toEqual([]);
     expect(first.counts).toMatchObject({ uploaded: Object.keys(files).length });
-    expect(await bucketTree(client, bucket, '')).toEqual(md5Tree(files));
+    expect(await bucketTree(s3.client, bucket, '')).toEqual(md5Tree(files));
 
-    const puts = proxy.requests.filter((r) => r.method === 'PUT');
+    const puts = s3.proxy.requests.filter((r) => r.method === 'PUT');
     expect(puts).toHaveLength(Object.keys(files).length);
     expect(decodeURIComponent(puts[puts.length - 1].url)).toContain(MANIFEST_KEY);
-    expect((await getObject(client, bucket, 'audio/show/ep0.mp3')).contentType).toBe('audio/mpeg');
-    expect((await getObject(client, bucket, 'transcripts/show/ep0.srt')).contentType).toBe('application/x-subrip');
-    expect((await getObject(client, bucket, MANIFEST_KEY)).contentType).toBe('application/json');
+    expect((await getObject(s3.client, bucket, 'audio/show/ep0.mp3')).contentType).toBe('audio/mpeg');
+    expect((await getObject(s3.client, bucket, 'transcripts/show/ep0.srt')).contentType).toBe('application/x-subrip');
+    expect((await getObject(s3.client, bucket, MANIFEST_KEY)).contentType).toBe('application/json');
 
-    proxy.requests.length = 0;
+    s3.proxy.requests.length = 0;
     const second = await uploadSite(ctx);
     expect(second.counts).toMatchObject({ uploaded: 0, requests: 1 });
-    expect(proxy.requests.map((r) => r.method)).toEqual(['GET']);
+    expect(s3.proxy.requests.map((r) => r.method)).toEqual(['GET']);
     expect(second.state).toEqual(first.state);
   });
 
   it("upload's state changes exactly when the bucket's source content changed, never for the index's folders", async () => {
-    const { site, ctx } = await s3Site();
+    const { site, ctx } = await s3.site();
     writeTree(site.paths.root, sample(1));
     const a = (await uploadSite(ctx)).state;
     writeTree(site.paths.root, { 'search-entries/show/extra.json': '{}', 'search-index/index.sqlite': 'rebuilt, bigger' });
@@ -120,21 +87,21 @@ describe('S3 sync against a real S3-compatible server', () => {
   });
 
   it('a remote index (lambda) keeps upload away from the search folders by default', async () => {
-    const { bucket, site, ctx } = await s3Site({ index: { kind: 'lambda', functionName: 'f' } });
+    const { bucket, site, ctx } = await s3.site({ index: { kind: 'lambda', functionName: 'f' } });
     writeTree(site.paths.root, sample(1));
     await uploadSite(ctx);
-    expect(Object.keys(await bucketTree(client, bucket, '')).filter((k) => k.startsWith('search-'))).toEqual([]);
+    expect(Object.keys(await bucketTree(s3.client, bucket, '')).filter((k) => k.startsWith('search-'))).toEqual([]);
   });
 
   it('mixed overlap: check reports per folder, pre-sync + upload join both sides, differing files stay untouched', async () => {
-    const { bucket, site, ctx } = await s3Site({ prefix: 'p' });
+    const { bucket, site, ctx } = await s3.site({ prefix: 'p' });
     writeTree(site.paths.root, {
       'audio/show/both.mp3': 'same',
       'audio/show/local-only.mp3': 'L',
       'transcripts/show/differs.srt': 'local version',
       'transcripts/show/same-size.srt': 'AAAA',
     });
-    await putTree(client, bucket, 'p', {
+    await putTree(s3.client, bucket, 'p', {
       'audio/show/both.mp3': 'same',
       'audio/show/bucket-only.mp3': 'B',
       'transcripts/show/differs.srt': 'bucket version, longer',
@@ -164,49 +131,49 @@ describe('S3 sync against a real S3-compatible server', () => {
     const after = await checkSite(ctx);
     expect(after.counts).toMatchObject({ onlyLocal: 0, onlyBucket: 0, differing: 2 });
     expect(readFileSync(site.paths.file('transcripts/show/differs.srt'), 'utf8')).toBe('local version');
-    expect((await getObject(client, bucket, 'p/transcripts/show/differs.srt')).body.toString()).toBe('bucket version, longer');
+    expect((await getObject(s3.client, bucket, 'p/transcripts/show/differs.srt')).body.toString()).toBe('bucket version, longer');
   });
 
   it('2,500 keys: uploaded concurrently, then one listing in 1,000-key pages, reused by check and upload of the run', async () => {
-    const { bucket, site, ctx } = await s3Site({ runId: 'run-paging-1' });
+    const { bucket, site, ctx } = await s3.site({ runId: 'run-paging-1' });
     const files: Record<string, string> = {};
     for (let i = 0; i < 2500; i++) files[`transcripts/show/${String(i).padStart(4, '0')}.srt`] = `t${i}`;
     writeTree(site.paths.root, files);
     const pushed = await uploadSite(ctx, { concurrency: 16 });
     expect(pushed.problems).toEqual([]);
     expect(pushed.counts.uploaded).toBe(2500);
-    expect(Object.keys(await bucketTree(client, bucket, ''))).toHaveLength(2500);
+    expect(Object.keys(await bucketTree(s3.client, bucket, ''))).toHaveLength(2500);
 
     // The next run (new run id): pre-sync lists once, in three pages; check and upload reuse that listing.
     const next = { ...ctx, env: { PODLINE_RUN_ID: 'run-paging-2' } };
-    proxy.requests.length = 0;
+    s3.proxy.requests.length = 0;
     const pulled = await preSync(next);
     expect(pulled.counts).toMatchObject({ downloaded: 0, skippedExisting: 2500, requests: 3 });
-    const lists = proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('list-type=2'));
+    const lists = s3.proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('list-type=2'));
     expect(lists).toHaveLength(3);
-    expect(proxy.requests).toHaveLength(3);
+    expect(s3.proxy.requests).toHaveLength(3);
     const check = await checkSite(next);
     const upload = await uploadSite(next);
     expect(check.counts).toMatchObject({ inSync: 2500, onlyLocal: 0, onlyBucket: 0, differing: 0, requests: 0 });
     expect(upload.counts).toMatchObject({ uploaded: 0, requests: 0 });
     expect(upload.state).toEqual(pushed.state);
-    expect(proxy.requests).toHaveLength(3);
+    expect(s3.proxy.requests).toHaveLength(3);
   });
 
   it('a 30 MB file goes up in parts and comes back byte-identical (checked by hash)', async () => {
-    const up = await s3Site();
+    const up = await s3.site();
     const big = randomBytes(30 * 1024 * 1024);
     writeTree(up.site.paths.root, { 'audio/show/big.mp3': big });
     const res = await uploadSite(up.ctx, { multipartThresholdMB: 8 });
     expect(res.problems).toEqual([]);
-    expect(proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploads'))).toBe(true);
-    expect(md5((await getObject(client, up.bucket, 'audio/show/big.mp3')).body)).toBe(md5(big));
+    expect(s3.proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploads'))).toBe(true);
+    expect(md5((await getObject(s3.client, up.bucket, 'audio/show/big.mp3')).body)).toBe(md5(big));
     expect(up.site.log.lines.some((l) => /^progress: uploaded 1\/1 files, 30\.0\/30\.0 MB \(100%\)/.test(l))).toBe(true);
 
     // And down again on another machine: verified by size (a multipart ETag is no MD5), hash equal.
     const down = makeSite(up.site.site.storage);
-    sites.push(down);
-    const pulled = await preSync(down.ctx({ credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }));
+    s3.track(down);
+    const pulled = await preSync(down.ctx({ credentials: S3_CREDS }));
     expect(pulled.problems).toEqual([]);
     expect(pulled.counts).toMatchObject({ downloaded: 1, downloadedBytes: 30 * 1024 * 1024 });
     expect(md5(readFileSync(down.paths.file('audio/show/big.mp3')))).toBe(md5(big));
@@ -217,11 +184,11 @@ describe('S3 sync against a real S3-compatible server', () => {
     const OLD = new Date('2020-01-01T00:00:00Z');
     const FUTURE = new Date(Date.now() + 24 * 3600 * 1000);
     async function conflicted(localMtime: Date) {
-      const s = await s3Site();
-      await putTree(client, s.bucket, '', { [KEY]: 'bucket side' });
+      const s = await s3.site();
+      await putTree(s3.client, s.bucket, '', { [KEY]: 'bucket side' });
       writeTree(s.site.paths.root, { [KEY]: 'local side!' }, localMtime);
       const local = () => readFileSync(s.site.paths.file(KEY), 'utf8');
-      const remote = async () => (await getObject(client, s.bucket, KEY)).body.toString();
+      const remote = async () => (await getObject(s3.client, s.bucket, KEY)).body.toString();
       return { ...s, local, remote };
     }
     it('skip-existing (default) overwrites neither side', async () => {
@@ -256,11 +223,11 @@ describe('S3 sync against a real S3-compatible server', () => {
   });
 
   it('dry-run lists every transfer and changes nothing on either side (no state, no cache)', async () => {
-    const { bucket, site, ctx } = await s3Site({ runId: 'run-dry' });
+    const { bucket, site, ctx } = await s3.site({ runId: 'run-dry' });
     writeTree(site.paths.root, { 'audio/show/l.mp3': 'local', 'transcripts/show/c.srt': 'local c' });
-    await putTree(client, bucket, '', { 'audio/show/b.mp3': 'bucket', 'transcripts/show/c.srt': 'bucket c' });
+    await putTree(s3.client, bucket, '', { 'audio/show/b.mp3': 'bucket', 'transcripts/show/c.srt': 'bucket c' });
     const localBefore = readTree(site.paths.root, true);
-    const bucketBefore = await bucketTree(client, bucket, '');
+    const bucketBefore = await bucketTree(s3.client, bucket, '');
     const pulled = await preSync(ctx, { dryRun: true, conflict: 'overwrite-always' });
     const checked = await checkSite(ctx, { dryRun: true });
     const pushed = await uploadSite(ctx, { dryRun: true, conflict: 'overwrite-always' });
@@ -276,13 +243,13 @@ describe('S3 sync against a real S3-compatible server', () => {
       ]),
     );
     expect(readTree(site.paths.root, true)).toEqual(localBefore);
-    expect(await bucketTree(client, bucket, '')).toEqual(bucketBefore);
-    expect(proxy.requests.every((r) => r.method === 'GET')).toBe(true);
+    expect(await bucketTree(s3.client, bucket, '')).toEqual(bucketBefore);
+    expect(s3.proxy.requests.every((r) => r.method === 'GET')).toBe(true);
   });
 
   it('storage "none" does nothing, says so, and still gives a state', async () => {
     const s = makeSite({ kind: 'none' });
-    sites.push(s);
+    s3.track(s);
     const out = await uploadSite(s.ctx());
     expect(out.state).toEqual({ storage: { kind: 'none' } });
     expect(s.log.lines.join('\n')).toContain('storage kind "none": nothing to sync');

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SitePaths, type SiteConfig, type StorageConfig } from '@podline/config';
+import { startFaultProxy, startS3Server, type FaultProxy, type S3TestServer } from '@podline/testing/s3-server';
 import type { SyncContext } from './sync';
 import type { SyncLog } from './types';
 
@@ -120,4 +121,64 @@ export async function bucketTree(client: S3Client, bucket: string, prefix: strin
 export async function getObject(client: S3Client, bucket: string, key: string): Promise<{ body: Buffer; contentType?: string }> {
   const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return { body: Buffer.from(await res.Body!.transformToByteArray()), contentType: res.ContentType };
+}
+
+/** Credentials the S3 test server accepts. */
+export const S3_CREDS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface S3SiteOptions {
+  /** Default: a fresh bucket name. */
+  bucket?: string;
+  /** Create the bucket (default true). */
+  create?: boolean;
+  prefix?: string;
+  /** Sets PODLINE_RUN_ID for the site's runs. */
+  runId?: string;
+  index?: SiteConfig['index'];
+}
+
+/**
+ * For a spec file against S3: one S3-compatible server behind a fault proxy for the whole file (the
+ * proxy's rule and request log reset before each test), sites cleaned up at the end, and `site()` for a
+ * fresh bucket with an S3 site on it, reached through the proxy.
+ */
+export function useS3(bucketPrefix: string) {
+  const s3 = {
+    server: undefined as unknown as S3TestServer,
+    proxy: undefined as unknown as FaultProxy,
+    client: undefined as unknown as S3Client,
+    sites: [] as TestSite[],
+    /** Keep `site` to be cleaned up after the file; returns it. */
+    track(site: TestSite): TestSite {
+      s3.sites.push(site);
+      return site;
+    },
+    async site(options: S3SiteOptions = {}) {
+      const bucket = options.bucket ?? `${bucketPrefix}-${++buckets}`;
+      if (options.create !== false) await s3.server.createBucket(bucket);
+      const site = s3.track(
+        makeSite(
+          { kind: 's3', bucket, region: 'us-east-1', prefix: options.prefix, endpoint: s3.proxy.endpoint, forcePathStyle: true },
+          { env: options.runId ? { PODLINE_RUN_ID: options.runId } : {}, index: options.index },
+        ),
+      );
+      return { bucket, site, ctx: site.ctx({ credentials: S3_CREDS }), prefix: options.prefix ?? '' };
+    },
+  };
+  let buckets = 0;
+  beforeAll(async () => {
+    s3.server = await startS3Server();
+    s3.proxy = await startFaultProxy(s3.server.endpoint);
+    s3.client = s3.server.client();
+  });
+  afterAll(async () => {
+    for (const s of s3.sites) s.cleanup();
+    await s3.proxy?.stop();
+    await s3.server?.stop();
+  });
+  beforeEach(() => {
+    s3.proxy.rule = () => 'pass';
+    s3.proxy.requests.length = 0;
+  });
+  return s3;
 }
