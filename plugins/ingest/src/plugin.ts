@@ -9,8 +9,10 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PIPELINE, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
 
-/** The plugin takes no options. */
-export type IngestPluginOptions = Record<string, never>;
+export interface IngestPluginOptions {
+  /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
+  targetPrefix?: string;
+}
 
 export { PIPELINE };
 
@@ -49,14 +51,14 @@ function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
   }
 }
 
-export function siteTargets(siteId: string): Record<string, TargetConfiguration> {
+export function siteTargets(siteId: string, prefix = ''): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   PIPELINE.forEach((name, i) => {
     const outward = OUTWARD.has(name);
-    targets[name] = {
+    targets[prefix + name] = {
       executor: `@podline/ingest:${name}`,
       // 'forward': options given on the command line (--dryRun above all) reach every phase before it too.
-      dependsOn: i === 0 ? [] : [{ target: PIPELINE[i - 1], params: 'forward' }],
+      dependsOn: i === 0 ? [] : [{ target: prefix + PIPELINE[i - 1], params: 'forward' }],
       cache: !outward,
       inputs: inputsFor(name),
       outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`],
@@ -67,7 +69,7 @@ export function siteTargets(siteId: string): Record<string, TargetConfiguration>
       },
     };
   });
-  targets.search = {
+  targets[prefix + 'search'] = {
     executor: '@podline/ingest:search',
     cache: false,
     options: {},
@@ -95,7 +97,7 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
  * One project per site config. A broken config still yields its project (named after the folder), so only
  * that site's tasks fail, with the loader's message, and every other site's cron run carries on.
  */
-export function createSiteNode(configFile: string, workspaceRoot: string): CreateNodesResult {
+export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
   let raw: Partial<SiteConfigFile> | undefined;
@@ -116,7 +118,7 @@ export function createSiteNode(configFile: string, workspaceRoot: string): Creat
         root,
         projectType: 'application',
         tags: tagsFor(problems ? undefined : raw),
-        targets: siteTargets(id),
+        targets: siteTargets(id, options.targetPrefix ?? ''),
         metadata: {
           description: problems ? `Podcast site ${id} — config has problems:\n${problems}` : `Podcast site ${raw?.title ?? id}`,
         },
@@ -127,8 +129,8 @@ export function createSiteNode(configFile: string, workspaceRoot: string): Creat
 
 export const createNodes: CreateNodes<IngestPluginOptions> = [
   'sites/**/site.config.json',
-  (configFiles, _options, context) =>
-    configFiles.filter(isSiteConfigPath).map((file) => [file, createSiteNode(file, context.workspaceRoot)] as const),
+  (configFiles, options, context) =>
+    configFiles.filter(isSiteConfigPath).map((file) => [file, createSiteNode(file, context.workspaceRoot, options ?? {})] as const),
 ];
 
 /** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
