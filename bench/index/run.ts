@@ -95,10 +95,10 @@ async function main() {
     console.log(`${qs.length} queries (SQLite FTS5)…`);
     const query = await child({ ...job, mode: 'sqlite-query' });
     console.log(`  p50 ${f(query.p50, 2)} ms, p95 ${f(query.p95, 2)} ms, peak RSS ${f(query.peakRssMb, 0)} MB`);
-    if (ORAMA_EPISODES > 0) console.log(`Orama, ${ORAMA_EPISODES} episodes, all in memory…`);
     let orama: Result | undefined;
     let oramaError: string | undefined;
     if (ORAMA_EPISODES > 0) {
+      console.log(`Orama, ${ORAMA_EPISODES} episodes, all in memory…`);
       try {
         orama = await child({ ...job, mode: 'orama', episodes: ORAMA_EPISODES }, 16_384);
       } catch (err) {
@@ -123,7 +123,8 @@ async function main() {
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     console.log(`\n${EPISODES} episodes × ${MINUTES} min, ${(bytes / 1048576).toFixed(0)} MB SRT; idle Node child peak RSS ${f(idle.peakRssMb, 0)} MB`);
     for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-    if (oramaError) console.log(`\nOrama failed: ${oramaError} (rerun with --orama-episodes=<fewer>)`);
+    if (ORAMA_EPISODES <= 0) console.log(`\nOrama ${oramaError}`);
+    else if (oramaError) console.log(`\nOrama failed: ${oramaError} (rerun with --orama-episodes=<fewer>)`);
     console.log(`\nincremental counts: ${JSON.stringify(incr.counts)}`);
     const out = path.join(__dirname, '..', 'results');
     mkdirSync(out, { recursive: true });
