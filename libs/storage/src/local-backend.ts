@@ -11,7 +11,6 @@ import { walkFolders } from './walk';
  * to temp files and renamed, and keep the source's mtime. ETags are the files' MD5s (from `hashes`).
  */
 export class LocalFolderBackend implements StorageBackend {
-  readonly kind = 'local' as const;
   readonly description: string;
   readonly id: string;
   requests = 0;

@@ -27,10 +27,6 @@ export interface S3BackendOptions {
   credentials?: S3ClientConfig['credentials'];
   /** Files of this size or more go up in parts (default 16 MiB). */
   multipartThresholdBytes?: number;
-  /** Part size for multipart uploads (default 8 MiB, S3's minimum is 5 MiB). */
-  partSizeBytes?: number;
-  /** Parts in flight per multipart upload (default 4). */
-  partConcurrency?: number;
   /** A request whose socket stays idle this long fails and is retried (default 60 s). */
   requestTimeoutMs?: number;
   /** Max parallel sockets (default 64). */
@@ -40,10 +36,12 @@ export interface S3BackendOptions {
 
 const MiB = 1024 * 1024;
 const SYNC_READ_MAX = MiB;
+/** Multipart uploads: part size (S3's minimum is 5 MiB) and parts in flight per upload. */
+const PART_SIZE = 8 * MiB;
+const PART_CONCURRENCY = 4;
 
 /** The S3 backend: one listing with 1,000-key pages, streamed verified downloads, puts and multipart uploads. */
 export class S3Backend implements StorageBackend {
-  readonly kind = 's3' as const;
   readonly description: string;
   readonly id: string;
   requests = 0;
@@ -204,8 +202,8 @@ export class S3Backend implements StorageBackend {
         const upload = new Upload({
           client: this.client,
           params: { ...params, Body: createReadStream(file) },
-          partSize: Math.max(5 * MiB, this.options.partSizeBytes ?? 8 * MiB),
-          queueSize: this.options.partConcurrency ?? 4,
+          partSize: PART_SIZE,
+          queueSize: PART_CONCURRENCY,
           leavePartsOnError: false,
         });
         let sent = 0;

@@ -22,8 +22,6 @@ export type OnBytes = (bytes: number) => void;
 
 /** What a backend (the "bucket" side) can do. Nothing here deletes. */
 export interface StorageBackend {
-  /** 'local' or 's3'. */
-  readonly kind: 'local' | 's3';
   /** Human description for messages: "s3://bucket/prefix" or the folder. */
   readonly description: string;
   /** Stable identity of where the data goes (used to key the listing cache). */
