@@ -32,14 +32,13 @@ export class TestWorkspace {
     return new SitePaths(config.id, this.root);
   }
 
+  /** `rel`: relative to the workspace root. */
   write(rel: string, text: string): void {
-    mkdirSync(path.dirname(path.join(this.root, rel)), { recursive: true });
-    writeFileSync(path.join(this.root, rel), text);
+    this.writeFile(path.join(this.root, rel), text);
   }
 
   writeManifest(paths: SitePaths, episodes: EpisodeRecord[]): void {
-    mkdirSync(path.dirname(paths.manifestFile), { recursive: true });
-    writeFileSync(paths.manifestFile, stableStringify({ version: 1, site: paths.siteId, episodes }));
+    this.writeFile(paths.manifestFile, stableStringify({ version: 1, site: paths.siteId, episodes }));
   }
 
   writeFile(file: string, text: string): void {
