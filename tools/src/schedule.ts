@@ -105,6 +105,7 @@ export async function scheduleMain(argv: string[], io: ScheduleIo): Promise<numb
       return 0;
     }
     if (args.install && args.uninstall) throw new UsageError('--install and --uninstall cannot be used together');
+    if (args.systemd && args.launchd) throw new UsageError('--systemd and --launchd cannot be used together');
     const workspaceRoot = findWorkspaceRoot(io.cwd);
     const wantFlock = args.flock !== false;
     const useFlock = wantFlock && (io.hasFlock ?? flockAvailable)();
@@ -120,7 +121,6 @@ export async function scheduleMain(argv: string[], io: ScheduleIo): Promise<numb
     const dryRun = !!args.dryRun;
     if (wantFlock && !useFlock) io.err('note: flock is not installed here; the entry runs without it (the per-site locks still apply)');
 
-    if (args.systemd && args.launchd) throw new UsageError('--systemd and --launchd cannot be used together');
     if (args.systemd || args.launchd) {
       const scheduler = args.systemd ? systemdScheduler(spec, io.env) : launchdScheduler(spec);
       const dir = path.resolve(io.cwd, (args.unitDir as string | undefined) ?? scheduler.defaultDir);
