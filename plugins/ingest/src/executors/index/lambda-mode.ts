@@ -20,11 +20,13 @@ export interface LambdaIndexState {
   inputDigest: string | null;
 }
 
+/** The file's text; undefined when there is none (an unreadable file is an error, not "nothing uploaded"). */
 async function readOptional(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
-  } catch {
-    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 
