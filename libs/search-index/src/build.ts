@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import { buildEntryFile, ENTRY_FORMAT, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
-import { sameFile, StampCache, stampOf, statOrUndefined } from './stamp-cache';
+import { sameFile, StampCache, stampOf } from './stamp-cache';
 import { parseSrt } from './srt';
 import {
   buildFullIndex,
@@ -59,14 +59,17 @@ export interface BuildResult {
   indexChanged: boolean;
 }
 
-async function readText(file: string): Promise<string | undefined> {
+/** What `io` gives, or undefined when its file does not exist. */
+async function ifExists<T>(io: Promise<T>): Promise<T | undefined> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    return await io;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
+const readText = (file: string) => ifExists(fsp.readFile(file, 'utf8'));
+const statOrUndefined = (file: string) => ifExists(fsp.stat(file));
 
 export async function readManifest(paths: SitePaths, siteId: string): Promise<EpisodeManifest> {
   const text = await readText(paths.manifestFile);

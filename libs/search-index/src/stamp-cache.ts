@@ -29,15 +29,6 @@ export function sameFile(stamp: FileStamp | undefined, stat: Stats | undefined):
   return !!stamp && !!stat && stamp.size === stat.size && stamp.mtimeMs === stat.mtimeMs && stamp.ino === stat.ino;
 }
 
-export async function statOrUndefined(file: string): Promise<Stats | undefined> {
-  try {
-    return await fsp.stat(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 export class StampCache {
   private next: Record<string, EpisodeStamps> = {};
   private constructor(private readonly previous: Record<string, EpisodeStamps>) {}
