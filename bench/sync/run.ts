@@ -110,7 +110,7 @@ async function main() {
       `[bench]\ntype = s3\nprovider = Other\naccess_key_id = ${S3_TEST_CREDENTIALS.accessKeyId}\nsecret_access_key = ${S3_TEST_CREDENTIALS.secretAccessKey}\nendpoint = ${server.endpoint}\nforce_path_style = true\nregion = us-east-1\n`,
     );
     const baseEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: work, LANG: 'C.UTF-8' };
-    const awsEnv = { ...baseEnv, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_CONFIG_FILE: awsConfig, AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'none') };
+    const awsEnv = { ...baseEnv, AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey, AWS_CONFIG_FILE: awsConfig, AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'none') };
 
     // Podline runs as compiled JavaScript, as a deployed tool would: compiling TypeScript on load (swc)
     // would add a fixed cost no other tool pays. The engine's own time is reported separately anyway.

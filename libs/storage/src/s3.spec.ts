@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { MANIFEST_KEY } from '@podline/config';
-import { bucketTree, getObject, makeSite, md5, putTree, readTree, S3_CREDS, useS3, writeTree } from './spec-fixtures';
+import { S3_TEST_CREDENTIALS } from '@podline/testing/s3-server';
+import { bucketTree, getObject, makeSite, md5, putTree, readTree, useS3, writeTree } from './spec-fixtures';
 import { checkSite, preSync, uploadSite } from './sync';
 
 const s3 = useS3('bucket');
@@ -173,7 +174,7 @@ describe('S3 sync against a real S3-compatible server', () => {
     // And down again on another machine: verified by size (a multipart ETag is no MD5), hash equal.
     const down = makeSite(up.site.site.storage);
     s3.track(down);
-    const pulled = await preSync(down.ctx({ credentials: S3_CREDS }));
+    const pulled = await preSync(down.ctx({ credentials: S3_TEST_CREDENTIALS }));
     expect(pulled.problems).toEqual([]);
     expect(pulled.counts).toMatchObject({ downloaded: 1, downloadedBytes: 30 * 1024 * 1024 });
     expect(md5(readFileSync(down.paths.file('audio/show/big.mp3')))).toBe(md5(big));

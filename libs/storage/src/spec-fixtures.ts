@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SitePaths, type SiteConfig, type StorageConfig } from '@podline/config';
-import { startFaultProxy, startS3Server, type FaultProxy, type S3TestServer } from '@podline/testing/s3-server';
+import { S3_TEST_CREDENTIALS, S3_TEST_REGION, startFaultProxy, startS3Server, type FaultProxy, type S3TestServer } from '@podline/testing/s3-server';
 import type { SyncContext } from './sync';
 import type { SyncLog } from './types';
 
@@ -123,9 +123,6 @@ export async function getObject(client: S3Client, bucket: string, key: string): 
   return { body: Buffer.from(await res.Body!.transformToByteArray()), contentType: res.ContentType };
 }
 
-/** Credentials the S3 test server accepts. */
-export const S3_CREDS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-
 export interface S3SiteOptions {
   /** Default: a fresh bucket name. */
   bucket?: string;
@@ -158,11 +155,11 @@ export function useS3(bucketPrefix: string) {
       if (options.create !== false) await s3.server.createBucket(bucket);
       const site = s3.track(
         makeSite(
-          { kind: 's3', bucket, region: 'us-east-1', prefix: options.prefix, endpoint: s3.proxy.endpoint, forcePathStyle: true },
+          { kind: 's3', bucket, region: S3_TEST_REGION, prefix: options.prefix, endpoint: s3.proxy.endpoint, forcePathStyle: true },
           { env: options.runId ? { PODLINE_RUN_ID: options.runId } : {}, index: options.index },
         ),
       );
-      return { bucket, site, ctx: site.ctx({ credentials: S3_CREDS }), prefix: options.prefix ?? '' };
+      return { bucket, site, ctx: site.ctx({ credentials: S3_TEST_CREDENTIALS }), prefix: options.prefix ?? '' };
     },
   };
   let buckets = 0;

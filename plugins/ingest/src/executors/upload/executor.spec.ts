@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MANIFEST_KEY, stateFile } from '@podline/config';
-import { startS3Server, type S3TestServer } from '@podline/testing/s3-server';
+import { S3_TEST_CREDENTIALS, startS3Server, type S3TestServer } from '@podline/testing/s3-server';
 import { startStsServer } from '@podline/testing/aws-endpoints';
 import check from '../check/executor';
 import preSync, { batch as preSyncBatch } from '../pre-sync/executor';
@@ -28,8 +28,8 @@ describe('pre-sync, check and upload executors', () => {
     process.env.PODLINE_RUN_ID = 'exec-run';
     // The S3 site gets its endpoint and credentials the way an end-to-end run does: from the environment.
     process.env.PODLINE_S3_ENDPOINT = server.endpoint;
-    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
-    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+    process.env.AWS_ACCESS_KEY_ID = S3_TEST_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = S3_TEST_CREDENTIALS.secretAccessKey;
   });
   afterEach(() => {
     process.env = { ...env };
