@@ -23,7 +23,7 @@ export function episodeIdentity(item: FeedItem): EpisodeIdentity | undefined {
   return undefined;
 }
 
-export const MAX_SLUG = 60;
+const MAX_SLUG = 60;
 
 /** Lower-case ASCII words joined by dashes; accents folded, everything else (/, .., emoji) dropped; at most MAX_SLUG. */
 export function slugify(title: string | undefined): string {
@@ -39,7 +39,7 @@ export function slugify(title: string | undefined): string {
   return (atDash > MAX_SLUG / 2 ? cut.slice(0, atDash) : cut.slice(0, MAX_SLUG)).replace(/-+$/, '');
 }
 
-export function shortHash(id: string, length = 10): string {
+function shortHash(id: string, length = 10): string {
   return createHash('sha256').update(id).digest('hex').slice(0, length);
 }
 

@@ -52,7 +52,7 @@ const parser = new Parser<Record<string, unknown>, RawItem>({
 });
 
 /** Longest description kept in the manifest (characters). */
-export const MAX_DESCRIPTION = 4000;
+const MAX_DESCRIPTION = 4000;
 
 /** `itunes:duration` in any of its forms: "3723", "3723.4", "62:03", "1:02:03", "1h 2m 3s". */
 export function parseDuration(value: unknown): number | undefined {
@@ -112,7 +112,7 @@ function toItem(raw: RawItem): FeedItem {
 }
 
 /** What a body starts with, for messages: "<!DOCTYPE html><html>…". */
-export function preview(body: string, n = 60): string {
+function preview(body: string, n = 60): string {
   return JSON.stringify(body.trimStart().slice(0, n).replace(/\s+/g, ' '));
 }
 

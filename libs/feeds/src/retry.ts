@@ -14,7 +14,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseMs: 1000, maxMs: 30_000 };
 
 /** Exponential back-off with "equal jitter": half the step fixed, half random; a server's Retry-After wins when longer. */
-export function backoffMs(attempt: number, policy: RetryPolicy, err?: unknown): number {
+function backoffMs(attempt: number, policy: RetryPolicy, err?: unknown): number {
   const step = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
   const jittered = step / 2 + (policy.random ?? Math.random)() * (step / 2);
   const asked = err instanceof FetchError ? err.retryAfterMs : undefined;

@@ -17,7 +17,7 @@ export interface RssState {
   >;
 }
 
-export function manifestSha256(manifest: EpisodeManifest): string {
+function manifestSha256(manifest: EpisodeManifest): string {
   return createHash('sha256').update(stableStringify(manifest)).digest('hex');
 }
 

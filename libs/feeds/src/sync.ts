@@ -47,7 +47,7 @@ export interface RssOptions {
   retryFailed?: boolean;
 }
 
-export const DEFAULT_MAX_FAILED_RUNS = 3;
+const DEFAULT_MAX_FAILED_RUNS = 3;
 
 export interface RssLogger {
   info(msg: string): void;
@@ -94,7 +94,7 @@ function downloadFix(err: unknown): string {
  * An enclosure URL as the feed wrote it, made absolute against the feed's URL. A relative `file:` enclosure is
  * allowed in a `file:` feed only: a feed from the network may not point at this machine's files.
  */
-export function resolveMediaUrl(raw: string, feedUrl: string): string {
+function resolveMediaUrl(raw: string, feedUrl: string): string {
   const url = new URL(raw, feedUrl);
   if (url.protocol === 'file:' && !feedUrl.startsWith('file:')) throw new FetchError(`the enclosure ${raw} points at a local file; refused for a feed served over the network`, raw);
   return url.href;
@@ -108,7 +108,7 @@ function parseSince(since: string | undefined): number | undefined {
 }
 
 /** Episodes to have audio for: per podcast, newest first, on/after `since`, at most `maxEpisodes`. */
-export function selectWanted(records: readonly EpisodeRecord[], podcasts: ReadonlySet<string>, opts: { maxEpisodes?: number; since?: number }): EpisodeRecord[] {
+function selectWanted(records: readonly EpisodeRecord[], podcasts: ReadonlySet<string>, opts: { maxEpisodes?: number; since?: number }): EpisodeRecord[] {
   const byPodcast = new Map<string, EpisodeRecord[]>();
   for (const r of records) {
     if (!podcasts.has(r.podcast) || !r.audioUrl || r.status === 'no-audio') continue;
