@@ -1,7 +1,7 @@
 /** What the pipeline tool reads from the workspace: the sites, and which options each phase's executor takes. */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SITE_CONFIG_FILE, formatProblems, validateSiteConfig } from '@podline/config';
+import { findSiteConfigsOnDisk, formatProblems, validateSiteConfig } from '@podline/config';
 import { PHASES, type Capabilities, type Phase } from './pipeline-plan';
 
 export interface SiteEntry {
@@ -18,27 +18,9 @@ const PLUGIN_DIR = path.join('plugins', 'ingest');
 
 /** sites/<id>/site.config.json and sites/<group>/<id>/site.config.json, as the plugin finds them. */
 export function listSites(workspaceRoot: string): SiteEntry[] {
-  const sitesDir = path.join(workspaceRoot, 'sites');
-  const found: string[] = [];
-  const visit = (dir: string, depth: number) => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory() || e.name.startsWith('.') || e.name === 'node_modules') continue;
-      const sub = path.join(dir, e.name);
-      if (existsSync(path.join(sub, SITE_CONFIG_FILE))) found.push(sub);
-      else if (depth < 2) visit(sub, depth + 1);
-    }
-  };
-  visit(sitesDir, 1);
-  return found
-    .map((dir) => {
-      const id = path.basename(dir);
-      const file = path.relative(workspaceRoot, path.join(dir, SITE_CONFIG_FILE));
+  return findSiteConfigsOnDisk(workspaceRoot)
+    .map((file) => {
+      const id = path.basename(path.dirname(file));
       try {
         const raw = JSON.parse(readFileSync(path.join(workspaceRoot, file), 'utf8'));
         const problems = validateSiteConfig(raw, file, id);

@@ -6,3 +6,4 @@ export * from './load';
 export * from './manifest';
 export * from './lock';
 export * from './pipeline';
+export * from './sites';

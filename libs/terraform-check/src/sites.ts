@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import {
-  SITE_CONFIG_FILE,
+  findSiteConfigs,
   isTempOrJunk,
   normalizeSiteConfig,
   validateSiteConfig,
@@ -8,7 +8,6 @@ import {
   type SiteConfig,
   type SiteConfigFile,
 } from '@podline/config';
-import { SITES_DIR } from './layout';
 import type { WorkspaceReader } from './reader';
 
 export interface DiscoveredSite {
@@ -40,17 +39,13 @@ export function readSiteConfig(file: string, text: string): DiscoveredSite {
  * layouts the ingest plugin turns into projects), sorted by path.
  */
 export function discoverSites(reader: WorkspaceReader): DiscoveredSite[] {
-  const found: DiscoveredSite[] = [];
-  const visit = (dir: string, depth: number) => {
-    for (const name of reader.children(dir)) {
-      if (isTempOrJunk(name) || name.startsWith('.')) continue;
-      const folder = `${dir}/${name}`;
-      const file = `${folder}/${SITE_CONFIG_FILE}`;
-      const text = reader.read(file);
-      if (text !== undefined) found.push(readSiteConfig(file, text));
-      else if (depth < 2) visit(folder, depth + 1);
-    }
+  const texts = new Map<string, string>();
+  const isFile = (file: string) => {
+    const text = reader.read(file);
+    if (text !== undefined) texts.set(file, text);
+    return text !== undefined;
   };
-  visit(SITES_DIR, 1);
-  return found.sort((a, b) => a.file.localeCompare(b.file));
+  return findSiteConfigs((dir) => reader.children(dir).filter((name) => !isTempOrJunk(name)), isFile)
+    .map((file) => readSiteConfig(file, texts.get(file)!))
+    .sort((a, b) => a.file.localeCompare(b.file));
 }

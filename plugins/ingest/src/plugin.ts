@@ -7,14 +7,14 @@ import type {
 import { DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PIPELINE, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
+import { PIPELINE, isSiteConfigPath, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
 
 export interface IngestPluginOptions {
   /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
   targetPrefix?: string;
 }
 
-export { PIPELINE };
+export { PIPELINE, isSiteConfigPath };
 
 const DESCRIPTIONS: Record<PipelinePhase | 'search', string> = {
   'pre-sync': 'Pull what the bucket has and this machine lacks (never overwrites local files). Looks outward: always runs.',
@@ -76,12 +76,6 @@ export function siteTargets(siteId: string, prefix = ''): Record<string, TargetC
     metadata: { description: DESCRIPTIONS.search, technologies: ['podline'] },
   };
   return targets;
-}
-
-/** sites/<id>/site.config.json or sites/<group>/<id>/site.config.json */
-export function isSiteConfigPath(file: string): boolean {
-  const parts = file.split(/[\\/]/);
-  return parts[0] === 'sites' && parts[parts.length - 1] === 'site.config.json' && (parts.length === 3 || parts.length === 4);
 }
 
 function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
