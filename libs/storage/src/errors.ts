@@ -63,12 +63,12 @@ interface SdkLikeError {
   $response?: { statusCode?: number };
 }
 
-export function errorCode(err: unknown): string {
+function errorCode(err: unknown): string {
   const e = (err ?? {}) as SdkLikeError;
   return e.Code || e.code || e.name || 'Error';
 }
 
-export function httpStatus(err: unknown): number | undefined {
+function httpStatus(err: unknown): number | undefined {
   const e = (err ?? {}) as SdkLikeError;
   return e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
 }

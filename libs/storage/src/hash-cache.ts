@@ -4,7 +4,7 @@ import { writeJsonAtomic } from '@podline/config';
 import type { ObjectEntry } from './types';
 
 /** MD5 (hex) of a file, streamed. */
-export async function md5File(file: string): Promise<string> {
+async function md5File(file: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');

@@ -15,7 +15,7 @@ export type Decision =
  * Clock slack when comparing modification times: S3's LastModified has one-second resolution and local
  * filesystems may round.
  */
-export const MTIME_SLACK_MS = 1000;
+const MTIME_SLACK_MS = 1000;
 
 /**
  * Conflict resolution, the same in both directions. Nothing is ever deleted:

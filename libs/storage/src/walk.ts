@@ -34,7 +34,7 @@ export async function walkFolders(root: string, folders: readonly SiteFolder[]):
 }
 
 /** Parse the writer's pid out of one of our temp names (`.<name>.<pid>.<hex>.podline-tmp`). */
-export function tempOwnerPid(name: string): number | undefined {
+function tempOwnerPid(name: string): number | undefined {
   if (!name.endsWith(TEMP_SUFFIX)) return undefined;
   const m = /\.(\d+)\.[0-9a-f]+\.podline-tmp$/.exec(name);
   return m ? Number(m[1]) : undefined;
