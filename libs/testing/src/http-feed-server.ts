@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 
 export interface RouteSpec {
@@ -120,7 +120,7 @@ function streamGenerated(res: http.ServerResponse, limit: number, onDone: () => 
 export async function startFeedServer(): Promise<FeedServer> {
   const routes = new Map<string, { specs: RouteSpec[]; served: number }>();
   const requests: LoggedRequest[] = [];
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
 
   const find = (path: string) => {
     const exact = routes.get(path);

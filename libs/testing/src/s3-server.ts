@@ -1,5 +1,7 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -51,13 +53,14 @@ export async function startS3Server(): Promise<S3TestServer> {
     clients.push(c);
     return c;
   };
+  let admin: S3Client | undefined;
   return {
     endpoint,
     port,
     directory,
     client,
     async createBucket(name: string) {
-      await client().send(new CreateBucketCommand({ Bucket: name }));
+      await (admin ??= client()).send(new CreateBucketCommand({ Bucket: name }));
     },
     addAccessKey(accessKeyId: string, secretAccessKey: string) {
       return new Promise<void>((resolve) => {
@@ -111,9 +114,8 @@ export interface FaultProxy {
  * for: 503s then recovery, requests that never answer, bodies that stop half-way.
  */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
-  const http = await import('node:http');
   const upstream = new URL(target);
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const proxy: FaultProxy = { endpoint: '', requests: [], rule: () => 'pass', stop: async () => undefined };
   const server = http.createServer((req, res) => {
     const seen = { method: req.method ?? 'GET', url: req.url ?? '/' };
@@ -156,7 +158,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as import('node:net').AddressInfo).port;
+  const port = (server.address() as AddressInfo).port;
   proxy.endpoint = `http://127.0.0.1:${port}`;
   proxy.stop = async () => {
     for (const s of sockets) s.destroy();
