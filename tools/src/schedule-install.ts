@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '@podline/config';
+import { ifExists, writeFileAtomic } from '@podline/config';
 import { addCronEntry, removeCronEntry, type ScheduleFile, type ScheduleSpec } from './schedule-core';
 
 export class ScheduleError extends Error {}
@@ -71,21 +71,13 @@ export function defaultAgentDir(): string {
   return path.join(os.homedir(), 'Library', 'LaunchAgents');
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** Write the files that differ from what is there (atomically); the same files again change nothing. */
 export async function writeFiles(dir: string, files: ScheduleFile[], dryRun: boolean): Promise<Change> {
   const messages: string[] = [];
   for (const unit of files) {
     const file = path.join(dir, unit.file);
-    if ((await readIfExists(file)) === unit.text) continue;
+    if ((await ifExists(fsp.readFile(file, 'utf8'))) === unit.text) continue;
     if (!dryRun) await writeFileAtomic(file, unit.text);
     messages.push(`${dryRun ? 'would write' : 'wrote'} ${file}`);
   }

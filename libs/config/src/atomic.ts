@@ -75,3 +75,13 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<boo
   await writeFileAtomic(file, text);
   return true;
 }
+
+/** What the file operation `io` gives, or undefined when its file does not exist (other errors are thrown). */
+export async function ifExists<T>(io: Promise<T>): Promise<T | undefined> {
+  try {
+    return await io;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

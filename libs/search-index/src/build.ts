@@ -1,6 +1,6 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
+import { ifExists, keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import { buildEntryFile, ENTRY_FORMAT, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
 import { sameFile, StampCache, stampOf } from './stamp-cache';
@@ -59,15 +59,6 @@ export interface BuildResult {
   indexChanged: boolean;
 }
 
-/** What `io` gives, or undefined when its file does not exist. */
-async function ifExists<T>(io: Promise<T>): Promise<T | undefined> {
-  try {
-    return await io;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 const readText = (file: string) => ifExists(fsp.readFile(file, 'utf8'));
 const statOrUndefined = (file: string) => ifExists(fsp.stat(file));
 

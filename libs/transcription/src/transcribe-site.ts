@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import {
+  ifExists,
   keys,
   resolveFeedUrl,
   writeFileAtomic,
@@ -64,14 +65,6 @@ export function defaultThreads(): number {
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function ifExists<T>(io: Promise<T>): Promise<T | undefined> {
-  try {
-    return await io;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 const readIfExists = (file: string) => ifExists(fsp.readFile(file));
 
 function clock(seconds: number): string {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { automationRoleArn, stateFile, stateFileRel } from '@podline/config';
+import { automationRoleArn, ifExists, stateFile, stateFileRel } from '@podline/config';
 import {
   AwsSiteError,
   invokeSiteFunction,
@@ -20,15 +20,6 @@ export interface LambdaIndexState {
   inputDigest: string | null;
 }
 
-/** The file's text; undefined when there is none (an unreadable file is an error, not "nothing uploaded"). */
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /**
  * Lambda mode: invoke the site's indexing function through its automation role, once per upload state.
@@ -41,13 +32,13 @@ export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
   const invocationType: InvocationType =
     options.invocationType && options.invocationType !== 'site' ? options.invocationType : (site.index.invocationType ?? 'RequestResponse');
 
-  const uploadState = await readOptional(stateFile(workspaceRoot, site.id, 'upload'));
+  const uploadState = await ifExists(readFile(stateFile(workspaceRoot, site.id, 'upload'), 'utf8'));
   if (uploadState === undefined) {
     log.info(`nothing uploaded yet (${stateFileRel(site.id, 'upload')} is missing): ${functionName} not invoked`);
     return { state: { kind: 'lambda', functionName, inputDigest: null } satisfies LambdaIndexState, counts: { invoked: 0 } };
   }
   const inputDigest = sha256(uploadState);
-  const previous = await readOptional(stateFile(workspaceRoot, site.id, 'index'));
+  const previous = await ifExists(readFile(stateFile(workspaceRoot, site.id, 'index'), 'utf8'));
   const state: LambdaIndexState = { kind: 'lambda', functionName, inputDigest };
   if (!options.force && previous) {
     try {
