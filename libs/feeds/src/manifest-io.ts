@@ -1,6 +1,5 @@
 import { promises as fsp } from 'node:fs';
 import type { EpisodeManifest } from '@podline/config';
-import { emptyManifest } from './merge';
 
 /** The manifest on disk cannot be used; nothing is written over it. */
 export class ManifestError extends Error {
@@ -10,13 +9,13 @@ export class ManifestError extends Error {
   }
 }
 
-/** Read the site's manifest; an empty one when there is none yet. Throws ManifestError when it is unreadable. */
-export async function readManifest(file: string, site: string): Promise<EpisodeManifest> {
+/** Read the site's manifest; undefined when there is none yet. Throws ManifestError when it is unreadable. */
+export async function readManifest(file: string, site: string): Promise<EpisodeManifest | undefined> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyManifest(site);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ManifestError(`cannot read ${file}: ${(err as Error).message}`);
   }
   let parsed: EpisodeManifest;

@@ -16,7 +16,7 @@ import { downloadAudio, hashFile, NotAudioError } from './download';
 import { fetchFeed, type FeedValidators } from './feed-fetch';
 import { FetchError } from './http';
 import { readManifest } from './manifest-io';
-import { mergeFeed, sortRecords } from './merge';
+import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
 import { DEFAULT_RETRY, mapLimit, type RetryPolicy } from './retry';
 import { rssState, type RssState } from './state';
@@ -165,14 +165,15 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, bytes: 0 };
   const problems: TaskProblem[] = [];
 
-  const previous = await readManifest(paths.manifestFile, site.id);
+  const stored = await readManifest(paths.manifestFile, site.id);
+  const haveManifest = stored !== undefined;
+  const previous = stored ?? emptyManifest(site.id);
   const byPodcast = new Map<string, EpisodeRecord[]>();
   for (const r of previous.episodes) {
     const list = byPodcast.get(r.podcast);
     if (list) list.push(r);
     else byPodcast.set(r.podcast, [r]);
   }
-  const haveManifest = await exists(paths.manifestFile);
 
   // 1. Feeds: fetch (conditionally), parse, merge. A failing feed leaves its podcast's records as they were.
   const active = site.podcasts.filter((p) => p.active);
