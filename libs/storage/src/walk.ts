@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { isProcessAlive, isTempOrJunk, TEMP_SUFFIX, type SiteFolder } from '@podline/config';
+import { ifExists, isProcessAlive, isTempOrJunk, TEMP_SUFFIX, type SiteFolder } from '@podline/config';
 import type { Listing } from './types';
 
 /**
@@ -10,13 +10,8 @@ import type { Listing } from './types';
 export async function walkFolders(root: string, folders: readonly SiteFolder[]): Promise<Listing> {
   const out: Listing = new Map();
   const visit = async (dir: string, prefix: string): Promise<void> => {
-    let dirents;
-    try {
-      dirents = await fsp.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
+    const dirents = await ifExists(fsp.readdir(dir, { withFileTypes: true }));
+    if (!dirents) return;
     await Promise.all(
       dirents.map(async (d) => {
         if (d.name.startsWith('.') || isTempOrJunk(d.name)) return;
