@@ -10,6 +10,12 @@ export function tempPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
 }
 
+/** The process that writes one of our temp files (the pid in its name, see tempPathFor); undefined for any other file. */
+export function tempFileOwner(name: string): number | undefined {
+  const m = /\.(\d+)\.[0-9a-f]+\.podline-tmp$/.exec(path.basename(name));
+  return m ? Number(m[1]) : undefined;
+}
+
 /** True for our temp files and for editor/OS droppings that must never be treated as data. */
 export function isTempOrJunk(name: string): boolean {
   const base = path.basename(name);

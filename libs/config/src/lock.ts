@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { tempPathFor } from './atomic';
+import { tempFileOwner, tempPathFor } from './atomic';
 
 /** Who holds a site: one Nx run (its id), its process, since when, on which machine. */
 export interface LockHolder {
@@ -23,6 +23,12 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** One of our temp files whose writer is gone: it can never become complete, so it may be removed. */
+export function isStaleTemp(name: string): boolean {
+  const pid = tempFileOwner(name);
+  return pid !== undefined && pid !== process.pid && !isProcessAlive(pid);
 }
 
 async function readHolder(file: string): Promise<LockHolder | undefined> {

@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { SitePaths, dataRoot, keys, localBucketDir, stateFileRel } from './index';
-import { isTempOrJunk, stableStringify, tempPathFor, writeJsonAtomic } from './atomic';
+import { isTempOrJunk, stableStringify, tempFileOwner, tempPathFor, writeJsonAtomic } from './atomic';
+import { isStaleTemp } from './lock';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -52,5 +54,15 @@ describe('atomic writes', () => {
     expect(isTempOrJunk('/a/.DS_Store')).toBe(true);
     expect(isTempOrJunk('/a/b.mp3')).toBe(false);
     expect(stableStringify({ z: 1, a: 2 })).toBe('{\n  "a": 2,\n  "z": 1\n}\n');
+  });
+
+  it('knows who writes a temp file, and when its writer is gone', () => {
+    const mine = tempPathFor('/a/episode.mp3');
+    expect(tempFileOwner(mine)).toBe(process.pid);
+    expect(isStaleTemp(mine)).toBe(false);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    expect(isStaleTemp(`/a/.episode.mp3.${dead}.0badc0de.podline-tmp`)).toBe(true);
+    expect(tempFileOwner('/a/episode.mp3')).toBeUndefined();
+    expect(isStaleTemp('/a/.episode.mp3.x.podline-tmp')).toBe(false);
   });
 });

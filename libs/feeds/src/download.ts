@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { TEMP_SUFFIX, isProcessAlive, tempPathFor } from '@podline/config';
+import { isStaleTemp, tempPathFor } from '@podline/config';
 import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio } from './audio';
 import { describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
@@ -72,9 +72,7 @@ export async function removeStaleTemps(dest: string): Promise<number> {
   }
   let removed = 0;
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
-    const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (pid === process.pid || isProcessAlive(pid)) continue;
+    if (!name.startsWith(prefix) || !isStaleTemp(name)) continue;
     await fsp.rm(path.join(dir, name), { force: true });
     removed++;
   }

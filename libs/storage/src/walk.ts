@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ifExists, isProcessAlive, isTempOrJunk, TEMP_SUFFIX, type SiteFolder } from '@podline/config';
+import { ifExists, isStaleTemp, isTempOrJunk, type SiteFolder } from '@podline/config';
 import type { Listing } from './types';
 
 /**
@@ -29,12 +29,6 @@ export async function walkFolders(root: string, folders: readonly SiteFolder[]):
 }
 
 /** Parse the writer's pid out of one of our temp names (`.<name>.<pid>.<hex>.podline-tmp`). */
-function tempOwnerPid(name: string): number | undefined {
-  if (!name.endsWith(TEMP_SUFFIX)) return undefined;
-  const m = /\.(\d+)\.[0-9a-f]+\.podline-tmp$/.exec(name);
-  return m ? Number(m[1]) : undefined;
-}
-
 /**
  * Remove our own temp files left by a killed run (their writer is gone, so they can never become
  * complete). Only our suffix, only dead writers: never user files, never a live writer's temp.
@@ -52,8 +46,7 @@ export async function removeStaleTemps(root: string, folders: readonly SiteFolde
       const abs = path.join(dir, d.name);
       if (d.isDirectory() && !d.name.startsWith('.')) await visit(abs);
       else if (d.isFile()) {
-        const pid = tempOwnerPid(d.name);
-        if (pid !== undefined && pid !== process.pid && !isProcessAlive(pid)) {
+        if (isStaleTemp(d.name)) {
           await fsp.rm(abs, { force: true });
           removed++;
         }
