@@ -2,9 +2,13 @@ import { promises as fsp } from 'node:fs';
 import type { EpisodeManifest } from '@podline/config';
 
 /** The manifest on disk cannot be used; nothing is written over it. */
+/** An episode manifest that cannot be used; the message says what to do (the file itself is never touched). */
 export class ManifestError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, site: string) {
+    super(
+      `${message}. Fix: move it aside, then run \`nx run ${site}:pre-sync\` to fetch the bucket's copy, ` +
+        `or \`nx run ${site}:rss\` to rebuild it from the feeds (audio already here is adopted, not downloaded again)`,
+    );
     this.name = 'ManifestError';
   }
 }
@@ -16,17 +20,17 @@ export async function readManifest(file: string, site: string): Promise<EpisodeM
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ManifestError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new ManifestError(`cannot read ${file}: ${(err as Error).message}`, site);
   }
   let parsed: EpisodeManifest;
   try {
     parsed = JSON.parse(text) as EpisodeManifest;
   } catch (err) {
-    throw new ManifestError(`${file} is not valid JSON (${(err as Error).message}); it was left as is`);
+    throw new ManifestError(`${file} is not valid JSON (${(err as Error).message}); it was left as is`, site);
   }
   if (!parsed || parsed.version !== 1 || !Array.isArray(parsed.episodes)) {
-    throw new ManifestError(`${file} is not a version 1 episode manifest; it was left as is`);
+    throw new ManifestError(`${file} is not a version 1 episode manifest; it was left as is`, site);
   }
-  if (parsed.site !== site) throw new ManifestError(`${file} belongs to site "${parsed.site}", not "${site}"; it was left as is`);
+  if (parsed.site !== site) throw new ManifestError(`${file} belongs to site "${parsed.site}", not "${site}"; it was left as is`, site);
   return parsed;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { buildSiteIndex } from '@podline/search-index';
 import { INDEX_FOLDERS, uploadSite } from '@podline/storage';
 import type { SiteTask, TaskOutcome } from '../common';
-import { syncContext } from '../upload/sync-context';
+import { syncContext } from '../sync-context';
 import type { Schema } from './schema';
 
 /**

@@ -1,6 +1,6 @@
 import { preSync } from '@podline/storage';
 import { defineSiteExecutor } from '../common';
-import { syncContext } from '../upload/sync-context';
+import { syncContext } from '../sync-context';
 import type { Schema } from './schema';
 
 // Thin: options -> the storage lib's sync engine -> outcome (state, counts, problems).

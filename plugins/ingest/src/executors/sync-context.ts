@@ -1,6 +1,6 @@
 import { loadAutomationConfig, sessionCacheIn, siteCredentialsProvider } from '@podline/aws';
 import type { SyncContext } from '@podline/storage';
-import type { SiteTask } from '../common';
+import type { SiteTask } from './common';
 
 /**
  * The storage engine's context for one site task (shared by pre-sync, check and upload). An S3 site with
