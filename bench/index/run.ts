@@ -16,14 +16,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { keys, SitePaths, stableStringify, type EpisodeRecord } from '@podline/config';
 import { Corpus, episodeSrt, queries as makeQueries } from './synthetic';
+import { benchArgs } from '../args';
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .map((a) => /^--([\w-]+)(?:=(.*))?$/.exec(a))
-    .filter((m): m is RegExpExecArray => !!m)
-    .map((m) => [m[1], m[2] ?? 'true']),
-);
+const args = benchArgs;
 const EPISODES = Number(args.episodes ?? 1000);
 const MINUTES = Number(args.minutes ?? 60);
 const QUERIES = Number(args.queries ?? 200);

@@ -11,8 +11,9 @@ import { cpSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createTempWorkspace, REPO_ROOT, type TempWorkspace } from '@podline/testing/temp-workspace';
 import { startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
+import { numArg } from '../args';
 
-const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
+const arg = numArg;
 const SITES = arg('sites', 20);
 const FIRST_SITES = arg('first-sites', 50);
 const REPEAT = arg('repeat', 3);

@@ -17,14 +17,9 @@ import * as path from 'node:path';
 import { SitePaths, type SiteConfig } from '../../libs/config/src';
 import { runRss, type RssLogger } from '../../libs/feeds/src/sync';
 import { fakeMp3, generatedSha256, startFeedServer, type FeedServer } from '../../libs/testing/src/http-feed-server';
+import { benchArgs } from '../args';
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .map((a) => /^--([\w-]+)=(.*)$/.exec(a))
-    .filter((m): m is RegExpExecArray => !!m)
-    .map((m) => [m[1], m[2]]),
-);
+const args = benchArgs;
 const FEEDS = Number(args.feeds ?? 10);
 const ITEMS = Number(args.items ?? 200);
 const REPEAT = Number(args.repeat ?? 5);

@@ -17,8 +17,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, S3_TEST_CREDENTIALS } from '@podline/testing/s3-server';
+import { numArg } from '../args';
 
-const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
+const arg = numArg;
 const REPEAT = arg('repeat', 3);
 const CONCURRENCY = arg('concurrency', 16);
 const ROOT = path.resolve(__dirname, '..', '..');

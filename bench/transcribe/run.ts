@@ -28,14 +28,9 @@ import {
   whisperEngine,
   writeTestModel,
 } from '../../libs/transcription/src';
+import { benchArgs } from '../args';
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .map((a) => /^--([\w-]+)=(.*)$/.exec(a))
-    .filter((m): m is RegExpExecArray => !!m)
-    .map((m) => [m[1], m[2]]),
-);
+const args = benchArgs;
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORK = path.join(ROOT, 'tmp', 'bench-transcribe');
 const SECONDS = Number(args.seconds ?? 120);
