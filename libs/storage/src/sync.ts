@@ -50,8 +50,8 @@ export interface SyncOutcome {
   problems: TaskProblem[];
 }
 
-/** The folders the search index target produces: not part of upload's state (see uploadSite). */
-export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index'];
+/** The folders the search index target produces (entries, index, search page): not part of upload's state (see uploadSite). */
+export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index', 'web'];
 
 function resolveFolders(site: SiteConfig, requested: string[] | undefined, fallback: readonly SiteFolder[]): SiteFolder[] {
   if (!requested || requested.length === 0) return [...fallback];

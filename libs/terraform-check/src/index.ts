@@ -9,3 +9,4 @@ export * from './automation';
 export * from './validate';
 export * from './fmt';
 export * from './new-site';
+export * from './search-page';

@@ -16,7 +16,7 @@ export interface IngestPluginOptions {
 
 export { PIPELINE, isSiteConfigPath };
 
-const DESCRIPTIONS: Record<PipelinePhase | 'search', string> = {
+const DESCRIPTIONS: Record<PipelinePhase | 'search' | 'serve', string> = {
   'pre-sync': 'Pull what the bucket has and this machine lacks (never overwrites local files). Looks outward: always runs.',
   check: 'Compare the data folder with the bucket: only-local, only-bucket, differing. Looks outward: always runs.',
   rss: 'Read the feeds (conditional requests), update the episode manifest, download new audio. Looks outward: always runs.',
@@ -24,6 +24,7 @@ const DESCRIPTIONS: Record<PipelinePhase | 'search', string> = {
   upload: 'Push everything the bucket lacks; the manifest last. Cached on the rss and transcribe states.',
   index: 'Build the search entries and index, or invoke the site\'s indexing Lambda. Runs only when the bucket content changed.',
   search: 'Query the site\'s local search index (--query="…", --json).',
+  serve: 'Serve the site\'s search page from its bucket folder with range requests and print the URL (--port).',
 };
 
 /** Targets that look outward (feed, bucket): never cached, cheap, and byte-identical state when nothing changed. */
@@ -74,6 +75,13 @@ export function siteTargets(siteId: string, prefix = ''): Record<string, TargetC
     cache: false,
     options: {},
     metadata: { description: DESCRIPTIONS.search, technologies: ['podline'] },
+  };
+  targets[prefix + 'serve'] = {
+    executor: '@podline/ingest:serve',
+    cache: false,
+    continuous: true,
+    options: {},
+    metadata: { description: DESCRIPTIONS.serve, technologies: ['podline'] },
   };
   return targets;
 }
@@ -128,7 +136,7 @@ export const createNodes: CreateNodes<IngestPluginOptions> = [
 ];
 
 /** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
-export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'search-index', 'aws'];
+export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'search-index', 'web', 'aws'];
 
 export const createDependencies: CreateDependencies<IngestPluginOptions> = (_options, context) => {
   const deps = [];
