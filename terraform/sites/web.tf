@@ -48,60 +48,24 @@ resource "aws_cloudfront_function" "route" {
   JS
 }
 
-resource "aws_cloudfront_cache_policy" "immutable" {
-  count       = local.web_count
-  name        = "podline-${var.site_id}-immutable"
-  comment     = "Content-hashed page files: cached for a year"
-  min_ttl     = 86400
-  default_ttl = 31536000
-  max_ttl     = 31536000
-
-  parameters_in_cache_key_and_forwarded_to_origin {
-    enable_accept_encoding_gzip   = false
-    enable_accept_encoding_brotli = false
-    cookies_config {
-      cookie_behavior = "none"
-    }
-    headers_config {
-      header_behavior = "none"
-    }
-    query_strings_config {
-      query_string_behavior = "none"
-    }
+# How long CloudFront keeps each kind of file (seconds): min, default, max.
+locals {
+  cache_ttls = {
+    immutable = { min = 86400, default = 31536000, max = 31536000, comment = "Content-hashed page files: a year" }
+    short     = { min = 0, default = 60, max = 60, comment = "web/index.html and web/site.json name the current index: a minute" }
+    audio     = { min = 0, default = 3600, max = 86400, comment = "Episode audio: an hour" }
   }
 }
 
-resource "aws_cloudfront_cache_policy" "short" {
-  count       = local.web_count
-  name        = "podline-${var.site_id}-short"
-  comment     = "web/index.html and web/site.json: they name the current index, so a minute at most"
-  min_ttl     = 0
-  default_ttl = 60
-  max_ttl     = 60
+resource "aws_cloudfront_cache_policy" "web" {
+  for_each    = var.search_page ? local.cache_ttls : {}
+  name        = "podline-${var.site_id}-${each.key}"
+  comment     = each.value.comment
+  min_ttl     = each.value.min
+  default_ttl = each.value.default
+  max_ttl     = each.value.max
 
-  parameters_in_cache_key_and_forwarded_to_origin {
-    enable_accept_encoding_gzip   = false
-    enable_accept_encoding_brotli = false
-    cookies_config {
-      cookie_behavior = "none"
-    }
-    headers_config {
-      header_behavior = "none"
-    }
-    query_strings_config {
-      query_string_behavior = "none"
-    }
-  }
-}
-
-resource "aws_cloudfront_cache_policy" "audio" {
-  count       = local.web_count
-  name        = "podline-${var.site_id}-audio"
-  comment     = "Episode audio: an hour"
-  min_ttl     = 0
-  default_ttl = 3600
-  max_ttl     = 86400
-
+  # Nothing varies the response: no cookies, headers or query strings in the key (Range is handled by CloudFront).
   parameters_in_cache_key_and_forwarded_to_origin {
     enable_accept_encoding_gzip   = false
     enable_accept_encoding_brotli = false
@@ -188,7 +152,7 @@ resource "aws_cloudfront_distribution" "web" {
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
-    cache_policy_id            = aws_cloudfront_cache_policy.immutable[0].id
+    cache_policy_id            = aws_cloudfront_cache_policy.web["immutable"].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.web["immutable"].id
   }
 
@@ -200,7 +164,7 @@ resource "aws_cloudfront_distribution" "web" {
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = false
-    cache_policy_id            = aws_cloudfront_cache_policy.immutable[0].id
+    cache_policy_id            = aws_cloudfront_cache_policy.web["immutable"].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.web["immutable"].id
   }
 
@@ -212,7 +176,7 @@ resource "aws_cloudfront_distribution" "web" {
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
-    cache_policy_id            = aws_cloudfront_cache_policy.short[0].id
+    cache_policy_id            = aws_cloudfront_cache_policy.web["short"].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.web["short"].id
 
     function_association {
@@ -229,7 +193,7 @@ resource "aws_cloudfront_distribution" "web" {
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = false
-    cache_policy_id            = aws_cloudfront_cache_policy.audio[0].id
+    cache_policy_id            = aws_cloudfront_cache_policy.web["audio"].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.web["audio"].id
   }
 
@@ -240,7 +204,7 @@ resource "aws_cloudfront_distribution" "web" {
     allowed_methods        = ["GET", "HEAD"]
     cached_methods         = ["GET", "HEAD"]
     compress               = false
-    cache_policy_id        = aws_cloudfront_cache_policy.short[0].id
+    cache_policy_id        = aws_cloudfront_cache_policy.web["short"].id
 
     function_association {
       event_type   = "viewer-request"
