@@ -153,7 +153,7 @@ function parseSince(since: string | undefined): number | undefined {
 function selectWanted(records: readonly EpisodeRecord[], podcasts: ReadonlySet<string>, opts: { maxEpisodes?: number; since?: number }): EpisodeRecord[] {
   const byPodcast = new Map<string, EpisodeRecord[]>();
   for (const r of records) {
-    if (!podcasts.has(r.podcast) || !r.audioUrl || r.status === 'no-audio') continue;
+    if (!podcasts.has(r.podcast) || !r.audioUrl || r.status === 'no-audio' || r.status === 'video') continue;
     if (opts.since !== undefined && (!r.published || Date.parse(r.published) < opts.since)) continue;
     const list = byPodcast.get(r.podcast) ?? [];
     list.push(r);
