@@ -23,7 +23,7 @@ export const WEB_INDEX_FORMAT = 1;
 /** Page size of the web index (the page's range reads use it as chunk size). */
 export const WEB_PAGE_SIZE = 4096;
 /** Queries with more matches than this are not ranked by BM25 in the browser. */
-export const DEFAULT_RANK_CAP = 300;
+export const DEFAULT_RANK_CAP = 40;
 /** How many hits the page shows (and top_hits keeps per frequent term). */
 export const WEB_RESULT_LIMIT = 20;
 
