@@ -4,11 +4,9 @@
  * choices become nx commands.
  */
 import { spawn } from 'node:child_process';
-import { SITE_FOLDERS, findWorkspaceRoot, type SiteFolder } from '@podline/config';
+import { CONFLICT_MODES, DEFAULT_CONFLICT, SITE_FOLDERS, findWorkspaceRoot, type ConflictMode, type SiteFolder } from '@podline/config';
 import { UsageError, camelCase, parseArgs, shellJoin } from './args';
 import {
-  CONFLICT_MODES,
-  DEFAULT_CONFLICT,
   PHASES,
   parseConflict,
   parseFolders,
@@ -17,7 +15,6 @@ import {
   phasesBetween,
   planCommands,
   type Capabilities,
-  type ConflictMode,
   type NxCommand,
   type Phase,
   type PipelineChoice,

@@ -7,6 +7,7 @@ import { isStaleTemp, tempPathFor } from '@podline/config';
 import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio } from './audio';
 import { describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
+import { PodlineError } from '@podline/config';
 
 export interface DownloadOptions {
   /** Idle timeout per request (ms). */
@@ -25,12 +26,7 @@ export interface DownloadedFile {
 }
 
 /** The download is not audio: trying again will not help. */
-export class NotAudioError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotAudioError';
-  }
-}
+export class NotAudioError extends PodlineError {}
 
 /** Pass-through that hashes, counts and checks the first bytes look like audio. */
 function inspector(url: string, onBytes: (n: number) => void) {

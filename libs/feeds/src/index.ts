@@ -1,11 +1,3 @@
-export * from './audio';
-export * from './download';
-export * from './feed-fetch';
-export * from './http';
-export * from './identity';
-export * from './manifest-io';
-export * from './merge';
-export * from './parse';
-export * from './retry';
-export * from './state';
-export * from './sync';
+// What other projects use from this lib, by name (everything else is internal).
+export { RSS_DEFAULTS } from './options';
+export { runRss } from './sync';

@@ -1,5 +1,6 @@
 import Parser from 'rss-parser';
 import type { TranscriptLink } from '@podline/config';
+import { PodlineError } from '@podline/config';
 
 /** One item of a feed, as the feed says it (nothing derived yet). */
 export interface FeedItem {
@@ -22,12 +23,7 @@ export interface ParsedFeed {
 }
 
 /** The feed is not something we can read: malformed XML, an HTML page, not RSS/Atom. */
-export class FeedParseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FeedParseError';
-  }
-}
+export class FeedParseError extends PodlineError {}
 
 type RawItem = Record<string, unknown> & {
   guid?: unknown;

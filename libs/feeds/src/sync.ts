@@ -18,36 +18,11 @@ import { FetchError } from './http';
 import { readManifest } from './manifest-io';
 import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
+import { resolveRssOptions, type RssOptions } from './options';
 import { DEFAULT_RETRY, mapLimit, type RetryPolicy } from './retry';
 import { rssState, type RssState } from './state';
 
-export interface RssOptions {
-  /** Say what would be done; write nothing. */
-  dryRun?: boolean;
-  /** Download only the N newest episodes of each podcast (0: all). */
-  maxEpisodes?: number;
-  /** Download only episodes published on or after this date (YYYY-MM-DD or ISO 8601). */
-  since?: string;
-  /** Feeds and downloads at once. Default 3. */
-  concurrency?: number;
-  /** Feed: whole-request limit; download: idle limit (no data for this long). Default 60. */
-  timeoutSeconds?: number;
-  /** Retries on network errors, 429 and 5xx. Default 3. */
-  retries?: number;
-  /** First back-off (doubles per retry, with jitter). Default 1000. */
-  retryBaseMs?: number;
-  /** Progress lines while a file downloads, every this many ms; 0: one line per finished file (CI). */
-  progressIntervalMs?: number;
-  /**
-   * Give up on an episode whose download failed in this many runs in a row (default 3; 0: never): later runs
-   * skip it and no longer fail, so one dead enclosure does not hold back the site's other phases for good.
-   */
-  maxFailedRuns?: number;
-  /** Try the episodes given up on again. */
-  retryFailed?: boolean;
-}
-
-const DEFAULT_MAX_FAILED_RUNS = 3;
+export type { RssOptions } from './options';
 
 export interface RssLogger {
   info(msg: string): void;
@@ -155,12 +130,13 @@ function formatBytes(n: number): string {
  * download the audio still missing, and return the deterministic state plus what happened.
  * Per-feed and per-episode failures become problems; everything else still gets done.
  */
-export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOptions, log: RssLogger): Promise<RssResult> {
-  const dryRun = !!options.dryRun;
-  const concurrency = Math.max(1, options.concurrency ?? 3);
-  const timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
-  const maxFailedRuns = options.maxFailedRuns ?? DEFAULT_MAX_FAILED_RUNS;
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries ?? DEFAULT_RETRY.retries, baseMs: options.retryBaseMs ?? DEFAULT_RETRY.baseMs };
+export async function runRss(site: SiteConfig, paths: SitePaths, given: RssOptions, log: RssLogger): Promise<RssResult> {
+  const options = resolveRssOptions(given);
+  const dryRun = options.dryRun;
+  const concurrency = Math.max(1, options.concurrency);
+  const timeoutMs = options.timeoutSeconds * 1000;
+  const maxFailedRuns = options.maxFailedRuns;
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries, baseMs: options.retryBaseMs };
   const since = parseSince(options.since);
   const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, bytes: 0 };
   const problems: TaskProblem[] = [];

@@ -6,9 +6,10 @@
  *   a OR b      -> "a" OR "b"
  * Every term is quoted, so FTS5 operators and column filters typed by accident are searched as text, never run.
  */
-export class QueryError extends Error {}
+export class QueryError extends PodlineError {}
 
 const HAS_WORD = /[\p{L}\p{N}]/u;
+import { PodlineError } from '@podline/config';
 
 function quote(text: string): string {
   return `"${text.replace(/"/g, '""')}"`;

@@ -1,4 +1,5 @@
 import type { Segment } from './srt';
+import { PodlineError } from '@podline/config';
 
 /** Settings an engine transcribes with; also what an episode's source record remembers. */
 export interface EngineSettings {
@@ -40,11 +41,8 @@ export interface TranscriptionEngine {
 }
 
 /** An engine that failed or crashed; the message says what to do. */
-export class EngineError extends Error {
-  constructor(
-    message: string,
-    readonly fix?: string,
-  ) {
-    super(message);
+export class EngineError extends PodlineError {
+  constructor(message: string, fix?: string) {
+    super(message, { fix });
   }
 }

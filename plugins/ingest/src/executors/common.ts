@@ -1,6 +1,7 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   ConfigError,
+  PodlineError,
   SitePaths,
   acquireLock,
   lockFile,
@@ -18,6 +19,9 @@ export interface CommonOptions {
   dryRun?: boolean;
   verbose?: boolean;
 }
+
+/** Their defaults (every schema.json repeats them, checked by a spec). */
+export const COMMON_DEFAULTS: Readonly<Required<CommonOptions>> = Object.freeze({ dryRun: false, verbose: false });
 
 export interface Logger {
   info(msg: string): void;
@@ -117,7 +121,7 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
   }
 }
 
-class SiteBusyError extends Error {}
+class SiteBusyError extends PodlineError {}
 
 /** Run one site task: load config, run, write state, record the report. Never throws. */
 export async function runSiteTask<O>(
