@@ -22,7 +22,7 @@ import {
 import { listSites, readCapabilities, readTargetPrefix, type SiteEntry } from './pipeline-workspace';
 
 export const PIPELINE_HELP = `Usage: npx nx run tools:pipeline [options]
-       node tools/scripts/pipeline.js [options]
+       node tools/scripts/run-ts.js tools/src/pipeline.ts [options]
 
 Runs the site pipeline (${PHASES.join(' -> ')}) through nx and prints the equivalent nx command.
 
@@ -289,3 +289,6 @@ export async function pipelineMain(argv: string[], io: PipelineIo): Promise<numb
     throw err;
   }
 }
+
+/** The entry point `node tools/scripts/run-ts.js tools/src/pipeline.ts` calls. */
+export const main = pipelineMain;

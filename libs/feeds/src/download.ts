@@ -3,11 +3,10 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isStaleTemp, tempPathFor } from '@podline/config';
+import { isStaleTemp, PodlineError, tempPathFor } from '@podline/config';
 import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio } from './audio';
 import { describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
-import { PodlineError } from '@podline/config';
 
 export interface DownloadOptions {
   /** Idle timeout per request (ms). */

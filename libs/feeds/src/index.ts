@@ -1,3 +1,4 @@
 // What other projects use from this lib, by name (everything else is internal).
-export { RSS_DEFAULTS } from './options';
-export { runRss } from './sync';
+export { downloadAudio } from './download';
+export { RSS_DEFAULTS, type RssOptions } from './options';
+export { runRss, type RssLogger, type RssResult } from './sync';

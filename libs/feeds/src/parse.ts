@@ -1,6 +1,5 @@
 import Parser from 'rss-parser';
-import type { TranscriptLink } from '@podline/config';
-import { PodlineError } from '@podline/config';
+import { PodlineError, type TranscriptLink } from '@podline/config';
 
 /** One item of a feed, as the feed says it (nothing derived yet). */
 export interface FeedItem {

@@ -1,3 +1,5 @@
+import { PodlineError } from '@podline/config';
+
 /**
  * Turn what a person types into a safe FTS5 MATCH expression.
  *   word        -> "word"            (all terms must match: implicit AND)
@@ -9,7 +11,6 @@
 export class QueryError extends PodlineError {}
 
 const HAS_WORD = /[\p{L}\p{N}]/u;
-import { PodlineError } from '@podline/config';
 
 function quote(text: string): string {
   return `"${text.replace(/"/g, '""')}"`;

@@ -1,5 +1,5 @@
-import type { Segment } from './srt';
 import { PodlineError } from '@podline/config';
+import type { Segment } from './srt';
 
 /** Settings an engine transcribes with; also what an episode's source record remembers. */
 export interface EngineSettings {

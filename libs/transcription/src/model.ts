@@ -1,7 +1,6 @@
 import * as path from 'node:path';
-import { modelsDir } from '@podline/config';
+import { modelsDir, PodlineError } from '@podline/config';
 import { inspectModelFile, type ModelInspection } from './ggml';
-import { PodlineError } from '@podline/config';
 
 /** The command that fetches a named model into the models folder. */
 export function downloadCommand(model: string): string {
