@@ -4,10 +4,12 @@
  * same option), so the flags work the same whether typed by hand or forwarded by Nx (which passes camelCase).
  */
 import { parseArgs as nodeParseArgs } from 'node:util';
+import { PodlineError } from '@podline/config';
 
 export type ParsedArgs = Record<string, string | boolean>;
 
-export class UsageError extends Error {}
+/** A command line the tool cannot take; the message says which option and why. */
+export class UsageError extends PodlineError {}
 
 export function camelCase(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());

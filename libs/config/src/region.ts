@@ -1,4 +1,4 @@
-import type { SiteConfig } from './types';
+import type { AwsConfig, SiteConfig } from './types';
 
 /**
  * The region of a site's AWS resources (bucket, indexing Lambda, Terraform): `aws.region`, else the S3
@@ -6,7 +6,7 @@ import type { SiteConfig } from './types';
  * call falls back to the automation environment's region (`regionFor`).
  * The one answer both the Terraform check and every AWS call use, so they cannot disagree.
  */
-export function siteRegion(site: { aws?: { region?: string }; storage?: SiteConfig['storage'] }): string | undefined {
+export function siteRegion(site: { aws?: Partial<AwsConfig>; storage?: SiteConfig['storage'] }): string | undefined {
   return site.aws?.region ?? (site.storage?.kind === 's3' ? site.storage.region : undefined);
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import {
+  fixOf,
   ifExists,
   keys,
   resolveFeedUrl,
@@ -12,9 +13,8 @@ import {
 } from '@podline/config';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import type { TaskProblem } from '@podline/report';
-import { EngineError, type EngineSettings } from './engine';
+import type { EngineSettings } from './engine';
 import { getEngine } from './engines';
-import { ModelError } from './model';
 import { resolveTranscribeOptions, type TranscribeOptions } from './options';
 import { publisherTranscriptSrt } from './publisher';
 import { loadSources, saveSources, type TranscriptSource } from './records';
@@ -141,7 +141,7 @@ export async function transcribeSite(input: {
       try {
         await getEngine(engineName).check(settings);
       } catch (err) {
-        const fix = (err as ModelError | EngineError).fix;
+        const fix = fixOf(err);
         log.warn(`${(err as Error).message}${fix ? ` — ${fix}` : ''}`);
       }
     }
@@ -214,7 +214,7 @@ export async function transcribeSite(input: {
           transcriptSha256: sha256(srt),
         };
       } catch (err) {
-        const fix = err instanceof ModelError || err instanceof EngineError ? err.fix : undefined;
+        const fix = fixOf(err);
         const message = (err as Error).message;
         problem(message, fix ?? (/decode|audio file/.test(message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
         continue;

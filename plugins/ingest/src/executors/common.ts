@@ -1,6 +1,5 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
-  ConfigError,
   PodlineError,
   SitePaths,
   acquireLock,
@@ -167,7 +166,7 @@ export async function runSiteTask<O>(
     record.problems.push({ site: projectName, message });
     log.error(message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
-    if (!(err instanceof ConfigError || err instanceof SiteBusyError)) log.debug((err as Error)?.stack ?? '');
+    if (!(err instanceof PodlineError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {
