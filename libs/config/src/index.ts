@@ -25,8 +25,10 @@ export {
 export { PIPELINE, type PipelinePhase } from './pipeline';
 export { regionFor, siteRegion } from './region';
 export { findSiteConfigs, findSiteConfigsOnDisk, isSiteConfigPath } from './sites';
+export { stripControl } from './text';
 export {
   DEFAULT_AUTOMATION_ROLE_NAME,
+  DEFAULT_MAX_AUDIO_MB,
   DEFAULT_MODEL,
   type PodcastConfig,
   type SiteConfig,

@@ -1,4 +1,5 @@
 import { withDefaults } from '@podline/config';
+import { DEFAULT_MAX_FEED_BYTES } from './feed-fetch';
 import { DEFAULT_RETRY } from './retry';
 
 export interface RssOptions {
@@ -10,8 +11,17 @@ export interface RssOptions {
   since?: string;
   /** Feeds and downloads at once. */
   concurrency?: number;
-  /** Feed: whole-request limit; download: idle limit (no data for this long). */
+  /** Feed: whole-request limit of one attempt; download: idle limit (no data for this long). */
   timeoutSeconds?: number;
+  /** One feed, all its attempts together, ends within this. */
+  feedDeadlineSeconds?: number;
+  /**
+   * The whole step for this site ends within this: downloads still running are stopped, those not started are
+   * left; both are tried on the next run (reported as `deferred`, never counted as failures).
+   */
+  deadlineSeconds?: number;
+  /** Largest feed accepted, in MB (after decompression). */
+  maxFeedMB?: number;
   /** Retries on network errors, 429 and 5xx. */
   retries?: number;
   /** First back-off (doubles per retry, with jitter). */
@@ -34,6 +44,9 @@ export const RSS_DEFAULTS: Readonly<Required<RssOptions>> = Object.freeze({
   since: '',
   concurrency: 3,
   timeoutSeconds: 60,
+  feedDeadlineSeconds: 120,
+  deadlineSeconds: 2700,
+  maxFeedMB: DEFAULT_MAX_FEED_BYTES / 1e6,
   retries: DEFAULT_RETRY.retries,
   retryBaseMs: DEFAULT_RETRY.baseMs,
   progressIntervalMs: 0,
