@@ -1,7 +1,7 @@
 /**
  * Search page benchmark (run on demand, never in tests):
  *
- *   node -r @swc-node/register bench/searchpage/run.ts [--episodes=1000] [--minutes=60] [--per-kind=8] [--rank-cap=300] [--keep]
+ *   npx nx run bench:searchpage [--episodes=1000] [--minutes=60] [--per-kind=8] [--rank-cap=40] [--keep]
  *
  * Builds the synthetic site of bench/index (same corpus), its FTS index and its search page, serves the
  * page on loopback with range support, and queries it in headless Chromium through the page's own form:
@@ -12,7 +12,6 @@
  * The floor: the same page queries run by better-sqlite3 on the local file, and the CLI search on the
  * FTS index. Prints one table with the issue's goals.
  */
-import '../sync/register-paths';
 import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +22,9 @@ import { keys, SitePaths, stableStringify, type EpisodeRecord } from '@podline/c
 import { buildSiteIndex, searchIndex } from '@podline/search-index';
 import { publishSearchPage, searchWebIndex, startStaticServer, WEB_FOLDER, type Run } from '@podline/web';
 import { Corpus, episodeSrt, rng } from '../index/synthetic';
-import { benchArgs, numArg } from '../args';
+import { benchArgs, benchHelp, numArg } from '../args';
+
+benchHelp('npx nx run bench:searchpage [--episodes=1000] [--minutes=60] [--per-kind=8] [--rank-cap=40] [--keep]');
 
 const EPISODES = numArg('episodes', 1000);
 const MINUTES = numArg('minutes', 60);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { fixOf } from '@podline/config';
 import { buildSiteIndex } from '@podline/search-index';
 import { keys } from '@podline/config';
 import { INDEX_FOLDERS, uploadSite } from '@podline/storage';
@@ -24,7 +25,7 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
     built = await buildSiteIndex({ siteId: site.id, paths, dryRun: options.dryRun, force: options.force, log });
   } catch (err) {
     // Site-wide failures (no manifest…) carry their fix; keep it in the report.
-    return { problems: [{ site: site.id, message: (err as Error).message, fix: (err as { fix?: string }).fix }] };
+    return { problems: [{ site: site.id, message: (err as Error).message, fix: fixOf(err) }] };
   }
   // The listeners' search page beside it (web/): rebuilt only when the index's content changed.
   let pageCounts: Record<string, number> = {};
