@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Search page benchmark (run on demand, never in tests):
  *

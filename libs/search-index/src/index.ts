@@ -2,4 +2,4 @@
 export { buildSiteIndex } from './build';
 export { type EntryFile, sha256 } from './entries';
 export { resolveSearchOptions, SEARCH_DEFAULTS, type SearchOptions, searchSite } from './search';
-export { type SearchHit, searchIndex } from './sqlite-index';
+export { buildFullIndex, type EpisodeToIndex, type SearchHit, searchIndex } from './sqlite-index';

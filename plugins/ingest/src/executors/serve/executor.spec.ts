@@ -13,7 +13,7 @@ import rssExecutor from '../rss/executor';
 import transcribeExecutor from '../transcribe/executor';
 import uploadExecutor from '../upload/executor';
 import { TestWorkspace } from '../index/test-workspace';
-import serveExecutor from './executor';
+import serveExecutor, { stopServing } from './executor';
 
 // A shared CI machine can be slow: generous waits, no timing assertions.
 jest.setTimeout(600_000);
@@ -66,7 +66,7 @@ describe('serve + the search page, in headless Chromium', () => {
     spy.mockRestore();
     base = /search page: (http\S+)/.exec(output)![1];
     stop = async () => {
-      process.emit('SIGTERM');
+      stopServing();
       await serving;
     };
 
@@ -76,7 +76,9 @@ describe('serve + the search page, in headless Chromium', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
+    const closing = browser?.close();
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 20_000))]);
+    if (browser?.connected) browser.process()?.kill('SIGKILL');
     await proxy?.close();
     await stop?.();
     ws?.dispose();

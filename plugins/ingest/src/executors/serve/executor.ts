@@ -28,6 +28,13 @@ export function serveRoot(site: SiteConfig, workspaceRoot: string): { root: stri
     : { error: `site ${site.id} has no search page yet`, fix: `run \`nx run ${site.id}:index\` first` };
 }
 
+const running = new Set<() => void>();
+
+/** Stop every server this process started (what Ctrl-C does; for embedding and tests). */
+export function stopServing(): void {
+  for (const stop of [...running]) stop();
+}
+
 /** serve: the site's search page over HTTP with range requests, until stopped. */
 export default async function serveExecutor(options: Schema, context: ExecutorContext): Promise<{ success: boolean }> {
   const projectName = context.projectName!;
@@ -45,8 +52,15 @@ export default async function serveExecutor(options: Schema, context: ExecutorCo
     if (where.note) process.stdout.write(`[${projectName}:serve] ${where.note}\n`);
     process.stdout.write(`[${projectName}:serve] search page: ${shown}${WEB_FOLDER}/  (Ctrl-C to stop)\n`);
     await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        running.delete(stop);
+        resolve();
+      };
+      running.add(stop);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
     return { success: true };
   } catch (err) {
