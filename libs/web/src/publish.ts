@@ -27,6 +27,9 @@ export async function bundlePage(): Promise<string> {
     legalComments: 'none',
     logLevel: 'silent',
     tsconfig: path.join(__dirname, '..', 'tsconfig.json'),
+    // The query syntax's errors derive from config's PodlineError: the browser gets that module alone,
+    // not config's file-system code.
+    alias: { '@podline/config': require.resolve('../../config/src/errors.ts') },
   });
   return out.outputFiles[0].text;
 }
