@@ -13,7 +13,7 @@ import {
   type SitePaths,
 } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
-import { looksLikeAudio } from './audio';
+import { looksLikeAudio, looksLikeVideo } from './audio';
 import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
 import { DEFAULT_MAX_FEED_BYTES, fetchFeed, type FeedValidators } from './feed-fetch';
 import { DeadlineError, FetchError, isTimeout } from './http';
@@ -377,7 +377,9 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
     }
     if (stat?.isFile() && !dryRun) {
       const local = await hashFile(file);
-      const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && looksLikeAudio(local.head);
+      const wantsVideo = !!podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r);
+      const usable = looksLikeVideo(local.head) ? wantsVideo : looksLikeAudio(local.head);
+      const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && usable;
       if (matches) {
         update(r, { ...r, audio: { key, size: local.size, sha256: local.sha256 }, status: 'downloaded', error: undefined });
         counts.adopted++;
