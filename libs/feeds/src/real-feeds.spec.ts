@@ -246,6 +246,14 @@ describe('rss on real-world feeds (127.0.0.1)', () => {
     expect(server.count('/big/h.mp3')).toBe(1);
   });
 
+  it('a feed over the size cap is refused with the option to change', async () => {
+    server.route('/huge/feed.xml', { body: rssXml(Array.from({ length: 400 }, (_, i) => ({ title: `Episode ${i}`, guid: `g${i}` }))) });
+    const site = makeSite(root, [{ id: 'show', feedUrl: server.url('/huge/feed.xml') }]);
+    const run = await runRss(site, paths, { ...fast, maxFeedMB: 0.01 }, memoryLog());
+    expect(run.problems).toEqual([expect.objectContaining({ podcast: 'show', message: expect.stringMatching(/is larger than 0.01 MB; refused/), fix: expect.stringMatching(/^raise --maxFeedMB/) })]);
+    expect(server.count('/huge/feed.xml')).toBe(1);
+  });
+
   it('a hostile manifest record (fileKey ../../x) is skipped with the file and the fix; rss carries on', async () => {
     mkdirSync(path.dirname(paths.manifestFile), { recursive: true });
     const hostile = { id: 'evil', idSource: 'guid', podcast: 'show', fileKey: '../../x', title: 'Evil\u001b[31m', status: 'new', audioUrl: server.url('/h/x.mp3') };

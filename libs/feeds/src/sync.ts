@@ -111,6 +111,7 @@ function isVideoRecord(r: EpisodeRecord): boolean {
 function feedFix(err: unknown): string {
   if (err instanceof FeedParseError) return 'the URL does not serve a podcast feed: check podcasts[].feedUrl in site.config.json, or tell the publisher; the previous manifest is kept';
   if (err instanceof FetchError) {
+    if (err.options.code === 'ETOOBIG') return 'raise --maxFeedMB of the rss target if the feed is genuine; the previous manifest is kept';
     if (err.status === 404 || err.status === 410) return 'the feed is gone or moved: correct podcasts[].feedUrl in site.config.json, or set "active": false';
     if (err.status === 401 || err.status === 403) return 'the feed server refuses us: check the URL (private feeds need their token in the URL)';
     if (/redirect/.test(err.message)) return 'the feed server redirects in a circle or too often: check podcasts[].feedUrl, or tell the publisher';
