@@ -14,7 +14,7 @@ export default async function siteStorageGenerator(tree: Tree, options: SiteStor
   if (options.storage !== 's3' && options.storage !== 'local') {
     throw new Error(`Cannot move site "${options.id}": --storage must be "s3" or "local", not "${String(options.storage)}"`);
   }
-  const aws = options.storage === 's3' ? await awsAnswers(options, ask) : {};
+  const aws: { awsAccountId?: string; region?: string } = options.storage === 's3' ? await awsAnswers(options, ask) : {};
   const plan = await planStorageChange(treeReader(tree), {
     id: options.id,
     storage: options.storage,

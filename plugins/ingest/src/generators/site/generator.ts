@@ -49,7 +49,7 @@ export default async function siteGenerator(tree: Tree, options: SiteGeneratorSc
       throw new Error(`Cannot add site "${options.id}": ${stray.map((k) => `--${k}`).join(', ')} only apply to a site kept in S3. Fix: add --storage=s3, or leave them out for a local site`);
     }
   }
-  const aws = storage === 's3' ? await awsAnswers(options, ask) : {};
+  const aws: { awsAccountId?: string; region?: string } = storage === 's3' ? await awsAnswers(options, ask) : {};
   const plan = await planNewSite(treeReader(tree), {
     id: options.id,
     title: options.title,
