@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { encodeWav16, findOnPath } from '@podline/media';
 import { EngineError, type EngineSettings, type TranscriptionEngine } from './engine';
 import { checkModel } from './model';
+import { WHISPER_GUARDS } from './whisper-engine';
 import { parseTimestamp, type Segment } from './srt';
 
 /** whisper.cpp's CLI: $WHISPER_CLI_PATH, else `whisper-cli` on PATH. */
@@ -33,6 +34,8 @@ export function whisperCliArgs(modelPath: string, s: EngineSettings): string[] {
     '-bo', '5',
     '-l', s.language || 'auto',
     ...(s.prompt ? ['--prompt', s.prompt] : []),
+    '-et', String(WHISPER_GUARDS.entropyThreshold),
+    '-lpt', String(WHISPER_GUARDS.logprobThreshold),
     ...(s.noFallback ? ['-nf'] : []),
     '-np', // results only
   ];
