@@ -3,7 +3,10 @@
  *
  *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/transcribe/run.ts \
  *     [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en]
- *     [--input=wav|mp3] [--fallback=true|false]
+ *     [--input=wav|mp3] [--fallback=true|false] [--case=podcast,speech|fixed] [--contended=true]
+ *
+ * --case=podcast,speech (default): speech windows (VAD) against the CLI on a podcast-like clip and a
+ * plain-speech clip (speech.ts). --case=fixed: the fixed-window path without VAD against the CLI (below).
  *
  * Same audio samples, same model file, same threads, greedy decoding: Podline's whole transcribe
  * path (file → ffmpeg decode → windows → smart-whisper in its child process → segments) against
@@ -29,11 +32,12 @@ import {
   writeTestModel,
 } from '../../libs/transcription/src';
 import { benchArgs } from '../args';
+import { speechBench } from './speech';
 
 const args = benchArgs;
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORK = path.join(ROOT, 'tmp', 'bench-transcribe');
-const SECONDS = Number(args.seconds ?? 120);
+const SECONDS = Number(args.seconds ?? (args.case === 'fixed' ? 120 : 600));
 const THREADS = Number(args.threads ?? defaultThreads());
 const RUNS = Math.max(1, Number(args.runs ?? 2));
 const SIZE = (args.size ?? 'tiny.en') as keyof typeof REALISTIC_HPARAMS;
@@ -160,6 +164,18 @@ async function main() {
   const cli = whisperCli();
   const model = await benchModel();
   noFallback = args.fallback ? args.fallback === 'false' : model.kind.startsWith('random');
+  const cases = (args.case ?? 'podcast,speech').split(',').filter(Boolean);
+  if (!cases.includes('fixed')) {
+    log(`model: ${model.kind} (${path.relative(ROOT, model.file)}); threads: ${THREADS}; greedy${noFallback ? ', no temperature fallback' : ''}; runs: ${RUNS}`);
+    log('(shared machine: figures vary with the other work on it; compare within one run only)');
+    const results = await speechBench({ root: ROOT, work: WORK, seconds: SECONDS, threads: THREADS, runs: RUNS, cli, model: model.file, noFallback, log }, cases, args.contended === 'true');
+    const out = path.join(ROOT, 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    const file = path.join(out, `transcribe-speech-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ seconds: SECONDS, threads: THREADS, model: model.kind, noFallback, cpu: os.cpus()[0]?.model, cores: os.cpus().length, loadavg: os.loadavg(), results }, null, 2));
+    log(`\nresults: ${path.relative(ROOT, file)}`);
+    return;
+  }
   const audio = benchAudio();
   const simd = addonSimd();
   log(`audio: ${SECONDS} s, ${audio.kind}; model: ${model.kind} (${path.relative(ROOT, model.file)}); threads: ${THREADS}; greedy${noFallback ? ', no temperature fallback' : ''}; runs: ${RUNS}`);
