@@ -29,6 +29,7 @@ import {
   REALISTIC_HPARAMS,
   transcribeAudio,
   whisperEngine,
+  whisperEnv,
   writeTestModel,
 } from '../../libs/transcription/src';
 import { benchArgs } from '../args';
@@ -145,7 +146,7 @@ async function runPodline(mp3: string, model: string) {
 
 function runCli(cli: string, wav: string, model: string) {
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(cli, ['-m', model, '-f', wav, '-t', String(THREADS), '-bs', '1', '-bo', '5', '-l', 'en', ...(noFallback ? ['-nf'] : [])], { maxBuffer: 1 << 28 });
+  const res = spawnSync(cli, ['-m', model, '-f', wav, '-t', String(THREADS), '-bs', '1', '-bo', '5', '-l', 'en', ...(noFallback ? ['-nf'] : [])], { maxBuffer: 1 << 28, env: whisperEnv() });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (res.status !== 0) throw new Error(`${cli} failed: ${res.stderr.toString().slice(-500)}`);
   const segments = res.stdout.toString().split('\n').filter((l) => l.startsWith('[')).length;

@@ -3,7 +3,8 @@
  * a podcast-like clip (60 s music-like intro, sentences with natural pauses, a music sting now and
  * then, about 20 % non-speech) and a plain-speech clip (short pauses only). Podline: VAD (timed on
  * its own, uncached) + Whisper on the speech windows; the CLI: the whole clip. Same model file, same
- * threads, greedy. `--contended=true` adds rows with a busy neighbour (one core spinning).
+ * threads, greedy (the CLI gets the same OMP_WAIT_POLICY Podline gives whisper.cpp: passive unless set).
+ * `--contended=true` adds rows with a busy neighbour (one core spinning).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { findFfmpeg, SAMPLE_RATE } from '../../libs/media/src';
 import { DEFAULT_VAD_SETTINGS, detectSpeech, podcastLayout, SileroVad, writeLayoutAudio, type LayoutPart, type LayoutSpec } from '../../libs/speech/src';
-import { transcribeAudio, whisperEngine } from '../../libs/transcription/src';
+import { transcribeAudio, whisperEngine, whisperEnv } from '../../libs/transcription/src';
 
 export interface SpeechBenchInput {
   root: string;
@@ -56,7 +57,7 @@ async function podline(input: SpeechBenchInput, file: string, threads: number) {
   return { ms: ms(t0), vadMs, regions: found.regions, segments: result.segments.length, speechSeconds: result.speechSeconds ?? 0, guards: result.guards };
 }
 
-function cli(input: SpeechBenchInput, wav: string, threads: number, env: NodeJS.ProcessEnv = process.env) {
+function cli(input: SpeechBenchInput, wav: string, threads: number, env: NodeJS.ProcessEnv = whisperEnv()) {
   const t0 = process.hrtime.bigint();
   const res = spawnSync(input.cli, ['-m', input.model, '-f', wav, '-t', String(threads), '-bs', '1', '-bo', '5', '-l', 'en', ...(input.noFallback ? ['-nf'] : [])], { maxBuffer: 1 << 28, env });
   if (res.status !== 0) throw new Error(`${input.cli} failed: ${res.stderr.toString().slice(-500)}`);
@@ -124,21 +125,20 @@ export async function speechBench(input: SpeechBenchInput, cases: string[], cont
 
     if (contended) {
       const cores = os.cpus().length;
-      const variants: Array<{ label: string; threads: number; policy?: string }> = [
-        { label: `${cores} threads, OMP_WAIT_POLICY unset`, threads: cores },
-        { label: `${cores} threads, OMP_WAIT_POLICY=passive`, threads: cores, policy: 'passive' },
+      const variants: Array<{ label: string; threads: number; policy: string }> = [
+        { label: `${cores} threads, OMP_WAIT_POLICY=active (spin)`, threads: cores, policy: 'active' },
+        { label: `${cores} threads, OMP_WAIT_POLICY=passive (default)`, threads: cores, policy: 'passive' },
         { label: `${Math.max(1, cores - 1)} threads (a core left free), passive`, threads: Math.max(1, cores - 1), policy: 'passive' },
       ];
       const rows: Record<string, unknown> = {};
       log(`  contended (one core spinning in another process):`);
       for (const v of variants) {
         const saved = process.env.OMP_WAIT_POLICY;
-        if (v.policy) process.env.OMP_WAIT_POLICY = v.policy;
-        else delete process.env.OMP_WAIT_POLICY;
+        process.env.OMP_WAIT_POLICY = v.policy;
         const busy = busyNeighbour();
         try {
           const r = await podline(input, c.wav, v.threads);
-          const cl = cli(input, c.wav, v.threads, process.env);
+          const cl = cli(input, c.wav, v.threads);
           rows[v.label] = { ours: r.ms, cli: cl.ms };
           log(`    ${v.label.padEnd(44)} podline ${fmt(r.ms / 1000)} s (${fmt(r.ms / best.ms)}× its quiet time), CLI ${fmt(cl.ms / 1000)} s (${fmt(cl.ms / cliMs)}×)`);
         } finally {

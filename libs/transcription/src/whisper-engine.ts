@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { EngineError, type EngineSession, type EngineSettings, type TranscriptionEngine } from './engine';
+import { EngineError, whisperEnv, type EngineSession, type EngineSettings, type TranscriptionEngine } from './engine';
 import { checkModel } from './model';
 import type { Segment } from './srt';
 
@@ -124,7 +124,7 @@ export const whisperEngine: TranscriptionEngine = {
     const { file, inspection } = await checkModel(settings.workspaceRoot, settings.model);
     settings.debug?.(`whisper: model ${file} (${inspection.size} bytes, ${inspection.tensors} tensors), ${settings.threads} threads, ${settings.beamSize > 1 ? `beam ${settings.beamSize}` : 'greedy'}`);
     // Plain node (no loader flags of this process): the worker is JavaScript.
-    const child = fork(WORKER, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(WORKER, [], { execArgv: [], env: whisperEnv(), serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const session = new WorkerSession(child);
     session.params = whisperParams(settings);
     try {
