@@ -128,7 +128,7 @@ export const createNodes: CreateNodes<IngestPluginOptions> = [
 ];
 
 /** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
-export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'search-index', 'aws'];
+export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'speech', 'transcription', 'search-index', 'aws'];
 
 export const createDependencies: CreateDependencies<IngestPluginOptions> = (_options, context) => {
   const deps = [];
