@@ -1,9 +1,9 @@
 /**
  * transcribe benchmark (run on demand, never in tests):
  *
- *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/transcribe/run.ts \
- *     [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en]
- *     [--input=wav|mp3] [--fallback=true|false] [--case=podcast,speech|fixed] [--contended=true]
+ *   npx nx run bench:transcribe [--case=podcast,speech|fixed] [--contended=true] [--seconds=600|120]
+ *     [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3]
+ *     [--fallback=true|false]
  *
  * --case=podcast,speech (default): speech windows (VAD) against the CLI on a podcast-like clip and a
  * plain-speech clip (speech.ts). --case=fixed: the fixed-window path without VAD against the CLI (below).
@@ -21,19 +21,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodePcmWindows, findFfmpeg, findOnPath } from '../../libs/media/src';
-import {
-  checkModel,
-  defaultThreads,
-  modelFile,
-  REALISTIC_HPARAMS,
-  transcribeAudio,
-  whisperEngine,
-  whisperEnv,
-  writeTestModel,
-} from '../../libs/transcription/src';
-import { benchArgs } from '../args';
+import { decodePcmWindows, findFfmpeg, findOnPath } from '@podline/media';
+import { checkModel, defaultThreads, modelFile, transcribeAudio, whisperEngine, whisperEnv } from '@podline/transcription';
+import { REALISTIC_HPARAMS, writeTestModel } from '@podline/transcription/testing';
+import { benchArgs, benchHelp } from '../args';
 import { speechBench } from './speech';
+
+benchHelp(
+  'npx nx run bench:transcribe [--case=podcast,speech|fixed] [--contended=true] [--seconds=600|120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3] [--fallback=true|false]',
+);
 
 const args = benchArgs;
 const ROOT = path.resolve(__dirname, '..', '..');

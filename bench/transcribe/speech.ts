@@ -10,9 +10,10 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findFfmpeg, SAMPLE_RATE } from '../../libs/media/src';
-import { DEFAULT_VAD_SETTINGS, detectSpeech, podcastLayout, SileroVad, writeLayoutAudio, type LayoutPart, type LayoutSpec } from '../../libs/speech/src';
-import { transcribeAudio, whisperEngine, whisperEnv } from '../../libs/transcription/src';
+import { findFfmpeg, SAMPLE_RATE } from '@podline/media';
+import { DEFAULT_VAD_SETTINGS, detectSpeech, SileroVad } from '@podline/speech';
+import { podcastLayout, writeLayoutAudio, type LayoutPart, type LayoutSpec } from '@podline/speech/testing';
+import { transcribeAudio, whisperEngine, whisperEnv } from '@podline/transcription';
 
 export interface SpeechBenchInput {
   root: string;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { PodlineError } from '@podline/config';
 
 /** One correction: whole-word (or whole-phrase) spellings that become `right`. */
 export interface Correction {
@@ -17,7 +18,7 @@ export interface Corrections {
 export const NO_CORRECTIONS: Corrections = { sha256: '', rules: [] };
 
 /** A corrections file that cannot be used; the message names the file and line. */
-export class CorrectionsError extends Error {}
+export class CorrectionsError extends PodlineError {}
 
 /**
  * Parse a corrections file: one rule a line, `wrong => right` or `wrong one, wrong two => right`;

@@ -21,10 +21,8 @@ import {
   speechRegions,
   VadError,
   windowAudio,
-  writeLayoutAudio,
-  type LayoutPart,
-  type LayoutSpec,
 } from './index';
+import { writeLayoutAudio, type LayoutPart, type LayoutSpec } from './testing';
 
 const S = SAMPLE_RATE;
 let dir: string;

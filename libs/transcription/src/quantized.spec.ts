@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkModel, inspectModelFile, QUANTIZED_FTYPE, TINY_TEST_HPARAMS, whisperEngine } from './index';
-import { writeTestModel } from './testing/ggml-writer';
+import { checkModel, inspectModelFile, whisperEngine } from './index';
+import { QUANTIZED_FTYPE, TINY_TEST_HPARAMS, writeTestModel } from './testing';
 
 /** Quantized models (q8_0, q5_0, q5_1) in whisper.cpp's format: the model check accepts them and whisper.cpp runs them. */
 let root: string;

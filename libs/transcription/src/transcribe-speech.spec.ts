@@ -4,8 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { keys, SitePaths, writeJsonAtomic, type EpisodeManifest, type SiteConfig } from '@podline/config';
 import { SAMPLE_RATE } from '@podline/media';
-import { regionsCacheFile, writeLayoutAudio, type LayoutPart, type LayoutSpec } from '@podline/speech';
-import { ENGINES, loadSources, parseSrt, rawTranscriptFile, transcribeSite, writeTestModel, type RunLog, type TranscriptionEngine } from './index';
+import { regionsCacheFile } from '@podline/speech';
+import { writeLayoutAudio, type LayoutPart, type LayoutSpec } from '@podline/speech/testing';
+import type { TranscriptionEngine } from './engine';
+import { ENGINES } from './engines';
+import { loadSources, rawTranscriptFile } from './records';
+import { parseSrt } from './srt';
+import { transcribeSite, type RunLog } from './transcribe-site';
+import { writeTestModel } from './testing';
 
 /**
  * Speech windows through the whole transcribe step: the engine hears only the speech the VAD found
