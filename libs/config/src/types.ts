@@ -30,6 +30,10 @@ export interface TranscriptionConfig {
   language?: string;
   prompt?: string;
   usePublisherTranscripts?: boolean;
+  /** local (default): Whisper on this machine; queue: jobs on the shared queue, done by workers anywhere. */
+  mode?: 'local' | 'queue';
+  /** Queue mode: attempts per job before it is failed (default 3). */
+  queueAttempts?: number;
 }
 
 export type IndexConfig =
@@ -58,7 +62,8 @@ export interface SiteConfig {
   podcasts: Array<Required<PodcastConfig>>;
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
-  transcription: Required<Omit<TranscriptionConfig, 'prompt'>> & { prompt?: string };
+  /** `mode` and `queueAttempts` are filled in by the loader; absent (configs built in code) means local, 3. */
+  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'mode' | 'queueAttempts'>> & Pick<TranscriptionConfig, 'prompt' | 'mode' | 'queueAttempts'>;
   index: IndexConfig;
 }
 

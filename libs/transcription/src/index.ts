@@ -11,3 +11,4 @@ export * from './records';
 export * from './transcribe-site';
 /** Generated whisper.cpp-format models, for tests and benchmarks (no real model needed). */
 export * from './testing/ggml-writer';
+export * from './testing/timed-engine';

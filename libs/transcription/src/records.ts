@@ -14,6 +14,12 @@ export interface TranscriptSource {
   engine?: string;
   model?: string;
   prompt?: string;
+  /** Queue mode: the job this transcript came from, and what the worker measured. */
+  jobKey?: string;
+  worker?: string;
+  durationSeconds?: number;
+  /** Audio seconds per wall-clock second. */
+  speed?: number;
 }
 
 interface SourcesFile {

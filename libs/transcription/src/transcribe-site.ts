@@ -38,6 +38,31 @@ export interface TranscribeOptions {
   windowSeconds?: number;
 }
 
+/** An episode handed to a remote transcriber; `upgrade`: it has a transcript already (made with another model). */
+export interface RemoteEpisode {
+  episode: EpisodeRecord;
+  upgrade: boolean;
+}
+
+/** A transcript a remote transcriber brought back, checked against the episode's audio. */
+export interface RemoteTranscript {
+  episode: EpisodeRecord;
+  srt: string;
+  record: TranscriptSource;
+}
+
+/**
+ * Somewhere else that runs the engine (the shared job queue): given the episodes that need the engine,
+ * it hands back the transcripts that are ready; the rest it reports as pending in its counts.
+ */
+export interface RemoteTranscriber {
+  transcribe(input: { episodes: RemoteEpisode[]; engine: string; settings: EngineSettings; log: RunLog }): Promise<{
+    transcripts: RemoteTranscript[];
+    counts: Record<string, number>;
+    problems: TaskProblem[];
+  }>;
+}
+
 export interface RunLog {
   info(msg: string): void;
   warn(msg: string): void;
@@ -104,8 +129,10 @@ export async function transcribeSite(input: {
   paths: SitePaths;
   options: TranscribeOptions;
   log: RunLog;
+  /** Queue mode: the engine runs elsewhere (publisher transcripts still come first, here). */
+  remote?: RemoteTranscriber;
 }): Promise<TranscribeResult> {
-  const { workspaceRoot, site, paths, options, log } = input;
+  const { workspaceRoot, site, paths, options, log, remote } = input;
   const counts: Record<string, number> = {};
   const count = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
   const problems: TaskProblem[] = [];
@@ -131,11 +158,13 @@ export async function transcribeSite(input: {
   // What needs doing.
   const candidates = manifest.episodes.filter((e) => e.status === 'downloaded' && e.audio?.sha256);
   const todo: EpisodeRecord[] = [];
+  const hasTranscript = new Set<EpisodeRecord>();
   for (const ep of candidates) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     // Only whether it is there: the SRT itself is read (and hashed) once, for the state at the end.
     const exists = (await ifExists(fsp.stat(paths.transcriptFile(ep.podcast, ep.fileKey)))) !== undefined;
     const rec = sources[key];
+    if (exists) hasTranscript.add(ep);
     if (!exists || options.force || (rec && rec.audioSha256 !== ep.audio!.sha256)) {
       todo.push(ep);
     } else if (rec && rec.source !== 'publisher' && (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? ''))) {
@@ -153,11 +182,12 @@ export async function transcribeSite(input: {
   if (options.dryRun) {
     for (const ep of selected) {
       const viaPublisher = usePublisher && ep.transcripts?.length;
-      log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ' from the publisher transcript (else ' + engineName + ')' : ` with ${engineName} ${settings.model}`}`);
+      const how = remote ? `by a queue job (${engineName} ${settings.model})` : `with ${engineName} ${settings.model}`;
+      log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ` from the publisher transcript (else ${how})` : ` ${how}`}`);
     }
     if (selected.length) count('wouldTranscribe', selected.length);
     // Say now if what the engine needs (its model…) is missing; nothing is fetched or loaded.
-    if (selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
+    if (!remote && selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
       try {
         await getEngine(engineName).check(settings);
       } catch (err) {
@@ -169,9 +199,16 @@ export async function transcribeSite(input: {
   }
 
   let ffmpeg: FfmpegBinary | undefined;
+  const remoteEpisodes: RemoteEpisode[] = [];
+  const save = async (ep: EpisodeRecord, srt: string, record: TranscriptSource) => {
+    const key = keys.transcript(ep.podcast, ep.fileKey);
+    // SRT first, then its record: a crash in between leaves an SRT without record, which counts as done.
+    await writeFileAtomic(paths.transcriptFile(ep.podcast, ep.fileKey), srt);
+    sources[key] = record;
+    await saveSources(paths, sources);
+  };
   for (const [i, ep] of selected.entries()) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
-    const file = paths.transcriptFile(ep.podcast, ep.fileKey);
     const label = `${ep.podcast}/${ep.fileKey} [${i + 1}/${selected.length}]`;
     const problem = (message: string, fix?: string) => {
       count('failed');
@@ -194,7 +231,11 @@ export async function transcribeSite(input: {
       }
     }
 
-    // 2. Else the engine.
+    // 2. Else the engine: elsewhere (queue mode) or here.
+    if (!srt && remote) {
+      remoteEpisodes.push({ episode: ep, upgrade: hasTranscript.has(ep) });
+      continue;
+    }
     if (!srt) {
       try {
         if (!ffmpeg) {
@@ -241,11 +282,15 @@ export async function transcribeSite(input: {
       }
     }
 
-    // SRT first, then its record: a crash in between leaves an SRT without record, which counts as done.
-    await writeFileAtomic(file, srt);
-    sources[key] = record!;
-    await saveSources(paths, sources);
+    await save(ep, srt, record!);
     count(record!.source === 'publisher' ? 'publisher' : 'transcribed');
+  }
+
+  if (remote && remoteEpisodes.length) {
+    const got = await remote.transcribe({ episodes: remoteEpisodes, engine: engineName, settings, log });
+    for (const t of got.transcripts) await save(t.episode, t.srt, t.record);
+    for (const [k, v] of Object.entries(got.counts)) count(k, v);
+    problems.push(...got.problems);
   }
 
   // The state: every transcript the manifest's episodes have now.

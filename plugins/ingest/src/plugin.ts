@@ -51,10 +51,12 @@ function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
   }
 }
 
-export function siteTargets(siteId: string, prefix = ''): Record<string, TargetConfiguration> {
+export function siteTargets(siteId: string, prefix = '', transcriptionMode: 'local' | 'queue' = 'local'): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   PIPELINE.forEach((name, i) => {
-    const outward = OUTWARD.has(name);
+    // In queue mode transcribe looks outward too (what workers finished): it always runs, and is cheap
+    // when nothing is pending (no episode needs a transcript: no connection at all).
+    const outward = OUTWARD.has(name) || (name === 'transcribe' && transcriptionMode === 'queue');
     targets[prefix + name] = {
       executor: `@podline/ingest:${name}`,
       // 'forward': options given on the command line (--dryRun above all) reach every phase before it too.
@@ -112,7 +114,7 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
         root,
         projectType: 'application',
         tags: tagsFor(problems ? undefined : raw),
-        targets: siteTargets(id, options.targetPrefix ?? ''),
+        targets: siteTargets(id, options.targetPrefix ?? '', raw?.transcription?.mode === 'queue' ? 'queue' : 'local'),
         metadata: {
           description: problems ? `Podcast site ${id} — config has problems:\n${problems}` : `Podcast site ${raw?.title ?? id}`,
         },
@@ -128,7 +130,7 @@ export const createNodes: CreateNodes<IngestPluginOptions> = [
 ];
 
 /** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
-export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'search-index', 'aws'];
+export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'queue', 'search-index', 'aws'];
 
 export const createDependencies: CreateDependencies<IngestPluginOptions> = (_options, context) => {
   const deps = [];

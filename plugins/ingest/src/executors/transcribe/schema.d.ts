@@ -7,4 +7,7 @@ export interface Schema {
   maxEpisodes?: number;
   engine?: '' | 'whisper' | 'whisper-cli';
   model?: string;
+  wait?: boolean;
+  waitTimeout?: number;
+  retryFailed?: boolean;
 }
