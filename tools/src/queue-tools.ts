@@ -52,7 +52,7 @@ function explain(err: unknown, io: QueueToolIo): number {
     return 2;
   }
   if (err instanceof QueueError) {
-    io.err(`error: ${redact(err.message, url)}${err.fix ? `\nfix: ${err.fix}` : ''}`);
+    io.err(`error: ${redact(err.problem, url)}${err.fix ? `\nfix: ${err.fix}` : ''}`);
     return 1;
   }
   io.err(`error: ${redact(String((err as Error)?.stack ?? err), url)}`);

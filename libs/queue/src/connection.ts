@@ -12,11 +12,14 @@ export const QUEUE_SCHEMA_VERSION: number = require('pg-boss/version.json').sche
 
 /** A queue problem: the message names the host (never the password or the connection string), the fix says what to do. */
 export class QueueError extends Error {
+  /** The problem alone; `message` also carries the fix, for callers that print only messages. */
+  readonly problem: string;
   constructor(
-    message: string,
+    problem: string,
     readonly fix?: string,
   ) {
-    super(message);
+    super(fix ? `${problem} — ${fix}` : problem);
+    this.problem = problem;
   }
 }
 

@@ -46,6 +46,7 @@ const sha256 = (data: string | Buffer) => createHash('sha256').update(data).dige
 export const printable = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ');
 
 interface Planned {
+  enqueue: boolean;
   ep: EpisodeRecord;
   id: string;
   job: TranscriptionJob;
@@ -66,6 +67,21 @@ async function jobStates(conn: QueueConnection, name: string, ids: string[]): Pr
     for (const r of rows) if (!out.has(r.id)) out.set(r.id, r);
   }
   return out;
+}
+
+/** Create the model's queue once; two coordinators creating it at once may deadlock in PostgreSQL: try again. */
+export async function ensureQueue(conn: QueueConnection, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await conn.boss.getQueue(name)) return;
+    try {
+      await conn.boss.createQueue(name);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 5 || !(code === '40P01' || code === '23505' || code === '42P07')) throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    }
+  }
 }
 
 /**
@@ -124,12 +140,9 @@ async function coordinate(ctx: {
   };
 
   const name = queueName(settings.model);
-  await conn.boss.createQueue(name).catch((err) => {
-    // Two coordinators creating it at once: the loser finds it made.
-    if (!/already exists|duplicate/i.test((err as Error).message)) throw err;
-  });
+  await ensureQueue(conn, name);
 
-  const planned: Planned[] = episodes.map(({ episode: ep, upgrade }) => {
+  const planned: Planned[] = episodes.map(({ episode: ep, upgrade, enqueue }) => {
     const key = jobKey({ site: site.id, podcast: ep.podcast, episodeId: ep.id, audioSha256: ep.audio!.sha256, engine, model: settings.model });
     const id = jobId(key);
     const job: TranscriptionJob = {
@@ -148,7 +161,7 @@ async function coordinate(ctx: {
       resultKey: resultKeyFor(ep.podcast, ep.fileKey, id),
       upgrade,
     };
-    return { ep, id, job, priority: upgrade ? PRIORITY_UPGRADE : PRIORITY_NEW };
+    return { enqueue, ep, id, job, priority: upgrade ? PRIORITY_UPGRADE : PRIORITY_NEW };
   });
   const byId = new Map(planned.map((p) => [p.id, p]));
 
@@ -177,8 +190,12 @@ async function coordinate(ctx: {
   };
   for (const p of planned) {
     const row = states.get(p.id);
-    if (!row) toEnqueue.push(p);
-    else if (row.state === 'completed') completed.push(p);
+    if (!row) {
+      if (p.enqueue) toEnqueue.push(p);
+    } else if (!p.enqueue && (row.state === 'failed' || row.state === 'cancelled')) {
+      // An upgrade (asked for by an earlier --force) that failed: the current transcript stays.
+      log.debug(`${p.ep.podcast}/${p.ep.fileKey}: its upgrade job ${row.state}; the current transcript stays`);
+    } else if (row.state === 'completed') completed.push(p);
     else if (row.state === 'failed' || row.state === 'cancelled') await failedJob(p, row);
     else pending.add(p.id);
   }
@@ -278,8 +295,10 @@ async function coordinate(ctx: {
       episode: p.ep,
       srt: doc.srt,
       record: {
+        // source: what really ran (a GPU worker may run whisper-cli for a "whisper" site); engine: what the
+        // site asked for, so the next run does not count it as made with another engine.
         source: printable(String(r.engine)),
-        engine: printable(String(r.engine)),
+        engine: p.job.engine,
         model: printable(String(r.model)),
         prompt: r.prompt,
         audioSha256: audioSha,

@@ -179,6 +179,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       try {
         await Promise.race([bucket.download({ key: job.audio.key, size: job.audio.size, etag: job.audio.etag, mtimeMs: Date.now() }, audioFile), aborted]);
       } catch (err) {
+        if (err instanceof HandedBack) throw err;
         if (err instanceof StorageError && err.kind !== 'not-found' && err.kind !== 'other') {
           throw new HandedBack(`the bucket of site ${site.id} is unreachable from this worker: ${err.message}${err.fix ? ` — ${err.fix}` : ''}`);
         }

@@ -42,6 +42,8 @@ export interface TranscribeOptions {
 export interface RemoteEpisode {
   episode: EpisodeRecord;
   upgrade: boolean;
+  /** False: only collect it if its job exists (an upgrade asked for by an earlier --force run); never enqueue. */
+  enqueue: boolean;
 }
 
 /** A transcript a remote transcriber brought back, checked against the episode's audio. */
@@ -159,6 +161,7 @@ export async function transcribeSite(input: {
   const candidates = manifest.episodes.filter((e) => e.status === 'downloaded' && e.audio?.sha256);
   const todo: EpisodeRecord[] = [];
   const hasTranscript = new Set<EpisodeRecord>();
+  const outdated: EpisodeRecord[] = [];
   for (const ep of candidates) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     // Only whether it is there: the SRT itself is read (and hashed) once, for the state at the end.
@@ -170,6 +173,7 @@ export async function transcribeSite(input: {
     } else if (rec && rec.source !== 'publisher' && (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? ''))) {
       // A different engine/model/prompt alone never re-transcribes hours of audio: only on request.
       count('outdated');
+      outdated.push(ep);
       log.debug(`${key}: made with ${rec.engine} ${rec.model}; kept (use --force to redo with ${engineName} ${settings.model})`);
     }
   }
@@ -233,7 +237,7 @@ export async function transcribeSite(input: {
 
     // 2. Else the engine: elsewhere (queue mode) or here.
     if (!srt && remote) {
-      remoteEpisodes.push({ episode: ep, upgrade: hasTranscript.has(ep) });
+      remoteEpisodes.push({ episode: ep, upgrade: hasTranscript.has(ep), enqueue: true });
       continue;
     }
     if (!srt) {
@@ -286,6 +290,8 @@ export async function transcribeSite(input: {
     count(record!.source === 'publisher' ? 'publisher' : 'transcribed');
   }
 
+  // Upgrades enqueued by an earlier --force run are collected by every later run (the old transcript stays until then).
+  if (remote) for (const ep of outdated) remoteEpisodes.push({ episode: ep, upgrade: true, enqueue: false });
   if (remote && remoteEpisodes.length) {
     const got = await remote.transcribe({ episodes: remoteEpisodes, engine: engineName, settings, log });
     for (const t of got.transcripts) await save(t.episode, t.srt, t.record);
