@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { EpisodeRecord, SiteConfig, SitePaths } from '@podline/config';
+import { stripControl, type EpisodeRecord, type SiteConfig, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import type { StorageBackend } from '@podline/storage';
 import type { EngineSettings, RemoteEpisode, RemoteTranscriber, RemoteTranscript, RunLog } from '@podline/transcription';
@@ -42,8 +42,8 @@ interface JobRow {
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** Control characters out of text that came from elsewhere (a worker's error, a bucket object). */
-export const printable = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ');
+/** Text that came from elsewhere (a worker's error, a bucket object), safe to print on one line. */
+export const printable = (text: string) => stripControl(text, true);
 
 interface Planned {
   enqueue: boolean;
