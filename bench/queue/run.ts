@@ -86,14 +86,17 @@ async function writeEpisodes(paths: SitePaths, count: number, make: (i: number, 
   return episodes;
 }
 
+const allWorkers: ChildProcess[] = [];
 function startWorkers(ws: TempWorkspace, url: string, count: number, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess[] {
-  return Array.from({ length: count }, () =>
+  const started = Array.from({ length: count }, () =>
     spawn(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'worker.js'), '--poll=200', ...args], {
       cwd: ws.root,
       env: { ...ws.env, PODLINE_QUEUE_URL: url, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
+  allWorkers.push(...started);
+  return started;
 }
 
 async function stopWorkers(children: ChildProcess[]): Promise<void> {
@@ -237,6 +240,7 @@ async function main() {
   const pg = await startPostgres();
   const ws = createTempWorkspace();
   process.env.PODLINE_DATA_DIR = ws.dataDir;
+  process.env.PODLINE_QUEUE_URL = pg.url;
   const conn = await connectQueue(pg.url);
   try {
     out(`queue benchmark: PostgreSQL ${pg.host}:${pg.port} (embedded), local-folder bucket; shared machine: figures are noisy`);
@@ -250,6 +254,7 @@ async function main() {
       JSON.stringify({ jobs: JOBS, workers: WORKERS, ms: MS, wallSeconds: t.wall, idealSeconds: t.ideal, efficiency: t.ideal / t.wall, gapMs: { median: pct(t.gaps, 50), p95: pct(t.gaps, 95) }, inJobOverheadMs: { median: pct(t.inJob, 50), p95: pct(t.inJob, 95) }, episodes: EPISODES, enqueueMs: c.enqueueMs, collectMs: c.collectMs, realEpisodesPerHour: r }, null, 2),
     );
   } finally {
+    await stopWorkers(allWorkers);
     await conn.close();
     ws.cleanup();
     await pg.stop();
