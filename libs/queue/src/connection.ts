@@ -1,4 +1,5 @@
 import PgBoss from 'pg-boss';
+import { PodlineError } from '@podline/config';
 
 /** The environment variable holding the queue's connection string. A secret: never printed, logged or stored. */
 export const QUEUE_URL_ENV = 'PODLINE_QUEUE_URL';
@@ -11,14 +12,11 @@ export const QUEUE_SCHEMA = 'pgboss';
 export const QUEUE_SCHEMA_VERSION: number = require('pg-boss/version.json').schema;
 
 /** A queue problem: the message names the host (never the password or the connection string), the fix says what to do. */
-export class QueueError extends Error {
+export class QueueError extends PodlineError {
   /** The problem alone; `message` also carries the fix, for callers that print only messages. */
   readonly problem: string;
-  constructor(
-    problem: string,
-    readonly fix?: string,
-  ) {
-    super(fix ? `${problem} — ${fix}` : problem);
+  constructor(problem: string, fix?: string) {
+    super(fix ? `${problem} — ${fix}` : problem, { fix });
     this.problem = problem;
   }
 }

@@ -1,14 +1,13 @@
-export * from './ggml';
-export * from './srt';
-export * from './publisher';
-export * from './model';
-export * from './engine';
-export * from './engines';
-export * from './whisper-engine';
-export * from './whisper-cli-engine';
-export * from './transcribe-audio';
-export * from './records';
-export * from './transcribe-site';
-/** Generated whisper.cpp-format models, for tests and benchmarks (no real model needed). */
-export * from './testing/ggml-writer';
-export * from './testing/timed-engine';
+// What other projects use from this lib, by name (everything else is internal).
+export { EngineError, type EngineSettings, type TranscriptionEngine } from './engine';
+export { ENGINES, getEngine } from './engines';
+export { inspectModelFile, ModelFormatError } from './ggml';
+export { checkModel, downloadCommand, ModelError, modelFile } from './model';
+export { defaultThreads, TRANSCRIBE_DEFAULTS, type TranscribeOptions } from './options';
+export { loadSources, type TranscriptSource } from './records';
+export { toSrt, validateSrt } from './srt';
+export { transcribeAudio } from './transcribe-audio';
+export { type RemoteEpisode, type RemoteTranscriber, type RemoteTranscript, type RunLog, transcribeSite } from './transcribe-site';
+export { timedEngine } from './timed-engine';
+export { findWhisperCli, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine } from './whisper-cli-engine';
+export { whisperEngine, whisperParams } from './whisper-engine';

@@ -19,7 +19,10 @@ const { executor, batch } = defineSiteExecutor<Schema>(
       log,
       options,
       // Queue mode: the engine runs on the queue's workers; this run enqueues and collects.
-      remote: site.transcription.mode === 'queue' ? queueTranscriber({ workspaceRoot, site, paths, options: { wait: options.wait, waitTimeoutSeconds: options.waitTimeout || undefined, retryFailed: options.retryFailed } }) : undefined,
+      remote:
+        site.transcription.mode === 'queue'
+          ? queueTranscriber({ workspaceRoot, site, paths, options: { wait: options.wait, waitTimeoutSeconds: options.waitTimeout || undefined, retryFailed: options.retryFailed } })
+          : undefined,
     }),
   { batchConcurrency: 1 },
 );
