@@ -139,6 +139,8 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       usePublisherTranscripts: raw.transcription?.usePublisherTranscripts ?? true,
       mode: raw.transcription?.mode ?? 'local',
       queueAttempts: raw.transcription?.queueAttempts ?? 3,
+      vad: raw.transcription?.vad ?? {},
+      corrections: path.resolve(path.dirname(configFile), raw.transcription?.corrections ?? 'corrections.txt'),
     },
     index: raw.index ?? { kind: 'local' },
   };

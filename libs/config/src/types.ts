@@ -41,6 +41,19 @@ export interface TranscriptionConfig {
   mode?: 'local' | 'queue';
   /** Queue mode: attempts per job before it is failed (default 3). */
   queueAttempts?: number;
+  /** Voice-activity detection: Whisper hears only the speech. */
+  vad?: VadConfig;
+  /** Corrections file relative to the site folder (default corrections.txt; missing: none). */
+  corrections?: string;
+}
+
+export interface VadConfig {
+  enabled?: boolean;
+  threshold?: number;
+  minSpeechMs?: number;
+  minSilenceMs?: number;
+  padMs?: number;
+  windowSeconds?: number;
 }
 
 export type IndexConfig =
@@ -70,7 +83,15 @@ export interface SiteConfig {
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
   /** `mode` and `queueAttempts` are filled in by the loader; absent (configs built in code) means local, 3. */
-  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'mode' | 'queueAttempts'>> & Pick<TranscriptionConfig, 'prompt' | 'mode' | 'queueAttempts'>;
+  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts'>> & {
+    prompt?: string;
+    /** As configured (defaults are filled in by the speech lib); absent: all defaults. */
+    vad?: VadConfig;
+    /** Absolute path of the corrections file (it may not exist); absent: none. */
+    corrections?: string;
+    mode?: 'local' | 'queue';
+    queueAttempts?: number;
+  };
   index: IndexConfig;
 }
 

@@ -10,4 +10,5 @@ export interface Schema {
   wait?: boolean;
   waitTimeout?: number;
   retryFailed?: boolean;
+  vad?: boolean;
 }
