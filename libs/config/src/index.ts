@@ -8,3 +8,4 @@ export * from './lock';
 export * from './pipeline';
 export * from './sites';
 export * from './products';
+export * from './text';

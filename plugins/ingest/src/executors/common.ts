@@ -1,6 +1,7 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   ConfigError,
+  PIPELINE,
   SitePaths,
   acquireLock,
   lockFile,
@@ -13,6 +14,7 @@ import {
   type SiteConfig,
 } from '@podline/config';
 import { recordTask, runId, type TaskProblem, type TaskRecord } from '@podline/report';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Options every pipeline executor accepts. */
@@ -128,6 +130,47 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
 
 class SiteBusyError extends Error {}
 
+/** An option no phase of the pipeline takes (a typo, most likely). */
+class UnknownOptionError extends Error {}
+
+const phaseOptions = new Map<string, Set<string>>();
+/** The options a phase's schema declares. */
+function optionsOf(phase: string): Set<string> {
+  let known = phaseOptions.get(phase);
+  if (!known) {
+    const schema = JSON.parse(readFileSync(path.join(__dirname, phase, 'schema.json'), 'utf8')) as { properties?: Record<string, unknown> };
+    known = new Set(Object.keys(schema.properties ?? {}));
+    phaseOptions.set(phase, known);
+  }
+  return known;
+}
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * Options given for one phase reach the phases before it too (\`dependsOn\` forwards them, for --dryRun above all).
+ * A phase ignores the options another phase takes (\`rss --since\` reaches pre-sync and check) and refuses the
+ * ones no phase takes, naming them. Returns the options this phase takes, and those it ignored.
+ */
+export function phaseOwnOptions<O extends object>(target: PipelinePhase, options: O): { own: O; ignored: string[] } {
+  const own: Record<string, unknown> = {};
+  const ignored: string[] = [];
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    const name = camel(key);
+    if (key.startsWith('_') || optionsOf(target).has(name)) own[name] = value;
+    else if (PIPELINE.some((phase) => optionsOf(phase).has(name))) ignored.push(name);
+    else unknown.push(key);
+  }
+  if (unknown.length) {
+    throw new UnknownOptionError(
+      `${unknown.map((k) => `--${k}`).join(', ')}: no phase of the pipeline takes ${unknown.length === 1 ? 'this option' : 'these options'}. ` +
+        `See the options of each phase with \`npx nx run <site>:<phase> --help\` (this is ${target}).`,
+    );
+  }
+  return { own: own as O, ignored };
+}
+
 /** Run one site task: load config, run, write state, record the report. Never throws. */
 export async function runSiteTask<O>(
   target: PipelinePhase,
@@ -141,6 +184,13 @@ export async function runSiteTask<O>(
 ): Promise<{ success: boolean; terminalOutput: string }> {
   const lines: string[] = [];
   const log = makeLogger(`[${projectName}:${target}]`, !!options.verbose, lines, batch);
+  let ignored: string[] = [];
+  let optionError: Error | undefined;
+  try {
+    ({ own: options, ignored } = phaseOwnOptions(target, options));
+  } catch (err) {
+    optionError = err as Error;
+  }
   const started = Date.now();
   const record: TaskRecord = {
     site: projectName,
@@ -152,6 +202,8 @@ export async function runSiteTask<O>(
     problems: [],
   };
   try {
+    if (optionError) throw optionError;
+    if (ignored.length) log.debug(`ignores ${ignored.map((k) => `--${k}`).join(', ')}: ${ignored.length === 1 ? 'an option' : 'options'} of another phase`);
     const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
     const paths = new SitePaths(site.id, workspaceRoot);
     if (!options.dryRun) await takeSiteLock(site.id, workspaceRoot, log);
@@ -178,7 +230,7 @@ export async function runSiteTask<O>(
     record.problems.push({ site: projectName, message });
     log.error(message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
-    if (!(err instanceof ConfigError || err instanceof SiteBusyError)) log.debug((err as Error)?.stack ?? '');
+    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof UnknownOptionError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {
