@@ -39,7 +39,7 @@ export async function readManifest(file: string, site: string): Promise<EpisodeM
 }
 
 /** How far an episode got: a record that got further wins a merge (audio downloaded beats not yet). */
-const PROGRESS: Record<EpisodeRecord['status'], number> = { 'no-audio': 0, new: 1, failed: 1, downloaded: 2 };
+const PROGRESS: Record<EpisodeRecord['status'], number> = { 'no-audio': 0, video: 0, new: 1, failed: 1, downloaded: 2 };
 
 export interface ManifestMerge {
   manifest: EpisodeManifest;
