@@ -1,17 +1,16 @@
 import { promises as fsp } from 'node:fs';
-import type { EpisodeManifest, EpisodeRecord } from '@podline/config';
+import { PodlineError, type EpisodeManifest, type EpisodeRecord } from '@podline/config';
 import { sortRecords } from './merge';
 
 /** An episode manifest that cannot be used; the message says what to do (the file itself is never touched). */
-export class ManifestError extends Error {
+export class ManifestError extends PodlineError {
   /** What is wrong with the file, without the fix (for callers whose fix differs, e.g. the bucket's copy). */
   readonly reason: string;
   constructor(message: string, site: string) {
-    super(
-      `${message}. Fix: move it aside, then run \`nx run ${site}:pre-sync\` to fetch the bucket's copy, ` +
-        `or \`nx run ${site}:rss\` to rebuild it from the feeds (audio already here is adopted, not downloaded again)`,
-    );
-    this.name = 'ManifestError';
+    const fix =
+      `move it aside, then run \`nx run ${site}:pre-sync\` to fetch the bucket's copy, ` +
+      `or \`nx run ${site}:rss\` to rebuild it from the feeds (audio already here is adopted, not downloaded again)`;
+    super(`${message}. Fix: ${fix}`, { fix, site });
     this.reason = message;
   }
 }

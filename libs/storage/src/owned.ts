@@ -50,7 +50,7 @@ export async function reconcileManifest(backend: StorageBackend, entry: ObjectEn
   try {
     local = await readManifest(paths.manifestFile, siteId);
   } catch (err) {
-    if (err instanceof ManifestError) throw new StorageError('other', `site ${siteId}: ${err.reason}`, err.message.slice(err.reason.length + 2));
+    if (err instanceof ManifestError) throw new StorageError('other', `site ${siteId}: ${err.reason}`, err.fix);
     throw err;
   }
   if (!local) throw new StorageError('other', `site ${siteId}: ${paths.manifestFile} vanished during the sync`, 'run the site again');

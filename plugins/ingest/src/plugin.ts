@@ -4,9 +4,10 @@ import type {
   CreateNodesResult,
   TargetConfiguration,
 } from '@nx/devkit';
-import { DependencyType } from '@nx/devkit';
+import { createNodesFromFiles, DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { pipelineProjects } from './pipeline-projects';
 import { PIPELINE, PRODUCTS_STATE, isSiteConfigPath, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
 
 export interface IngestPluginOptions {
@@ -90,21 +91,24 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
 }
 
 /**
- * One project per site config. A broken config still yields its project (named after the folder), so only
- * that site's tasks fail, with the loader's message, and every other site's cron run carries on.
+ * One project per site config. A broken config (bad JSON, failed validation) still yields its project (named
+ * after the folder), so only that site's tasks fail, with the loader's message, and every other site's cron
+ * run carries on. Anything else (an unreadable file) is thrown, and reported by Nx for that file alone.
  */
 export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
+  const text = readFileSync(path.join(workspaceRoot, configFile), 'utf8');
   let raw: Partial<SiteConfigFile> | undefined;
   let problems: string | undefined;
   try {
-    raw = JSON.parse(readFileSync(path.join(workspaceRoot, configFile), 'utf8'));
-    const found = validateSiteConfig(raw, configFile, folder);
-    if (found.length) problems = formatProblems(found);
+    raw = JSON.parse(text);
   } catch (err) {
     problems = `${configFile}: is not valid JSON (${(err as Error).message}). Fix: correct the JSON syntax`;
-    raw = undefined;
+  }
+  if (raw !== undefined) {
+    const found = validateSiteConfig(raw, configFile, folder);
+    if (found.length) problems = formatProblems(found);
   }
   const id = folder; // the folder is the project name, valid config or not
   return {
@@ -126,11 +130,12 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
 export const createNodes: CreateNodes<IngestPluginOptions> = [
   'sites/**/site.config.json',
   (configFiles, options, context) =>
-    configFiles.filter(isSiteConfigPath).map((file) => [file, createSiteNode(file, context.workspaceRoot, options ?? {})] as const),
+    // Per file: one file's failure is reported with its name, and every other site still gets its project.
+    createNodesFromFiles((file, opts, ctx) => createSiteNode(file, ctx.workspaceRoot, opts ?? {}), configFiles.filter(isSiteConfigPath), options ?? {}, context),
 ];
 
-/** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
-export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'search-index', 'aws'];
+/** The plugin and the libs a site's pipeline runs (derived from the executors' imports): changes to them affect every site. */
+export const PIPELINE_PROJECTS = pipelineProjects();
 
 export const createDependencies: CreateDependencies<IngestPluginOptions> = (_options, context) => {
   const deps = [];

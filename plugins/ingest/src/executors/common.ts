@@ -1,7 +1,7 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
-  ConfigError,
   PIPELINE,
+  PodlineError,
   SitePaths,
   acquireLock,
   lockFile,
@@ -22,6 +22,9 @@ export interface CommonOptions {
   dryRun?: boolean;
   verbose?: boolean;
 }
+
+/** Their defaults (every schema.json repeats them, checked by a spec). */
+export const COMMON_DEFAULTS: Readonly<Required<CommonOptions>> = Object.freeze({ dryRun: false, verbose: false });
 
 export interface Logger {
   info(msg: string): void;
@@ -128,10 +131,10 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
   }
 }
 
-class SiteBusyError extends Error {}
+class SiteBusyError extends PodlineError {}
 
 /** An option no phase of the pipeline takes (a typo, most likely). */
-class UnknownOptionError extends Error {}
+class UnknownOptionError extends PodlineError {}
 
 const phaseOptions = new Map<string, Set<string>>();
 /** The options a phase's schema declares. */
@@ -230,7 +233,7 @@ export async function runSiteTask<O>(
     record.problems.push({ site: projectName, message });
     log.error(message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
-    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof UnknownOptionError)) log.debug((err as Error)?.stack ?? '');
+    if (!(err instanceof PodlineError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {
