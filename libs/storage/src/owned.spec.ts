@@ -160,6 +160,9 @@ describe.each([s3Backend, local])('owned files on $name', (backend) => {
     // Settled: rss on A keeps all four (the feed no longer lists 3), and nothing moves on either machine.
     await rss(a);
     expect(readFileSync(a.paths.manifestFile, 'utf8')).toBe(merged);
+    // A's saved feed is the newest copy now (B's may or may not have gone up, by a second): it follows.
+    expect((await uploadSite(a.ctx(extra))).problems).toEqual([]);
+    expect((await bucketFile(keys.rss('show'))).equals(readFileSync(a.paths.rssFile('show')))).toBe(true);
     for (const m of [a, b]) {
       const pre2 = await preSync(m.ctx(extra));
       expect(pre2.counts).toMatchObject({ downloaded: 0 });
