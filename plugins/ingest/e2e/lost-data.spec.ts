@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { createTempWorkspace, type TempWorkspace } from '@podline/testing/temp-workspace';
 import { fakeMp3, startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
 
-jest.setTimeout(300_000);
+// Four full runs of two sites per test: minutes on a busy machine.
+jest.setTimeout(900_000);
 
 const SITES = ['kept', 'alone'] as const;
 const CACHED = ['transcribe', 'upload', 'index'] as const;
