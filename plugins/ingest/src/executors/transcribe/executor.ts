@@ -11,8 +11,8 @@ import type { Schema } from './schema';
  */
 const { executor, batch } = defineSiteExecutor<Schema>(
   'transcribe',
-  ({ workspaceRoot, site, paths, options, log }) =>
-    transcribeSite({
+  async ({ workspaceRoot, site, paths, options, log }) => {
+    const result = await transcribeSite({
       workspaceRoot,
       site,
       paths,
@@ -23,7 +23,10 @@ const { executor, batch } = defineSiteExecutor<Schema>(
         site.transcription.mode === 'queue'
           ? queueTranscriber({ workspaceRoot, site, paths, options: { wait: options.wait, waitTimeoutSeconds: options.waitTimeout || undefined, retryFailed: options.retryFailed } })
           : undefined,
-    }),
+    });
+    // The transcripts this state vouches for: a later run notices if the data folder loses them.
+    return { ...result, products: result.state?.transcripts.map((t) => t.key) };
+  },
   { batchConcurrency: 1 },
 );
 
