@@ -2,3 +2,6 @@
 export { contentTypeFor } from './content-type';
 export { SYNC_DEFAULTS } from './options';
 export { checkSite, INDEX_FOLDERS, preSync, type SyncContext, uploadSite } from './sync';
+export { StorageError } from './errors';
+export { openBackend } from './open';
+export type { StorageBackend } from './types';

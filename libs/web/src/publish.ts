@@ -57,6 +57,8 @@ export interface PublishPageResult {
   siteJson: SiteJson;
   /** True when the web index was rebuilt. */
   rebuiltIndex: boolean;
+  /** Every file the page is made of (relative to webDir), written this run or not. */
+  files: string[];
 }
 
 async function writeIfChanged(file: string, data: string | Buffer): Promise<boolean> {
@@ -96,7 +98,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
     hash16(readFileSync(path.join(webDir, previous.index.file))) === /index-([0-9a-f]{16})\.sqlite$/.exec(previous.index.file)?.[1];
   if (reusable) index = previous.index;
   else if (opts.dryRun) {
-    return { written: ['index-<hash>.sqlite', 'site.json'], removed: [], siteJson: previous!, rebuiltIndex: true };
+    return { written: ['index-<hash>.sqlite', 'site.json'], removed: [], siteJson: previous!, rebuiltIndex: true, files: [] };
   } else {
     const info = await buildWebIndex(opts.sourceIndex, webDir, opts.index);
     const file = info.file;
@@ -127,17 +129,18 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   };
   const html = readFileSync(path.join(PAGE_SRC, 'index.html'), 'utf8').replace('__APP__', app);
   const finals: Array<[string, string | Buffer]> = [...assets, ['site.json', stableStringify(siteJson)], ['index.html', html]];
+  const files = [index.file, ...finals.map(([name]) => name)];
   if (opts.dryRun) {
     const changed = finals.filter(([name, data]) => {
       const file = path.join(webDir, name);
       return !existsSync(file) || !readFileSync(file).equals(Buffer.isBuffer(data) ? data : Buffer.from(data));
     });
-    return { written: changed.map(([n]) => n), removed: [], siteJson, rebuiltIndex };
+    return { written: changed.map(([n]) => n), removed: [], siteJson, rebuiltIndex, files };
   }
   for (const [name, data] of finals) if (await writeIfChanged(path.join(webDir, name), data)) written.push(name);
 
   // Local copies of earlier versions: everything in web/ that site.json no longer names.
-  const keep = new Set([index.file, app, worker, wasm, 'site.json', 'index.html']);
+  const keep = new Set(files);
   const removed: string[] = [];
   for (const sub of ['', 'assets']) {
     const dir = path.join(webDir, sub);
@@ -150,5 +153,5 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
       }
     }
   }
-  return { written, removed, siteJson, rebuiltIndex };
+  return { written, removed, siteJson, rebuiltIndex, files };
 }

@@ -8,7 +8,7 @@ import { createNodesFromFiles, DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pipelineProjects } from './pipeline-projects';
-import { PIPELINE, isSiteConfigPath, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
+import { PIPELINE, PRODUCTS_STATE, isSiteConfigPath, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
 
 export interface IngestPluginOptions {
   /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
@@ -46,24 +46,28 @@ function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
       // changes, so hashing them would make the next run re-upload for nothing.
       return [...base, { dependentTasksOutputFiles: '**/{rss,transcribe}.json', transitive: true }];
     case 'index':
-      // Only upload's state: the bucket's content digest, which changes exactly when something was uploaded.
-      return [...base, { dependentTasksOutputFiles: '**/*.json' }];
+      // Upload's state: the bucket's content digest, which changes exactly when something was uploaded;
+      // and rss's products state, which changes when the data folder lost what the index's state vouches for.
+      return [...base, { dependentTasksOutputFiles: '**/*.json' }, { dependentTasksOutputFiles: `**/${PRODUCTS_STATE}.json`, transitive: true }];
     default:
       return base;
   }
 }
 
-export function siteTargets(siteId: string, prefix = ''): Record<string, TargetConfiguration> {
+export function siteTargets(siteId: string, prefix = '', transcriptionMode: 'local' | 'queue' = 'local'): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   PIPELINE.forEach((name, i) => {
-    const outward = OUTWARD.has(name);
+    // In queue mode transcribe looks outward too (what workers finished): it always runs, and is cheap
+    // when nothing is pending (no episode needs a transcript: no connection at all).
+    const outward = OUTWARD.has(name) || (name === 'transcribe' && transcriptionMode === 'queue');
     targets[prefix + name] = {
       executor: `@podline/ingest:${name}`,
       // 'forward': options given on the command line (--dryRun above all) reach every phase before it too.
       dependsOn: i === 0 ? [] : [{ target: prefix + PIPELINE[i - 1], params: 'forward' }],
       cache: !outward,
       inputs: inputsFor(name),
-      outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`],
+      // rss also writes the products state: what the data folder lost of the cached targets' products.
+      outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`, ...(name === 'rss' ? [`{workspaceRoot}/${stateFileRel(siteId, PRODUCTS_STATE)}`] : [])],
       options: {},
       metadata: {
         description: DESCRIPTIONS[name],
@@ -124,7 +128,7 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
         root,
         projectType: 'application',
         tags: tagsFor(problems ? undefined : raw),
-        targets: siteTargets(id, options.targetPrefix ?? ''),
+        targets: siteTargets(id, options.targetPrefix ?? '', raw?.transcription?.mode === 'queue' ? 'queue' : 'local'),
         metadata: {
           description: problems ? `Podcast site ${id} — config has problems:\n${problems}` : `Podcast site ${raw?.title ?? id}`,
         },

@@ -27,6 +27,8 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
     // Site-wide failures (no manifest…) carry their fix; keep it in the report.
     return { problems: [{ site: site.id, message: (err as Error).message, fix: fixOf(err) }] };
   }
+  // The entry files and the index this state vouches for: a later run notices if the data folder loses them.
+  const products = built.state && [...built.state.entries.map((e) => e.key), built.state.index.key];
   // The listeners' search page beside it (web/): rebuilt only when the index's content changed.
   let pageCounts: Record<string, number> = {};
   if (built.state) {
@@ -40,6 +42,7 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
       });
       if (page.written.length) log.info(`search page: ${options.dryRun ? 'would write' : 'wrote'} ${page.written.join(', ')}`);
       pageCounts = { ...(page.written.length && { pageFiles: page.written.length }), ...(page.rebuiltIndex && { webIndexRebuilt: 1 }) };
+      products?.push(...page.files.map((f) => `${WEB_FOLDER}/${f}`));
     } catch (err) {
       return {
         state: built.state,
@@ -49,10 +52,10 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
     }
   }
   built = { ...built, counts: { ...built.counts, ...pageCounts } };
-  if (site.storage.kind === 'none') return { state: built.state, counts: built.counts, problems: built.problems };
+  if (site.storage.kind === 'none') return { state: built.state, counts: built.counts, problems: built.problems, products };
   // The index is derived and was just rebuilt: a newer local copy replaces the bucket's.
   const published = await uploadSite(syncContext(task), { dryRun: options.dryRun, folders: [...INDEX_FOLDERS], conflict: 'overwrite-if-newer' });
   const { uploaded, uploadedBytes, wouldUpload } = published.counts;
   const counts = { ...built.counts, ...(uploaded && { published: uploaded, publishedBytes: uploadedBytes ?? 0 }), ...(wouldUpload && { wouldPublish: wouldUpload }) };
-  return { state: built.state, counts, problems: [...built.problems, ...published.problems] };
+  return { state: built.state, counts, problems: [...built.problems, ...published.problems], products };
 }
