@@ -138,6 +138,7 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       prompt: raw.transcription?.prompt,
       usePublisherTranscripts: raw.transcription?.usePublisherTranscripts ?? true,
     },
+    network: { allowPrivateAddresses: raw.network?.allowPrivateAddresses ?? false },
     index: raw.index ?? { kind: 'local' },
   };
 }

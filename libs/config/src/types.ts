@@ -32,6 +32,11 @@ export interface TranscriptionConfig {
   usePublisherTranscripts?: boolean;
 }
 
+/** What URLs from untrusted sources (feeds, the bucket) may reach; see the schema's "network". */
+export interface NetworkConfig {
+  allowPrivateAddresses?: boolean;
+}
+
 export type IndexConfig =
   | { kind: 'local' }
   | { kind: 'lambda'; functionName: string; invocationType?: 'RequestResponse' | 'Event' };
@@ -44,6 +49,7 @@ export interface SiteConfigFile {
   storage?: StorageConfig;
   aws?: AwsConfig;
   transcription?: TranscriptionConfig;
+  network?: NetworkConfig;
   index?: IndexConfig;
 }
 
@@ -59,6 +65,8 @@ export interface SiteConfig {
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
   transcription: Required<Omit<TranscriptionConfig, 'prompt'>> & { prompt?: string };
+  /** Optional so hand-made configs (tests, scripts) stay valid; absent means the defaults (nothing private). */
+  network?: Required<NetworkConfig>;
   index: IndexConfig;
 }
 

@@ -7,6 +7,7 @@ import { isStaleTemp, tempPathFor } from '@podline/config';
 import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio } from './audio';
 import { describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
+import type { UrlPolicy } from './url-policy';
 
 export interface DownloadOptions {
   /** Idle timeout per request (ms). */
@@ -17,6 +18,8 @@ export interface DownloadOptions {
   /** Called as bytes arrive (received, total when known). */
   onProgress?: (received: number, total?: number) => void;
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+  /** What the enclosure URL (from a feed: untrusted) may reach. Default: http(s) to public addresses only. */
+  policy?: UrlPolicy;
 }
 
 export interface DownloadedFile {
@@ -80,7 +83,7 @@ export async function removeStaleTemps(dest: string): Promise<number> {
 }
 
 async function attempt(url: string, dest: string, opts: DownloadOptions): Promise<DownloadedFile> {
-  const res = await openUrl(url, { timeoutMs: opts.timeoutMs, headers: { Accept: 'audio/*, */*;q=0.5' } });
+  const res = await openUrl(url, { timeoutMs: opts.timeoutMs, headers: { Accept: 'audio/*, */*;q=0.5' }, policy: opts.policy ?? { allowPrivateAddresses: false } });
   const type = res.headers['content-type'] ?? '';
   if (/^text\/html/i.test(type)) {
     res.body.destroy();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { openUrl, readBody } from './http';
 import { withRetry, type RetryPolicy } from './retry';
+import type { UrlPolicy } from './url-policy';
 
 /** What we keep per feed (local only) to ask "anything new?" next time. */
 export interface FeedValidators {
@@ -26,6 +27,8 @@ export interface FeedFetchOptions {
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
   /** Hears every request made (retries included), failed ones too. */
   onRequest?: () => void;
+  /** Checks the redirects the feed server answers with (the feed URL itself is the operator's). */
+  policy?: UrlPolicy;
 }
 
 /**
@@ -42,7 +45,7 @@ export async function fetchFeed(url: string, previous: FeedValidators | undefine
     async () => {
       requests++;
       opts.onRequest?.();
-      const res = await openUrl(url, { headers, timeoutMs: opts.timeoutMs, deadlineMs: opts.timeoutMs, maxRedirects: opts.maxRedirects, decompress: true });
+      const res = await openUrl(url, { headers, timeoutMs: opts.timeoutMs, deadlineMs: opts.timeoutMs, maxRedirects: opts.maxRedirects, decompress: true, policy: opts.policy, trustedStart: true });
       if (res.status === 304) {
         res.body.resume();
         return { changed: false as const, requests };

@@ -9,3 +9,4 @@ export * from './parse';
 export * from './retry';
 export * from './state';
 export * from './sync';
+export * from './url-policy';

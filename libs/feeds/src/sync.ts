@@ -19,6 +19,7 @@ import { readManifest } from './manifest-io';
 import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
 import { DEFAULT_RETRY, mapLimit, type RetryPolicy } from './retry';
+import { untrustedUrlPolicy } from './url-policy';
 import { rssState, type RssState } from './state';
 
 export interface RssOptions {
@@ -83,6 +84,7 @@ function feedFix(err: unknown): string {
 }
 
 function downloadFix(err: unknown): string {
+  if (typeof (err as { fix?: unknown }).fix === 'string') return (err as { fix: string }).fix;
   if (err instanceof NotAudioError) return 'the enclosure URL does not serve audio: tell the publisher; it is tried again on the next run';
   if (err instanceof FetchError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
     return 'the enclosure URL is broken: tell the publisher; it is tried again on the next run';
@@ -91,13 +93,11 @@ function downloadFix(err: unknown): string {
 }
 
 /**
- * An enclosure URL as the feed wrote it, made absolute against the feed's URL. A relative `file:` enclosure is
- * allowed in a `file:` feed only: a feed from the network may not point at this machine's files.
+ * An enclosure URL as the feed wrote it, made absolute against the feed's URL. What it may reach (a `file:`
+ * enclosure only in a `file:` feed, no private hosts) is the download's URL policy.
  */
 function resolveMediaUrl(raw: string, feedUrl: string): string {
-  const url = new URL(raw, feedUrl);
-  if (url.protocol === 'file:' && !feedUrl.startsWith('file:')) throw new FetchError(`the enclosure ${raw} points at a local file; refused for a feed served over the network`, raw);
-  return url.href;
+  return new URL(raw, feedUrl).href;
 }
 
 function parseSince(since: string | undefined): number | undefined {
@@ -190,6 +190,7 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
         timeoutMs,
         retry,
         onRequest: () => counts.requests++,
+        policy: untrustedUrlPolicy(site, url),
         onRetry: (err, attempt, wait) => log.warn(`podcast ${podcast.id}: feed attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
       });
       if (!fetched.changed) {
@@ -276,6 +277,7 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
         timeoutMs,
         retry,
         feedLength: r.audioLength,
+        policy: untrustedUrlPolicy(site, feedUrls.get(r.podcast)!),
         onProgress: (received, total) => {
           const interval = options.progressIntervalMs ?? 0;
           if (!interval || Date.now() - lastShown < interval) return;
