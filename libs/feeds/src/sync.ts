@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import {
   keys,
+  localResourceProblem,
   resolveFeedUrl,
   writeFileAtomic,
   writeJsonAtomic,
@@ -267,7 +268,10 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   };
 
   let done = 0;
+  // This machine's own trouble (disk full, no permission): stop downloading, blame no episode.
+  let stopped: { key: string; message: string; fix: string } | undefined;
   await mapLimit(todo, concurrency, async (r) => {
+    if (stopped) return;
     const key = keys.audio(r.podcast, r.fileKey);
     const tag = () => `[${done + 1}/${todo.length}] ${key}`;
     try {
@@ -291,6 +295,11 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
       counts.bytes += got.size;
       log.progress(`${tag()} done, ${formatBytes(got.size)}`);
     } catch (err) {
+      const local = localResourceProblem(err, paths.audioFile(r.podcast, r.fileKey));
+      if (local) {
+        stopped ??= { key, ...local };
+        return;
+      }
       const message = (err as Error).message ?? String(err);
       const failedRuns = (r.failedRuns ?? 0) + 1;
       update(r, { ...r, status: 'failed', error: message, audio: undefined, failedRuns }); // whatever we had is not here
@@ -310,6 +319,10 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
     }
   });
   await saving;
+  if (stopped) {
+    const left = todo.length - counts.downloaded - counts.failed;
+    problems.push({ site: site.id, file: stopped.key, message: `downloads stopped: ${stopped.message}; ${left} episode(s) not downloaded (not counted against them)`, fix: stopped.fix });
+  }
   if (dirty) await writeJsonAtomic(paths.manifestFile, manifest);
   return { state: rssState(manifest), manifest, counts: nonZero(counts), problems };
 }

@@ -3,6 +3,7 @@ import {
   ConfigError,
   SitePaths,
   acquireLock,
+  localResourceProblem,
   lockFile,
   loadSiteConfig,
   stateFile,
@@ -160,8 +161,10 @@ export async function runSiteTask<O>(
     log.info(`${options.dryRun ? '(dry run) ' : ''}${formatCounts(outcome.counts)}${record.problems.length ? `; ${record.problems.length} failed` : ''}`);
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    record.problems.push({ site: projectName, message });
-    log.error(message);
+    // Errors that know their fix (a full disk, a symbolic link, …) say it.
+    const fix = typeof (err as { fix?: unknown })?.fix === 'string' ? (err as { fix: string }).fix : localResourceProblem(err)?.fix;
+    record.problems.push({ site: projectName, message, ...(fix ? { fix } : {}) });
+    log.error(fix ? `${message} — ${fix}` : message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
     if (!(err instanceof ConfigError || err instanceof SiteBusyError)) log.debug((err as Error)?.stack ?? '');
   }
