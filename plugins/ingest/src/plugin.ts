@@ -7,7 +7,19 @@ import type {
 import { DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PIPELINE, isSiteConfigPath, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
+import {
+  PIPELINE,
+  SITES_DIR,
+  isSiteConfigPath,
+  siteIdClashProblem,
+  siteIdClashes,
+  stateFileRel,
+  validateSiteConfig,
+  formatProblems,
+  type ConfigProblem,
+  type PipelinePhase,
+  type SiteConfigFile,
+} from '@podline/config';
 
 export interface IngestPluginOptions {
   /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
@@ -89,22 +101,26 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
 
 /**
  * One project per site config. A broken config still yields its project (named after the folder), so only
- * that site's tasks fail, with the loader's message, and every other site's cron run carries on.
+ * that site's tasks fail, with the loader's message, and every other site's cron run carries on. Two folders
+ * with the same site id (`sites/a/show`, `sites/b/show`) are both kept, named by their path under sites/
+ * (`a/show`, `b/show`) so the project graph still builds, and both fail with a message naming the two folders.
  */
-export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
+export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}, clashesWith?: readonly string[]): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
   let raw: Partial<SiteConfigFile> | undefined;
   let problems: string | undefined;
+  const found: ConfigProblem[] = clashesWith?.length ? [siteIdClashProblem(root.split(path.sep).join('/'), clashesWith)] : [];
   try {
     raw = JSON.parse(readFileSync(path.join(workspaceRoot, configFile), 'utf8'));
-    const found = validateSiteConfig(raw, configFile, folder);
-    if (found.length) problems = formatProblems(found);
+    found.push(...validateSiteConfig(raw, configFile, folder));
   } catch (err) {
-    problems = `${configFile}: is not valid JSON (${(err as Error).message}). Fix: correct the JSON syntax`;
+    found.push({ file: configFile, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' });
     raw = undefined;
   }
-  const id = folder; // the folder is the project name, valid config or not
+  if (found.length) problems = formatProblems(found);
+  // The folder is the project name, valid config or not; a clashing one is named by its path under sites/.
+  const id = clashesWith?.length ? path.relative(SITES_DIR, root).split(path.sep).join('/') : folder;
   return {
     projects: {
       [root]: {
@@ -123,8 +139,11 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
 
 export const createNodes: CreateNodes<IngestPluginOptions> = [
   'sites/**/site.config.json',
-  (configFiles, options, context) =>
-    configFiles.filter(isSiteConfigPath).map((file) => [file, createSiteNode(file, context.workspaceRoot, options ?? {})] as const),
+  (configFiles, options, context) => {
+    const files = configFiles.filter(isSiteConfigPath);
+    const clashes = siteIdClashes(files);
+    return files.map((file) => [file, createSiteNode(file, context.workspaceRoot, options ?? {}, clashes.get(path.basename(path.dirname(file))))] as const);
+  },
 ];
 
 /** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */

@@ -2,6 +2,9 @@ import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   ConfigError,
   SitePaths,
+  findSiteConfigsOnDisk,
+  siteIdClashProblem,
+  siteIdClashes,
   acquireLock,
   localResourceProblem,
   lockFile,
@@ -144,6 +147,9 @@ export async function runSiteTask<O>(
     problems: [],
   };
   try {
+    // Two folders with one site id would share a data folder and bucket keys: neither runs.
+    const clash = siteIdClashes(findSiteConfigsOnDisk(workspaceRoot)).get(path.basename(projectRoot));
+    if (clash?.includes(projectRoot.split(path.sep).join('/'))) throw new ConfigError([siteIdClashProblem(projectRoot.split(path.sep).join('/'), clash)]);
     const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
     const paths = new SitePaths(site.id, workspaceRoot);
     if (!options.dryRun) await takeSiteLock(site.id, workspaceRoot, log);
