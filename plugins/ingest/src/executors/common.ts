@@ -15,6 +15,8 @@ import {
   type SiteConfig,
 } from '@podline/config';
 import { recordTask, runId, type TaskProblem, type TaskRecord } from '@podline/report';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Options every pipeline executor accepts. */
@@ -123,6 +125,36 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
 
 class SiteBusyError extends Error {}
 
+/** An option out of its schema's range. Nx checks ranges only of "number" options, and in batch mode hides why. */
+class OptionError extends Error {
+  readonly fix: string;
+  constructor(message: string, target: string, projectName: string) {
+    super(message);
+    this.name = 'OptionError';
+    this.fix = `see \`nx run ${projectName}:${target} --help\` for every option and its range`;
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const optionValidators = new Map<string, ValidateFunction>();
+
+/** Every option of `target` against its schema.json (types, whole numbers, ranges, enums); [] when all is well. */
+export function optionProblems(target: string, options: Record<string, unknown>): string[] {
+  let validate = optionValidators.get(target);
+  if (!validate) {
+    const { $schema: _draft, ...schema } = JSON.parse(readFileSync(path.join(__dirname, target, 'schema.json'), 'utf8'));
+    validate = ajv.compile({ ...schema, additionalProperties: true }); // unknown options are Nx's to report
+    optionValidators.set(target, validate);
+  }
+  if (validate(options)) return [];
+  return (validate.errors ?? []).map((e) => {
+    const name = e.instancePath.replace(/^\//, '');
+    const value = options[name];
+    const shown = typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
+    return `--${name}=${shown} ${e.message}`;
+  });
+}
+
 /** Run one site task: load config, run, write state, record the report. Never throws. */
 export async function runSiteTask<O>(
   target: PipelinePhase,
@@ -147,6 +179,8 @@ export async function runSiteTask<O>(
     problems: [],
   };
   try {
+    const bad = optionProblems(target, options as Record<string, unknown>);
+    if (bad.length) throw new OptionError(`invalid option${bad.length > 1 ? 's' : ''}: ${bad.join('; ')}`, target, projectName);
     // Two folders with one site id would share a data folder and bucket keys: neither runs.
     const clash = siteIdClashes(findSiteConfigsOnDisk(workspaceRoot)).get(path.basename(projectRoot));
     if (clash?.includes(projectRoot.split(path.sep).join('/'))) throw new ConfigError([siteIdClashProblem(projectRoot.split(path.sep).join('/'), clash)]);
@@ -172,7 +206,7 @@ export async function runSiteTask<O>(
     record.problems.push({ site: projectName, message, ...(fix ? { fix } : {}) });
     log.error(fix ? `${message} — ${fix}` : message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
-    if (!(err instanceof ConfigError || err instanceof SiteBusyError)) log.debug((err as Error)?.stack ?? '');
+    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof OptionError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {
