@@ -173,3 +173,30 @@ export async function refuseSymlinkBelow(root: string, target: string): Promise<
   const link = await symlinkBelow(root, target);
   if (link) throw new SymlinkError(link);
 }
+
+/**
+ * Symbolic links among a site's data folders and their podcast folders (`<root>/<folder>`,
+ * `<root>/<folder>/<podcast>`, `<root>/.cache`): where rss, transcribe and index write. Cheap: two levels only;
+ * deeper links are met (and never followed) by the walks of the storage targets.
+ */
+export async function dataFolderSymlinks(root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const folder of [...SITE_FOLDERS, '.cache']) {
+    const dir = path.join(root, folder);
+    let st;
+    try {
+      st = await fsp.lstat(dir);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      found.push(dir);
+      continue;
+    }
+    if (!st.isDirectory()) continue;
+    for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
+      if (entry.isSymbolicLink()) found.push(path.join(dir, entry.name));
+    }
+  }
+  return found;
+}

@@ -2,6 +2,8 @@ import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   ConfigError,
   SitePaths,
+  SymlinkError,
+  dataFolderSymlinks,
   findSiteConfigsOnDisk,
   siteIdClashProblem,
   siteIdClashes,
@@ -125,6 +127,9 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
 
 class SiteBusyError extends Error {}
 
+/** Targets that walk the data folder themselves, skipping symbolic links with a warning. */
+const WALKING_TARGETS = new Set<string>(['pre-sync', 'check', 'upload']);
+
 /** An option out of its schema's range. Nx checks ranges only of "number" options, and in batch mode hides why. */
 class OptionError extends Error {
   readonly fix: string;
@@ -187,6 +192,10 @@ export async function runSiteTask<O>(
     const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
     const paths = new SitePaths(site.id, workspaceRoot);
     if (!options.dryRun) await takeSiteLock(site.id, workspaceRoot, log);
+    // Links in the data folder are never followed: the storage targets skip them (with a warning); the targets
+    // that write files there (rss, transcribe, index) stop before writing anything through them.
+    const links = await dataFolderSymlinks(paths.root);
+    if (links.length && !WALKING_TARGETS.has(target)) throw new SymlinkError(links.join(', '));
     const outcome = await run({ workspaceRoot, projectName, target, site, paths, options, log, shared });
     if (!options.dryRun && outcome.state !== undefined) {
       await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), outcome.state);
@@ -206,7 +215,7 @@ export async function runSiteTask<O>(
     record.problems.push({ site: projectName, message, ...(fix ? { fix } : {}) });
     log.error(fix ? `${message} — ${fix}` : message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
-    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof OptionError)) log.debug((err as Error)?.stack ?? '');
+    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof OptionError || err instanceof SymlinkError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {
