@@ -1,12 +1,14 @@
 /**
  * rss benchmark (run on demand, never in tests):
  *
- *   node -r @swc-node/register bench/rss/run.ts [--feeds=10] [--items=200] [--repeat=5] [--mb=300]
+ *   node -r @swc-node/register bench/rss/run.ts [--feeds=10] [--items=200] [--repeat=5] [--mb=300] [--feedmb=30]
  *
  * 1. Second run against unchanged feeds: requests made and wall time of `runRss`, against the floor of
  *    one bare conditional GET per feed (Node http, same process) and curl doing the same, measured now.
  * 2. Peak memory while downloading a large enclosure (generated and streamed on 127.0.0.1, never held in
  *    memory), in a child process, against an idle Node process with the lib loaded and against curl.
+ * 3. Parsing a large feed (`--feedmb` MB) in a child process: time and peak memory of parseFeedXml against
+ *    rss-parser (the parser Podline used before) on the same text, measured now.
  * Everything is on loopback; all files go to a temp folder that is removed at the end.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,6 +26,7 @@ const FEEDS = Number(args.feeds ?? 10);
 const ITEMS = Number(args.items ?? 200);
 const REPEAT = Number(args.repeat ?? 5);
 const MB = Number(args.mb ?? 300);
+const FEED_MB = Number(args.feedmb ?? 30);
 
 const quiet: RssLogger = { info: () => undefined, warn: (m) => console.warn(m), debug: () => undefined, progress: () => undefined };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -120,6 +123,23 @@ function childDownload(args: string[]): Promise<{ size: number; sha256: string; 
   });
 }
 
+interface ParseFigures {
+  bytes: number;
+  items: number;
+  ms: number;
+  floorKb: number;
+  peakRssKb: number;
+}
+
+function childParse(which: 'ours' | 'reference'): Promise<ParseFigures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'parse-child.ts'), which, String(FEED_MB)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`parse child exited ${code}`))));
+  });
+}
+
 /** curl's peak RSS through GNU time when present (kilobytes), and its wall time. */
 async function curlDownload(url: string, dest: string): Promise<{ ms: number; peakRssKb?: number } | undefined> {
   if (spawnSync('curl', ['--version']).status !== 0) return undefined;
@@ -158,6 +178,9 @@ async function main() {
   try {
     const a = await secondRun(server, work);
     const b = await bigDownload(server, work);
+    const p = await childParse('ours');
+    const r = await childParse('reference');
+    if (p.items !== r.items) throw new Error(`parsers disagree: ${p.items} vs ${r.items} items`);
     const mbOf = (kb: number) => kb / 1024;
     const rows: Array<[string, string]> = [
       [`feeds x items`, `${FEEDS} x ${ITEMS}`],
@@ -173,6 +196,8 @@ async function main() {
         'reference: curl -o, same file',
         b.curl ? `${fmt(b.curl.ms / 1000, 2)} s, peak RSS ${b.curl.peakRssKb ? `${fmt(mbOf(b.curl.peakRssKb))} MB` : 'n/a'}` : 'n/a',
       ],
+      [`parse a ${fmt(p.bytes / 1e6, 0)} MB feed (${p.items} items)`, `${fmt(p.ms / 1000, 2)} s, memory over the text ${fmt(mbOf(p.peakRssKb - p.floorKb))} MB`],
+      ['reference: rss-parser, same text', `${fmt(r.ms / 1000, 2)} s (ours ${fmt(p.ms / r.ms, 2)}x), memory over the text ${fmt(mbOf(r.peakRssKb - r.floorKb))} MB (ours ${fmt((p.peakRssKb - p.floorKb) / (r.peakRssKb - r.floorKb), 2)}x)`],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(`\nrss benchmark (loopback, node ${process.version})\n`);

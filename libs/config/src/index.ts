@@ -7,3 +7,4 @@ export * from './manifest';
 export * from './lock';
 export * from './pipeline';
 export * from './sites';
+export * from './text';

@@ -126,7 +126,7 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
     title: raw.title,
     siteDir: path.dirname(configFile),
     configFile,
-    podcasts: raw.podcasts.map((p) => ({ id: p.id, title: p.title, feedUrl: p.feedUrl, active: p.active ?? true })),
+    podcasts: raw.podcasts.map((p) => ({ ...p, active: p.active ?? true })),
     storage: raw.storage ?? { kind: 'local' },
     aws: raw.aws
       ? { accountId: raw.aws.accountId, region: raw.aws.region, automationRoleName: raw.aws.automationRoleName ?? DEFAULT_AUTOMATION_ROLE_NAME }

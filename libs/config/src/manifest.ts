@@ -10,7 +10,8 @@ export interface TranscriptLink {
   rel?: string;
 }
 
-export type EpisodeStatus = 'new' | 'downloaded' | 'failed' | 'no-audio';
+/** `video`: the item has only a video enclosure and its podcast does not include video (skipped). */
+export type EpisodeStatus = 'new' | 'downloaded' | 'failed' | 'no-audio' | 'video';
 
 export interface EpisodeRecord {
   /** Stable id: the guid; else the enclosure URL without query string; else title + date. Never changes. */

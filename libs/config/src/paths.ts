@@ -23,7 +23,8 @@ export const MANIFEST_KEY = 'episode-manifest/full-episode-manifest.json';
 /** Bucket/data keys of one episode's files. */
 export const keys = {
   rss: (podcastId: string) => `rss/${podcastId}.xml`,
-  audio: (podcastId: string, fileKey: string) => `audio/${podcastId}/${fileKey}.mp3`,
+  /** Audio is `.mp3` whatever its container (players sniff it); a video episode keeps its own extension (`ext`). */
+  audio: (podcastId: string, fileKey: string, ext = 'mp3') => `audio/${podcastId}/${fileKey}.${ext}`,
   transcript: (podcastId: string, fileKey: string) => `transcripts/${podcastId}/${fileKey}.srt`,
   searchEntries: (podcastId: string, fileKey: string) => `search-entries/${podcastId}/${fileKey}.json`,
   manifest: () => MANIFEST_KEY,
@@ -104,8 +105,8 @@ export class SitePaths {
   feedCacheFile(podcastId: string): string {
     return path.join(this.root, '.cache', 'feeds', `${podcastId}.json`);
   }
-  audioFile(podcastId: string, fileKey: string): string {
-    return this.file(keys.audio(podcastId, fileKey));
+  audioFile(podcastId: string, fileKey: string, ext?: string): string {
+    return this.file(keys.audio(podcastId, fileKey, ext));
   }
   transcriptFile(podcastId: string, fileKey: string): string {
     return this.file(keys.transcript(podcastId, fileKey));

@@ -4,7 +4,14 @@ export interface PodcastConfig {
   title: string;
   feedUrl: string;
   active?: boolean;
+  /** Download video-only episodes too (kept with their real extension; transcribe uses the audio stream). Default false. */
+  includeVideo?: boolean;
+  /** Largest enclosure accepted, in MB (default DEFAULT_MAX_AUDIO_MB). */
+  maxAudioMB?: number;
 }
+
+/** An enclosure larger than this (MB) is refused unless the podcast's maxAudioMB says otherwise (10 h of 128 kbit/s MP3 is 576 MB). */
+export const DEFAULT_MAX_AUDIO_MB = 1000;
 
 export type StorageConfig =
   | { kind: 'none' }
@@ -61,7 +68,7 @@ export interface SiteConfig {
   siteDir: string;
   /** Absolute path of site.config.json. */
   configFile: string;
-  podcasts: Array<Required<PodcastConfig>>;
+  podcasts: Array<PodcastConfig & { active: boolean }>;
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
   transcription: Required<Omit<TranscriptionConfig, 'prompt'>> & { prompt?: string };

@@ -22,3 +22,16 @@ export function describeHead(head: Uint8Array): string {
   if (/^<(!doctype|html|head|body)/i.test(text)) return 'an HTML page';
   return /^[\x20-\x7e]*$/.test(text) ? `text starting with ${JSON.stringify(text.slice(0, 40))}` : 'unrecognised bytes';
 }
+
+const VIDEO_BRANDS = new Set(['qt  ', 'M4V ', 'M4VH', 'M4VP', 'mp4v', 'avc1']);
+
+/**
+ * Does this look like the start of a video container? QuickTime/M4V `ftyp` brands and Matroska/WebM. Plain MP4
+ * brands (isom, mp42) hold audio as often as video: those are judged by the server's Content-Type.
+ */
+export function looksLikeVideo(head: Uint8Array): boolean {
+  if (head.length >= 4 && head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return true;
+  if (head.length < 12) return false;
+  const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
+  return ascii(4, 8) === 'ftyp' && VIDEO_BRANDS.has(ascii(8, 12));
+}

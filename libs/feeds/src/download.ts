@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isStaleTemp, tempPathFor } from '@podline/config';
-import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio } from './audio';
-import { describeStreamError, FetchError, openUrl } from './http';
+import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio, looksLikeVideo } from './audio';
+import { DeadlineError, describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
 import type { UrlPolicy } from './url-policy';
 
@@ -20,6 +20,12 @@ export interface DownloadOptions {
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
   /** What the enclosure URL (from a feed: untrusted) may reach. Default: http(s) to public addresses only. */
   policy?: UrlPolicy;
+  /** Largest file accepted (bytes); larger fails with TooLargeError. Default: no limit. */
+  maxBytes?: number;
+  /** A video is what the podcast wants (includeVideo): accept video containers and video/* types. */
+  video?: boolean;
+  /** The run's deadline: stops the transfer (DeadlineError), no retry. */
+  signal?: AbortSignal;
 }
 
 export interface DownloadedFile {
@@ -27,16 +33,34 @@ export interface DownloadedFile {
   sha256: string;
 }
 
-/** The download is not audio: trying again will not help. */
+/** The download is not audio: trying again will not help. `video` when it is a video. */
 export class NotAudioError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly video = false,
+  ) {
     super(message);
     this.name = 'NotAudioError';
   }
 }
 
-/** Pass-through that hashes, counts and checks the first bytes look like audio. */
-function inspector(url: string, onBytes: (n: number) => void) {
+/** The enclosure is larger than the podcast's maximum: trying again will not help. */
+export class TooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TooLargeError';
+  }
+}
+
+const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
+
+/** Pass-through that hashes, counts, enforces the size cap and checks the first bytes look like audio (or video). */
+function inspector(url: string, onBytes: (n: number) => void, opts: Pick<DownloadOptions, 'maxBytes' | 'video'>) {
+  const acceptable = (head: Buffer): Error | undefined => {
+    if (looksLikeVideo(head)) return opts.video ? undefined : new NotAudioError(`${url} is a video, not audio`, true);
+    if (looksLikeAudio(head)) return undefined;
+    return new NotAudioError(`${url} is not ${opts.video ? 'audio or video' : 'audio'} (got ${describeHead(head)})`);
+  };
   const hash = createHash('sha256');
   let head = Buffer.alloc(0);
   let checked = false;
@@ -47,16 +71,22 @@ function inspector(url: string, onBytes: (n: number) => void) {
         head = Buffer.concat([head, chunk.subarray(0, AUDIO_SNIFF_BYTES)]).subarray(0, AUDIO_SNIFF_BYTES);
         if (head.length >= AUDIO_SNIFF_BYTES) {
           checked = true;
-          if (!looksLikeAudio(head)) return done(new NotAudioError(`${url} is not audio (got ${describeHead(head)})`));
+          const bad = acceptable(head);
+          if (bad) return done(bad);
         }
       }
       size += chunk.length;
+      if (opts.maxBytes !== undefined && size > opts.maxBytes) return done(new TooLargeError(`${url} is larger than ${mb(opts.maxBytes)}; refused`));
       hash.update(chunk);
       onBytes(size);
       done(null, chunk);
     },
     flush(done) {
-      if (!checked && !looksLikeAudio(head)) return done(new NotAudioError(size ? `${url} is not audio (got ${describeHead(head)})` : `${url} is empty`));
+      if (!checked && !size) return done(new NotAudioError(`${url} is empty`));
+      if (!checked) {
+        const bad = acceptable(head);
+        if (bad) return done(bad);
+      }
       done();
     },
   });
@@ -83,14 +113,23 @@ export async function removeStaleTemps(dest: string): Promise<number> {
 }
 
 async function attempt(url: string, dest: string, opts: DownloadOptions): Promise<DownloadedFile> {
-  const res = await openUrl(url, { timeoutMs: opts.timeoutMs, headers: { Accept: 'audio/*, */*;q=0.5' }, policy: opts.policy ?? { allowPrivateAddresses: false } });
-  const type = res.headers['content-type'] ?? '';
-  if (/^text\/html/i.test(type)) {
+  const res = await openUrl(url, {
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal,
+    headers: { Accept: opts.video ? 'video/*, audio/*, */*;q=0.5' : 'audio/*, */*;q=0.5' },
+    policy: opts.policy ?? { allowPrivateAddresses: false },
+  });
+  const type = (res.headers['content-type'] ?? '').split(';')[0].trim();
+  if (/^text\/html/i.test(type) || (!opts.video && /^video\//i.test(type))) {
     res.body.destroy();
-    throw new NotAudioError(`${url} is not audio (served ${type.split(';')[0]})`);
+    throw new NotAudioError(`${url} is not audio (served ${type})`, /^video\//i.test(type));
+  }
+  if (opts.maxBytes !== undefined && res.length !== undefined && res.length > opts.maxBytes) {
+    res.body.destroy();
+    throw new TooLargeError(`${url} is ${mb(res.length)}, larger than ${mb(opts.maxBytes)}; refused`);
   }
   const total = res.length ?? opts.feedLength;
-  const check = inspector(url, (n) => opts.onProgress?.(n, total));
+  const check = inspector(url, (n) => opts.onProgress?.(n, total), opts);
   const tmp = tempPathFor(dest);
   try {
     await pipeline(res.body, check.stream, createWriteStream(tmp, { flush: true }));
@@ -105,7 +144,8 @@ async function attempt(url: string, dest: string, opts: DownloadOptions): Promis
     return got;
   } catch (err) {
     await fsp.rm(tmp, { force: true });
-    throw err instanceof NotAudioError ? err : describeStreamError(err, url, check.size(), res.length);
+    if (opts.signal?.aborted) throw new DeadlineError();
+    throw err instanceof NotAudioError || err instanceof TooLargeError ? err : describeStreamError(err, url, check.size(), res.length);
   }
 }
 
@@ -117,7 +157,7 @@ async function attempt(url: string, dest: string, opts: DownloadOptions): Promis
 export async function downloadAudio(url: string, dest: string, opts: DownloadOptions): Promise<DownloadedFile> {
   await fsp.mkdir(path.dirname(dest), { recursive: true });
   await removeStaleTemps(dest);
-  return withRetry(() => attempt(url, dest, opts), opts.retry, opts.onRetry);
+  return withRetry(() => attempt(url, dest, opts), { ...opts.retry, signal: opts.signal }, opts.onRetry);
 }
 
 /** Size and sha256 of a local file, streamed; with its first bytes for the audio check. */

@@ -49,6 +49,8 @@ export interface OpenOptions {
   policy?: UrlPolicy;
   /** The first URL is the operator's own (a feed URL from the site config): the policy applies to redirects only. */
   trustedStart?: boolean;
+  /** Stops the request (and its body) when aborted: the run's deadline. */
+  signal?: AbortSignal;
 }
 
 export interface OpenedResponse {
@@ -60,7 +62,22 @@ export interface OpenedResponse {
   headers: Record<string, string | undefined>;
   /** Declared body length (Content-Length), when given. */
   length?: number;
+  /** Set when every redirect on the way was permanent (301/308): where the resource now lives. */
+  permanentUrl?: string;
   body: Readable;
+}
+
+/** The run's deadline stopped this request: not the server's fault, not retried, left for the next run. */
+export class DeadlineError extends Error {
+  constructor(message = 'stopped: the run reached its deadline') {
+    super(message);
+    this.name = 'DeadlineError';
+  }
+}
+
+/** True when a request failed because it took too long (idle timeout or the per-request deadline). */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof FetchError && err.options.code === 'ETIMEDOUT';
 }
 
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
@@ -121,8 +138,12 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const encoding = opts.decompress ? 'gzip, deflate, br' : 'identity';
+    if (opts.signal?.aborted) return reject(new DeadlineError());
     const lookup = policy && policyLookup(policy, url.href);
     const req = lib.get(url, { headers: { 'User-Agent': USER_AGENT, 'Accept-Encoding': encoding, ...headers }, ...(lookup ? { lookup } : {}) });
+    const onAbort = () => fail(new DeadlineError());
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => opts.signal?.removeEventListener('abort', onAbort));
     const timeoutMs = opts.timeoutMs ?? 30_000;
     let response: http.IncomingMessage | undefined;
     const fail = (err: Error) => {
@@ -143,13 +164,16 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
     }
     req.on('error', (err) => {
       clearTimeout(deadline);
-      if (err instanceof FetchError || err instanceof RefusedUrlError) return reject(err);
+      if (err instanceof FetchError || err instanceof DeadlineError || err instanceof RefusedUrlError) return reject(err);
       const code = (err as NodeJS.ErrnoException).code;
       reject(new FetchError(`${url.href}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, url.href, { retryable: isRetryable(err), code }));
     });
     req.on('response', (res) => {
       response = res;
-      res.on('close', () => clearTimeout(deadline));
+      res.on('close', () => {
+        clearTimeout(deadline);
+        opts.signal?.removeEventListener('abort', onAbort);
+      });
       resolve({ res });
     });
   });
@@ -185,6 +209,7 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
   const maxRedirects = opts.maxRedirects ?? 5;
   const seen = new Set<string>();
   let current = url;
+  let allPermanent = true;
   for (let hop = 0; ; hop++) {
     let parsed: URL;
     try {
@@ -211,6 +236,7 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
       const next = new URL(location, parsed).href;
       if (seen.has(next)) throw new FetchError(`redirect loop: ${parsed.href} leads back to ${next}`, url);
       if (hop + 1 > maxRedirects) throw new FetchError(`more than ${maxRedirects} redirects from ${url}`, url);
+      allPermanent &&= status === 301 || status === 308;
       current = next;
       continue;
     }
@@ -218,23 +244,24 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
       res.resume();
       throw statusError(parsed.href, status, res.headers);
     }
+    const permanentUrl = hop > 0 && allPermanent ? parsed.href : undefined;
     const decoder = opts.decompress ? decoderFor(res.headers['content-encoding']) : undefined;
     if (decoder) {
       // A truncated compressed body fails in the decoder ("unexpected end of file").
       res.on('error', (err) => decoder.destroy(err));
       // A reader that stops early (a size cap) closes the connection too, so nothing more is inflated or read.
       decoder.on('close', () => res.destroy());
-      return { url: parsed.href, status, headers: flatHeaders(res.headers), body: res.pipe(decoder) };
+      return { url: parsed.href, status, headers: flatHeaders(res.headers), permanentUrl, body: res.pipe(decoder) };
     }
     const len = res.headers['content-length'];
     const length = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
-    return { url: parsed.href, status, headers: flatHeaders(res.headers), length, body: res };
+    return { url: parsed.href, status, headers: flatHeaders(res.headers), length, permanentUrl, body: res };
   }
 }
 
 /** A connection dropped mid-body says "aborted" or "socket hang up"; say what happened instead. */
 export function describeStreamError(err: unknown, url: string, received: number, total?: number): unknown {
-  if (err instanceof FetchError || !isRetryable(err)) return err;
+  if (err instanceof FetchError || err instanceof DeadlineError || !isRetryable(err)) return err;
   const why = (err as Error).message || (err as NodeJS.ErrnoException).code || 'connection closed';
   return new FetchError(`${url} was cut off after ${received}${total !== undefined ? ` of ${total}` : ''} bytes (${why})`, url, { retryable: true });
 }
@@ -248,7 +275,7 @@ export async function readBody(res: OpenedResponse, maxBytes: number): Promise<B
       total += (chunk as Buffer).length;
       if (total > maxBytes) {
         res.body.destroy();
-        throw new FetchError(`${res.url} is larger than ${Math.round(maxBytes / 1e6)} MB; refused`, res.url);
+        throw new FetchError(`${res.url} is larger than ${Math.round(maxBytes / 1e6)} MB; refused`, res.url, { code: 'ETOOBIG' });
       }
       chunks.push(chunk as Buffer);
     }

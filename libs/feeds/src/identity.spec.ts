@@ -7,6 +7,14 @@ describe('episodeIdentity', () => {
     expect(episodeIdentity({ title: 't', published: '2026-01-02T00:00:00.000Z', transcripts: [] })).toEqual({ id: 't|2026-01-02T00:00:00.000Z', idSource: 'title-date' });
     expect(episodeIdentity({ transcripts: [] })).toBeUndefined();
   });
+  it('unwraps prefix redirects that carry the file URL in the query, and keeps queries that name the file', () => {
+    const ids = [12, 13, 14].map((n) => enclosureIdentity(`https://tracker.example/redirect.mp3?https://host/show/ep-${n}.mp3`));
+    expect(ids).toEqual(['https://host/show/ep-12.mp3', 'https://host/show/ep-13.mp3', 'https://host/show/ep-14.mp3']);
+    expect(enclosureIdentity('https://t.example/r?url=https%3A%2F%2Fhost%2Fep-1.mp3%3Fsrc%3Drss')).toBe('https://host/ep-1.mp3');
+    expect(enclosureIdentity('https://host/download.php?id=12')).toBe('https://host/download.php?id=12');
+    expect(enclosureIdentity('https://host/get?file=ep-12.mp3&utm=x#t')).toBe('https://host/get?file=ep-12.mp3&utm=x');
+    expect(enclosureIdentity('https://host/ep-12.mp3?file=other.mp3')).toBe('https://host/ep-12.mp3');
+  });
   it('ignores tracking query strings', () => {
     expect(enclosureIdentity('https://x/a.mp3?utm=1')).toBe(enclosureIdentity('https://x/a.mp3?utm=2'));
   });

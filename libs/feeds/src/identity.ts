@@ -7,18 +7,48 @@ export interface EpisodeIdentity {
   idSource: EpisodeRecord['idSource'];
 }
 
-/** The enclosure URL without query string or fragment (tracking parameters change; the file does not). */
+const MEDIA_FILE = /\.(mp3|m4a|aac|ogg|oga|opus|wav|flac|mp4|m4v|mov|webm)\b/i;
+const SCRIPT_PATH = /\.(php|aspx?|cgi|jsp|pl)$/i;
+
+function decodeQuery(query: string): string {
+  try {
+    return decodeURIComponent(query);
+  } catch {
+    return query;
+  }
+}
+
+/**
+ * The enclosure URL without query string or fragment (tracking parameters change; the file does not), except:
+ * - a prefix redirect that carries the real file URL in its query (`https://tracker/redirect.mp3?https://host/ep-12.mp3`,
+ *   `…?url=https%3A%2F%2Fhost%2Fep-12.mp3`) is known by that inner URL (itself without query);
+ * - when the query is what names the file (`/download.php?id=12`, `/get?file=ep-12.mp3`), the whole URL is kept.
+ */
 export function enclosureIdentity(url: string): string {
+  const noFragment = url.replace(/#.*$/, '');
+  const q = noFragment.indexOf('?');
+  if (q < 0) return noFragment;
+  const pathPart = noFragment.slice(0, q);
+  const query = decodeQuery(noFragment.slice(q + 1));
+  const inner = /^(?:[\w.-]+=)?(https?:\/\/[^&\s]+)/i.exec(query) ?? /(?:^|&)[\w.-]+=(https?:\/\/[^&\s]+)/i.exec(query);
+  if (inner) return enclosureIdentity(inner[1]);
+  const fileInPath = MEDIA_FILE.test(pathPart.slice(pathPart.lastIndexOf('/')));
+  if (!fileInPath && (SCRIPT_PATH.test(pathPart) || MEDIA_FILE.test(query))) return noFragment;
+  return pathPart;
+}
+
+/** The identity rules before tracking redirects were unwrapped: existing records made with them keep their id. */
+export function legacyEnclosureIdentity(url: string): string {
   return url.replace(/[?#].*$/, '');
 }
 
 /**
- * An episode's stable id: its guid; else its enclosure URL without query; else title and date.
- * Undefined when the item has none of them (nothing to know it by).
+ * An episode's stable id: its guid (an Atom entry's <id>); else its enclosure URL (see enclosureIdentity); else
+ * title and date. Undefined when the item has none of them (nothing to know it by).
  */
-export function episodeIdentity(item: FeedItem): EpisodeIdentity | undefined {
+export function episodeIdentity(item: FeedItem, enclosureId: (url: string) => string = enclosureIdentity): EpisodeIdentity | undefined {
   if (item.guid) return { id: item.guid, idSource: 'guid' };
-  if (item.enclosure?.url) return { id: enclosureIdentity(item.enclosure.url), idSource: 'enclosure' };
+  if (item.enclosure?.url) return { id: enclosureId(item.enclosure.url), idSource: 'enclosure' };
   if (item.title) return { id: `${item.title}|${item.published ?? ''}`, idSource: 'title-date' };
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { isRetryable, FetchError } from './http';
+import { DeadlineError, FetchError, isRetryable, isTimeout } from './http';
 
 export interface RetryPolicy {
   /** Attempts after the first. */
@@ -7,21 +7,43 @@ export interface RetryPolicy {
   baseMs: number;
   /** Longest single wait (also caps a server's Retry-After). */
   maxMs: number;
+  /**
+   * Attempts after a timeout (at most `retries`). Default 1: a host that stalls once usually stalls again, and
+   * each try costs a whole timeout, so timeouts are retried less (and without growing back-off) than a 5xx.
+   */
+  timeoutRetries?: number;
+  /** No retry starts after this instant (epoch ms): the feed's or the run's deadline. */
+  deadlineAt?: number;
+  /** Aborted: no further attempt, the wait ends at once (DeadlineError). */
+  signal?: AbortSignal;
   /** Injected in tests; Math.random otherwise. */
   random?: () => number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseMs: 1000, maxMs: 30_000 };
+export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseMs: 1000, maxMs: 30_000, timeoutRetries: 1 };
 
 /** Exponential back-off with "equal jitter": half the step fixed, half random; a server's Retry-After wins when longer. */
 function backoffMs(attempt: number, policy: RetryPolicy, err?: unknown): number {
-  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
+  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** (isTimeout(err) ? 0 : attempt));
   const jittered = step / 2 + (policy.random ?? Math.random)() * (step / 2);
   const asked = err instanceof FetchError ? err.retryAfterMs : undefined;
   return Math.min(policy.maxMs, Math.max(jittered, asked ?? 0));
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new DeadlineError());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new DeadlineError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /**
  * Run `fn` until it succeeds, retrying only what `retryable` accepts (network errors, 429, 5xx by default).
@@ -37,10 +59,12 @@ export async function withRetry<T>(
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= policy.retries || !retryable(err)) throw err;
+      const limit = isTimeout(err) ? Math.min(policy.retries, policy.timeoutRetries ?? 1) : policy.retries;
+      if (attempt >= limit || !retryable(err) || policy.signal?.aborted) throw err;
       const wait = backoffMs(attempt, policy, err);
+      if (policy.deadlineAt !== undefined && Date.now() + wait >= policy.deadlineAt) throw err;
       onRetry?.(err, attempt, wait);
-      await sleep(wait);
+      await sleep(wait, policy.signal);
     }
   }
 }

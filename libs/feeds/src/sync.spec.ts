@@ -186,7 +186,9 @@ describe('runRss end to end against feeds on 127.0.0.1', () => {
     expect(first.problems[0].message).not.toMatch(/later runs skip/);
     const second = await runRss(site, paths, opts, memoryLog());
     expect(second.problems).toHaveLength(1);
-    expect(second.problems[0]).toMatchObject({ message: expect.stringMatching(/2 runs in a row: later runs skip this episode/), fix: expect.stringMatching(/--retryFailed/) });
+    expect(second.problems[0]).toMatchObject({ message: expect.stringMatching(/failed in 2 runs in a row: given up\)$/), fix: expect.stringMatching(/later runs skip it; once fixed, run rss with --retryFailed$/) });
+    // One piece of advice only: a given-up episode is not "tried again on the next run".
+    expect(second.problems[0].fix).not.toMatch(/tried again/);
     expect(readManifest().episodes.find((e) => e.id === 'dead')).toMatchObject({ status: 'failed', failedRuns: 2 });
 
     // Given up: skipped without a request, and the run no longer fails.

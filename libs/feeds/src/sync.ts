@@ -1,8 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import {
+  DEFAULT_MAX_AUDIO_MB,
   keys,
   localResourceProblem,
   resolveFeedUrl,
+  stripControl,
   writeFileAtomic,
   writeJsonAtomic,
   type EpisodeManifest,
@@ -13,9 +15,9 @@ import {
 } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import { looksLikeAudio } from './audio';
-import { downloadAudio, hashFile, NotAudioError } from './download';
-import { fetchFeed, type FeedValidators } from './feed-fetch';
-import { FetchError } from './http';
+import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
+import { DEFAULT_MAX_FEED_BYTES, fetchFeed, type FeedValidators } from './feed-fetch';
+import { DeadlineError, FetchError, isTimeout } from './http';
 import { readManifest } from './manifest-io';
 import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
@@ -32,8 +34,17 @@ export interface RssOptions {
   since?: string;
   /** Feeds and downloads at once. Default 3. */
   concurrency?: number;
-  /** Feed: whole-request limit; download: idle limit (no data for this long). Default 60. */
+  /** Feed: whole-request limit of one attempt; download: idle limit (no data for this long). Default 60. */
   timeoutSeconds?: number;
+  /** One feed, all its attempts together, ends within this. Default 120. */
+  feedDeadlineSeconds?: number;
+  /**
+   * The whole step for this site ends within this: downloads still running are stopped, those not started are
+   * left; both are tried on the next run (reported as `deferred`, never counted as failures). Default 2700.
+   */
+  deadlineSeconds?: number;
+  /** Largest feed accepted, in MB (after decompression). Default 64. */
+  maxFeedMB?: number;
   /** Retries on network errors, 429 and 5xx. Default 3. */
   retries?: number;
   /** First back-off (doubles per retry, with jitter). Default 1000. */
@@ -50,6 +61,10 @@ export interface RssOptions {
 }
 
 const DEFAULT_MAX_FAILED_RUNS = 3;
+export const DEFAULT_FEED_DEADLINE_SECONDS = 120;
+export const DEFAULT_RSS_DEADLINE_SECONDS = 2700;
+/** A host whose downloads timed out this many times in one run gets no more of this run's downloads. */
+const HOST_TIMEOUTS_BEFORE_PAUSE = 2;
 
 export interface RssLogger {
   info(msg: string): void;
@@ -69,8 +84,30 @@ export interface RssResult {
 /** How often the manifest is saved while downloads run (a crash in between is recovered by adopting the files). */
 const SAVE_EVERY_MS = 2000;
 
+/** An episode for messages; the manifest may come from a bucket, so its texts are cleaned before printing. */
 function describe(r: Pick<EpisodeRecord, 'title' | 'id'>): string {
-  return r.title ? `"${r.title}" (${r.id})` : r.id;
+  const id = stripControl(String(r.id), true);
+  return r.title ? `"${stripControl(String(r.title), true)}" (${id})` : id;
+}
+
+/** File keys and podcast ids that are safe as one path segment (what makeFileKey and the config produce). */
+const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+function unsafeRecord(r: EpisodeRecord): boolean {
+  return typeof r.fileKey !== 'string' || typeof r.podcast !== 'string' || !SAFE_SEGMENT.test(r.fileKey) || r.fileKey.includes('..') || !SAFE_SEGMENT.test(r.podcast);
+}
+
+const VIDEO_EXT_BY_TYPE: Record<string, string> = { 'video/mp4': 'mp4', 'video/quicktime': 'mov', 'video/x-m4v': 'm4v', 'video/webm': 'webm', 'video/x-matroska': 'mkv' };
+
+/** The extension a video episode keeps: from its type, else its URL, else mp4. */
+function videoExtension(r: EpisodeRecord): string {
+  const byType = VIDEO_EXT_BY_TYPE[(r.audioType ?? '').toLowerCase()];
+  if (byType) return byType;
+  const m = /\.(mp4|m4v|mov|webm|mkv)(?:[?#]|$)/i.exec(r.audioUrl ?? '');
+  return m ? m[1].toLowerCase() : 'mp4';
+}
+
+function isVideoRecord(r: EpisodeRecord): boolean {
+  return /^video\//i.test(r.audioType ?? '') || (!/^audio\//i.test(r.audioType ?? '') && /\.(mp4|m4v|mov|webm|mkv)(?:[?#]|$)/i.test(r.audioUrl ?? ''));
 }
 
 function feedFix(err: unknown): string {
@@ -84,13 +121,18 @@ function feedFix(err: unknown): string {
   return 'check podcasts[].feedUrl in site.config.json; it is tried again on the next run';
 }
 
-function downloadFix(err: unknown): string {
-  if (typeof (err as { fix?: unknown }).fix === 'string') return (err as { fix: string }).fix;
-  if (err instanceof NotAudioError) return 'the enclosure URL does not serve audio: tell the publisher; it is tried again on the next run';
+/** What to do about a failed download; `givingUp`: this was its last automatic try. */
+function downloadFix(err: unknown, podcast: string, givingUp: boolean): string {
+  const next = givingUp ? 'later runs skip it; once fixed, run rss with --retryFailed' : 'it is tried again on the next run';
+  if (typeof (err as { fix?: unknown }).fix === 'string') return `${(err as { fix: string }).fix}; ${next}`;
+  if (err instanceof NotAudioError && err.video) return `the enclosure is a video: to transcribe its audio set "includeVideo": true on podcast ${podcast} in site.config.json; ${next}`;
+  if (err instanceof NotAudioError) return `the enclosure URL does not serve audio: tell the publisher; ${next}`;
+  if (err instanceof TooLargeError) return `raise "maxAudioMB" of podcast ${podcast} in site.config.json if the file is genuine; ${next}`;
   if (err instanceof FetchError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
-    return 'the enclosure URL is broken: tell the publisher; it is tried again on the next run';
+    return `the enclosure URL is broken: tell the publisher; ${next}`;
   }
-  return 'network or server trouble; it is tried again on the next run';
+  if (isTimeout(err)) return `the enclosure host is not sending data; ${next}`;
+  return `network or server trouble; ${next}`;
 }
 
 /**
@@ -112,7 +154,7 @@ function parseSince(since: string | undefined): number | undefined {
 function selectWanted(records: readonly EpisodeRecord[], podcasts: ReadonlySet<string>, opts: { maxEpisodes?: number; since?: number }): EpisodeRecord[] {
   const byPodcast = new Map<string, EpisodeRecord[]>();
   for (const r of records) {
-    if (!podcasts.has(r.podcast) || !r.audioUrl || r.status === 'no-audio') continue;
+    if (!podcasts.has(r.podcast) || !r.audioUrl || r.status === 'no-audio' || r.status === 'video') continue;
     if (opts.since !== undefined && (!r.published || Date.parse(r.published) < opts.since)) continue;
     const list = byPodcast.get(r.podcast) ?? [];
     list.push(r);
@@ -151,69 +193,157 @@ function formatBytes(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
 }
 
+/** Where a feed is read from: the configured URL, or where it said it moved (until the config is updated). */
+function effectiveFeedUrl(configured: string, validators: FeedValidators | undefined): { url: string; moved: boolean } {
+  if (validators?.movedTo && validators.configuredUrl === configured) return { url: validators.movedTo, moved: true };
+  return { url: configured, moved: false };
+}
+
+/** A new feed address from the feed itself: only http(s), only a different one. */
+function newAddress(raw: string | undefined, current: string): string | undefined {
+  if (!raw) return undefined;
+  try {
+    const url = new URL(raw, current);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.href !== current ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
 /**
  * The `rss` step for one site: read every active feed (conditionally), fold it into the episode manifest,
  * download the audio still missing, and return the deterministic state plus what happened.
- * Per-feed and per-episode failures become problems; everything else still gets done.
+ * Per-feed and per-episode failures become problems; everything else still gets done. The step ends within its
+ * deadline: what is left then is reported as deferred and tried on the next run.
  */
 export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOptions, log: RssLogger): Promise<RssResult> {
   const dryRun = !!options.dryRun;
   const concurrency = Math.max(1, options.concurrency ?? 3);
   const timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
+  const feedDeadlineMs = (options.feedDeadlineSeconds ?? DEFAULT_FEED_DEADLINE_SECONDS) * 1000;
+  const maxFeedBytes = options.maxFeedMB !== undefined ? options.maxFeedMB * 1e6 : DEFAULT_MAX_FEED_BYTES;
   const maxFailedRuns = options.maxFailedRuns ?? DEFAULT_MAX_FAILED_RUNS;
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries ?? DEFAULT_RETRY.retries, baseMs: options.retryBaseMs ?? DEFAULT_RETRY.baseMs };
   const since = parseSince(options.since);
-  const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, bytes: 0 };
+  const deadlineMs = (options.deadlineSeconds ?? DEFAULT_RSS_DEADLINE_SECONDS) * 1000;
+  const stop = new AbortController();
+  const stopTimer = setTimeout(() => stop.abort(), deadlineMs);
+  stopTimer.unref();
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries ?? DEFAULT_RETRY.retries, baseMs: options.retryBaseMs ?? DEFAULT_RETRY.baseMs, signal: stop.signal };
+  const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, noAudio: 0, video: 0, duplicates: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, deferred: 0, bytes: 0 };
   const problems: TaskProblem[] = [];
+  try {
+    return await runRssUntil(site, paths, options, log, { dryRun, concurrency, timeoutMs, feedDeadlineMs, maxFeedBytes, maxFailedRuns, since, deadlineMs, stop: stop.signal, retry, counts, problems });
+  } finally {
+    clearTimeout(stopTimer);
+  }
+}
 
+interface RunSettings {
+  dryRun: boolean;
+  concurrency: number;
+  timeoutMs: number;
+  feedDeadlineMs: number;
+  maxFeedBytes: number;
+  maxFailedRuns: number;
+  since?: number;
+  deadlineMs: number;
+  stop: AbortSignal;
+  retry: RetryPolicy;
+  counts: Record<string, number>;
+  problems: TaskProblem[];
+}
+
+async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptions, log: RssLogger, run: RunSettings): Promise<RssResult> {
+  const { dryRun, concurrency, timeoutMs, feedDeadlineMs, maxFeedBytes, maxFailedRuns, since, stop, retry, counts, problems } = run;
   const stored = await readManifest(paths.manifestFile, site.id);
   const haveManifest = stored !== undefined;
   const previous = stored ?? emptyManifest(site.id);
   const byPodcast = new Map<string, EpisodeRecord[]>();
+  const unsafe = new Set<EpisodeRecord>();
   for (const r of previous.episodes) {
+    if (unsafeRecord(r)) {
+      unsafe.add(r);
+      log.warn(
+        `${paths.manifestFile}: skipped the record ${describe(r)} of podcast ${stripControl(String(r.podcast), true)}: its file key ${JSON.stringify(stripControl(String(r.fileKey), true))} is not a plain file name. ` +
+          'Fix: remove that record from the manifest (and from the bucket\'s copy, episode-manifest/full-episode-manifest.json), then run rss again to re-create it from the feed',
+      );
+      continue;
+    }
     const list = byPodcast.get(r.podcast);
     if (list) list.push(r);
     else byPodcast.set(r.podcast, [r]);
   }
+  if (unsafe.size) counts.unsafeRecords = unsafe.size;
 
   // 1. Feeds: fetch (conditionally), parse, merge. A failing feed leaves its podcast's records as they were.
   const active = site.podcasts.filter((p) => p.active);
-  const feedUrls = new Map(active.map((p) => [p.id, resolveFeedUrl(site, p.feedUrl)] as const));
+  const feedUrls = new Map<string, string>();
   const feedWrites: Array<{ podcast: string; body?: Buffer; validators: FeedValidators }> = [];
-  await mapLimit(active, concurrency, async (podcast: Required<PodcastConfig>) => {
-    const url = feedUrls.get(podcast.id)!;
+  await mapLimit(active, concurrency, async (podcast) => {
+    const configured = resolveFeedUrl(site, podcast.feedUrl);
     counts.feeds++;
+    let url = configured;
     try {
+      if (stop.aborted) throw new DeadlineError();
+      const known = await readValidators(paths.feedCacheFile(podcast.id));
+      const where = effectiveFeedUrl(configured, known);
+      url = where.url;
+      feedUrls.set(podcast.id, url);
+      if (where.moved) log.warn(`podcast ${podcast.id}: reading the feed from ${url}, where it moved (site.config.json still says ${podcast.feedUrl}); fix: set podcasts[].feedUrl of "${podcast.id}" to ${url}`);
       // Conditional only when what the validators vouch for is still here.
       const haveLocal = haveManifest && (await exists(paths.rssFile(podcast.id)));
-      const validators = haveLocal ? await readValidators(paths.feedCacheFile(podcast.id)) : undefined;
-      const fetched = await fetchFeed(url, validators, {
+      const fetched = await fetchFeed(url, haveLocal ? known : undefined, {
         timeoutMs,
+        feedDeadlineMs,
+        maxBytes: maxFeedBytes,
+        signal: stop,
         retry,
         onRequest: () => counts.requests++,
         policy: untrustedUrlPolicy(site, url),
         onRetry: (err, attempt, wait) => log.warn(`podcast ${podcast.id}: feed attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
       });
+      const remember = (movedTo: string | undefined, how: string) => {
+        if (!movedTo || movedTo === url) return where.moved ? url : undefined;
+        log.warn(`podcast ${podcast.id}: the feed moved to ${movedTo} (${how}); later runs read it there. Fix: set podcasts[].feedUrl of "${podcast.id}" in site.config.json to ${movedTo}`);
+        return movedTo;
+      };
       if (!fetched.changed) {
         counts.unchanged++;
         log.debug(`podcast ${podcast.id}: feed unchanged`);
-        if (fetched.validators) feedWrites.push({ podcast: podcast.id, validators: fetched.validators });
+        const movedTo = remember(fetched.permanentUrl, 'permanent redirect');
+        const base = fetched.validators ?? (known?.url === url ? known : undefined);
+        if (base) feedWrites.push({ podcast: podcast.id, validators: { ...base, configuredUrl: configured, movedTo } });
         return;
       }
       const feed = await parseFeedXml(decodeFeed(fetched.body, fetched.contentType));
-      const merged = mergeFeed(podcast.id, byPodcast.get(podcast.id) ?? [], feed.items);
+      for (const w of feed.warnings) log.warn(`podcast ${podcast.id}: feed ${url}, ${w}`);
+      const announced = newAddress(feed.newFeedUrl, url);
+      const movedTo = fetched.permanentUrl ? remember(fetched.permanentUrl, 'permanent redirect') : remember(announced, 'itunes:new-feed-url');
+      const merged = mergeFeed(podcast.id, byPodcast.get(podcast.id) ?? [], feed.items, { includeVideo: podcast.includeVideo });
       for (const n of merged.notices) log.warn(`podcast ${n.podcast}, episode ${n.episode} ${n.message}`);
       counts.new += merged.added;
-      counts.skipped = (counts.skipped ?? 0) + merged.notices.length;
+      counts.noAudio += merged.noAudio;
+      counts.video += merged.video;
+      counts.duplicates += merged.duplicates;
       byPodcast.set(podcast.id, merged.records);
-      feedWrites.push({ podcast: podcast.id, body: fetched.body, validators: fetched.validators });
+      feedWrites.push({ podcast: podcast.id, body: fetched.body, validators: { ...fetched.validators, configuredUrl: configured, movedTo } });
       log.info(`podcast ${podcast.id}: ${feed.items.length} items, ${merged.added} new`);
     } catch (err) {
-      problems.push({ site: site.id, podcast: podcast.id, file: keys.rss(podcast.id), message: `feed ${podcast.feedUrl}: ${(err as Error).message}`, fix: feedFix(err) });
+      const message = err instanceof DeadlineError ? `not read: the run reached its deadline (${Math.round(run.deadlineMs / 1000)} s)` : `feed ${url}: ${(err as Error).message}`;
+      problems.push({ site: site.id, podcast: podcast.id, file: keys.rss(podcast.id), message, fix: err instanceof DeadlineError ? 'it is read on the next run' : feedFix(err) });
     }
   });
 
-  const manifest: EpisodeManifest = { version: 1, site: site.id, episodes: sortRecords([...byPodcast.values()].flat()) };
+  // Records that could not be used stay in the manifest exactly as they were.
+  const manifest: EpisodeManifest = { version: 1, site: site.id, episodes: sortRecords([...[...byPodcast.values()].flat(), ...unsafe]) };
   // Nothing parsed and nothing downloaded: the manifest is not even re-serialised (the cheap hourly no-op).
   let dirty = feedWrites.some((w) => w.body) || !previous.episodes.length;
   // Raw feeds and the manifest first, the validators last: a crash in between means a full fetch next time.
@@ -229,9 +359,17 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
     manifest.episodes[index.get(r)!] = next;
     dirty = true;
   };
+  const podcastsById = new Map(active.map((p) => [p.id, p] as const));
+  const mediaKey = (r: EpisodeRecord) => (podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r) ? keys.audio(r.podcast, r.fileKey, videoExtension(r)) : keys.audio(r.podcast, r.fileKey));
+  const wanted = selectWanted(
+    manifest.episodes.filter((r) => !unsafe.has(r)),
+    new Set(active.map((p) => p.id)),
+    { maxEpisodes: options.maxEpisodes, since },
+  );
   const todo: EpisodeRecord[] = [];
-  for (const r of selectWanted(manifest.episodes, new Set(active.map((p) => p.id)), { maxEpisodes: options.maxEpisodes, since })) {
-    const file = paths.audioFile(r.podcast, r.fileKey);
+  for (const r of wanted) {
+    const key = mediaKey(r);
+    const file = paths.file(key);
     const stat = await fsp.stat(file).catch(() => undefined);
     if (r.status === 'downloaded' && r.audio && stat?.size === r.audio.size) continue;
     if (r.status === 'failed' && maxFailedRuns > 0 && (r.failedRuns ?? 0) >= maxFailedRuns && !options.retryFailed) {
@@ -243,18 +381,18 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
       const local = await hashFile(file);
       const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && looksLikeAudio(local.head);
       if (matches) {
-        update(r, { ...r, audio: { key: keys.audio(r.podcast, r.fileKey), size: local.size, sha256: local.sha256 }, status: 'downloaded', error: undefined });
+        update(r, { ...r, audio: { key, size: local.size, sha256: local.sha256 }, status: 'downloaded', error: undefined });
         counts.adopted++;
-        log.info(`podcast ${r.podcast}: adopted ${keys.audio(r.podcast, r.fileKey)} (already here, verified)`);
+        log.info(`podcast ${r.podcast}: adopted ${key} (already here, verified)`);
         continue;
       }
-      log.warn(`podcast ${r.podcast}: ${keys.audio(r.podcast, r.fileKey)} exists but does not match; downloading it again`);
+      log.warn(`podcast ${r.podcast}: ${key} exists but does not match; downloading it again`);
     }
     todo.push(r);
   }
 
   if (dryRun) {
-    for (const r of todo) log.info(`(dry run) would download ${keys.audio(r.podcast, r.fileKey)} from ${r.audioUrl}`);
+    for (const r of todo) log.info(`(dry run) would download ${mediaKey(r)} from ${r.audioUrl}`);
     counts.wouldDownload = todo.length;
     return { manifest, counts: nonZero(counts), problems };
   }
@@ -267,21 +405,37 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
     saving = saving.then(() => writeJsonAtomic(paths.manifestFile, manifest));
   };
 
+  // A host that keeps timing out gets no more of this run's downloads: they wait for the next run.
+  const hostTimeouts = new Map<string, number>();
+  const pausedHosts = new Map<string, number>();
   let done = 0;
   // This machine's own trouble (disk full, no permission): stop downloading, blame no episode.
   let stopped: { key: string; message: string; fix: string } | undefined;
   await mapLimit(todo, concurrency, async (r) => {
     if (stopped) return;
-    const key = keys.audio(r.podcast, r.fileKey);
+    const key = mediaKey(r);
     const tag = () => `[${done + 1}/${todo.length}] ${key}`;
+    const podcast = podcastsById.get(r.podcast);
+    let host = '';
     try {
-      const url = resolveMediaUrl(r.audioUrl!, feedUrls.get(r.podcast)!);
+      const feedUrl = feedUrls.get(r.podcast) ?? resolveFeedUrl(site, podcast!.feedUrl);
+      const url = resolveMediaUrl(r.audioUrl!, feedUrl);
+      host = hostOf(url);
+      if (stop.aborted) throw new DeadlineError();
+      if ((hostTimeouts.get(host) ?? 0) >= HOST_TIMEOUTS_BEFORE_PAUSE) {
+        counts.deferred++;
+        pausedHosts.set(host, (pausedHosts.get(host) ?? 0) + 1);
+        return;
+      }
       let lastShown = 0;
-      const got = await downloadAudio(url, paths.audioFile(r.podcast, r.fileKey), {
+      const got = await downloadAudio(url, paths.file(key), {
         timeoutMs,
         retry,
+        signal: stop,
         feedLength: r.audioLength,
-        policy: untrustedUrlPolicy(site, feedUrls.get(r.podcast)!),
+        policy: untrustedUrlPolicy(site, feedUrl),
+        maxBytes: (podcast?.maxAudioMB ?? DEFAULT_MAX_AUDIO_MB) * 1e6,
+        video: !!podcast?.includeVideo && isVideoRecord(r),
         onProgress: (received, total) => {
           const interval = options.progressIntervalMs ?? 0;
           if (!interval || Date.now() - lastShown < interval) return;
@@ -295,11 +449,17 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
       counts.bytes += got.size;
       log.progress(`${tag()} done, ${formatBytes(got.size)}`);
     } catch (err) {
-      const local = localResourceProblem(err, paths.audioFile(r.podcast, r.fileKey));
+      const local = localResourceProblem(err, paths.file(key));
       if (local) {
         stopped ??= { key, ...local };
         return;
       }
+      if (err instanceof DeadlineError) {
+        // Not the episode's fault: nothing recorded against it.
+        counts.deferred++;
+        return;
+      }
+      if (isTimeout(err)) hostTimeouts.set(host, (hostTimeouts.get(host) ?? 0) + 1);
       const message = (err as Error).message ?? String(err);
       const failedRuns = (r.failedRuns ?? 0) + 1;
       update(r, { ...r, status: 'failed', error: message, audio: undefined, failedRuns }); // whatever we had is not here
@@ -310,8 +470,8 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
         podcast: r.podcast,
         episode: describe(r),
         file: key,
-        message: `download failed: ${message}${givingUp ? ` (${failedRuns} runs in a row: later runs skip this episode)` : ''}`,
-        fix: givingUp ? `${downloadFix(err)}; once fixed, run rss with --retryFailed` : downloadFix(err),
+        message: `download failed: ${message}${givingUp ? ` (failed in ${failedRuns} runs in a row: given up)` : ''}`,
+        fix: downloadFix(err, r.podcast, givingUp),
       });
     } finally {
       done++;
@@ -320,8 +480,14 @@ export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOpt
   });
   await saving;
   if (stopped) {
-    const left = todo.length - counts.downloaded - counts.failed;
+    const left = todo.length - counts.downloaded - counts.failed - counts.deferred;
     problems.push({ site: site.id, file: stopped.key, message: `downloads stopped: ${stopped.message}; ${left} episode(s) not downloaded (not counted against them)`, fix: stopped.fix });
+  }
+  for (const [host, n] of pausedHosts) {
+    log.warn(`${host} timed out ${HOST_TIMEOUTS_BEFORE_PAUSE} times: its other ${n} download(s) are left for the next run`);
+  }
+  if (stop.aborted && counts.deferred) {
+    log.warn(`the run reached its deadline (${Math.round(run.deadlineMs / 1000)} s, --deadlineSeconds): ${counts.deferred} download(s) are left for the next run`);
   }
   if (dirty) await writeJsonAtomic(paths.manifestFile, manifest);
   return { state: rssState(manifest), manifest, counts: nonZero(counts), problems };

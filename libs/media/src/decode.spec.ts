@@ -1,6 +1,8 @@
 import { chmodSync, mkdtempSync, promises as fsp, writeFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { decodePcmWindows, encodeWav16, findFfmpeg, MediaError, SAMPLE_RATE, type PcmWindow } from './index';
 import { makeTone } from './testing/audio';
 
@@ -47,6 +49,20 @@ describe('decodePcmWindows', () => {
     const peak = mid.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     expect(peak).toBeGreaterThan(0.05);
     expect(peak).toBeLessThanOrEqual(1);
+  });
+
+  it('decodes the audio stream of a video (an episode kept with includeVideo)', async () => {
+    const file = path.join(dir, 'episode.mov');
+    await promisify(execFile)(findFfmpeg().path, [
+      '-hide_banner', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=2',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
+      '-c:v', 'mpeg4', '-c:a', 'aac', '-shortest', file,
+    ]);
+    const windows = await collect(file);
+    const samples = windows.reduce((n, w) => n + w.samples.length, 0);
+    expect(Math.abs(samples - 2 * SAMPLE_RATE)).toBeLessThan(SAMPLE_RATE / 10);
+    expect(Math.max(...windows[0].samples.slice(1000, 20000))).toBeGreaterThan(0.1); // the tone, not silence
   });
 
   it('gives one window for short audio with the default window size', async () => {

@@ -63,6 +63,26 @@ describe('run report', () => {
     expect(text).toContain('Report: data/.reports/latest.json');
   });
 
+  it("uses Nx's duration of each task (module loading included) when Nx gives one", () => {
+    const report = buildRunReport(
+      'r',
+      0,
+      10_000,
+      [
+        { id: 'a:transcribe', project: 'a', target: 'transcribe', status: 'success', seconds: 7.26 },
+        { id: 'a:upload', project: 'a', target: 'upload', status: 'local-cache', seconds: 0.04 },
+        { id: 'a:index', project: 'a', target: 'index', status: 'success' },
+      ],
+      [rec('a', 'transcribe', { seconds: 0 }), rec('a', 'index', { seconds: 2.5 })],
+    );
+    expect(report.rows.map((r) => [r.target, r.seconds])).toEqual([
+      ['transcribe', 7.3],
+      ['upload', 0],
+      ['index', 2.5],
+    ]);
+    expect(formatRunReport(report)).toMatch(/a\s+transcribe\s+success\s+7\.3\s/);
+  });
+
   it('writes the JSON report per run and as latest.json', async () => {
     const report = buildRunReport('r9', 0, 1000, [{ id: 'a:rss', project: 'a', target: 'rss', status: 'success' }], [rec('a', 'rss')]);
     const dir = path.join(ws, 'reports');

@@ -33,6 +33,8 @@ export interface NxTaskResult {
   target: string;
   /** Nx statuses: success, failure, skipped, local-cache, local-cache-kept-existing, remote-cache… */
   status: string;
+  /** How long Nx says the task took, when it says. */
+  seconds?: number;
 }
 
 const PHASES: readonly string[] = PIPELINE;
@@ -51,8 +53,9 @@ export function buildRunReport(runId: string, start: number, end: number, result
     .map((r) => {
       const rec = bySiteTarget.get(`${r.project}:${r.target}`);
       const row: ReportRow = { site: r.project, target: r.target, status: statusOf(r.status) };
+      if (r.seconds !== undefined && row.status !== 'skipped') row.seconds = Math.round(r.seconds * 10) / 10;
       if (rec && row.status !== 'cached') {
-        row.seconds = rec.seconds;
+        row.seconds = Math.max(row.seconds ?? 0, rec.seconds);
         row.counts = rec.counts;
         if (rec.problems.length) row.problems = rec.problems;
         if (rec.dryRun) row.dryRun = true;

@@ -20,6 +20,8 @@ export const postTasksExecution: PostTasksExecution = async (_options, context) 
     project: r.task.target.project,
     target: r.task.target.target,
     status: r.status,
+    // Nx's own timing covers the whole task (process start and module loading included), not only our part.
+    seconds: r.task.startTime && r.task.endTime ? (r.task.endTime - r.task.startTime) / 1000 : undefined,
   }));
   const records = await readRunRecords(root, context.id);
   const report = buildRunReport(context.id, context.startTime, context.endTime, results, records);

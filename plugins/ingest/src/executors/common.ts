@@ -1,6 +1,7 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   ConfigError,
+  PIPELINE,
   SitePaths,
   SymlinkError,
   dataFolderSymlinks,
@@ -147,8 +148,8 @@ const optionValidators = new Map<string, ValidateFunction>();
 export function optionProblems(target: string, options: Record<string, unknown>): string[] {
   let validate = optionValidators.get(target);
   if (!validate) {
-    const { $schema: _draft, ...schema } = JSON.parse(readFileSync(path.join(__dirname, target, 'schema.json'), 'utf8'));
-    validate = ajv.compile({ ...schema, additionalProperties: true }); // unknown options are Nx's to report
+    const { $schema: _draft, ...schema } = schemaOf(target);
+    validate = ajv.compile({ ...schema, additionalProperties: true }); // unknown options: see phaseOwnOptions
     optionValidators.set(target, validate);
   }
   if (validate(options)) return [];
@@ -158,6 +159,57 @@ export function optionProblems(target: string, options: Record<string, unknown>)
     const shown = typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
     return `--${name}=${shown} ${e.message}`;
   });
+}
+
+/** A phase's schema.json, read once. */
+const schemas = new Map<string, { properties?: Record<string, unknown> } & Record<string, unknown>>();
+function schemaOf(phase: string) {
+  let schema = schemas.get(phase);
+  if (!schema) {
+    schema = JSON.parse(readFileSync(path.join(__dirname, phase, 'schema.json'), 'utf8')) as { properties?: Record<string, unknown> };
+    schemas.set(phase, schema);
+  }
+  return schema;
+}
+
+/** An option no phase of the pipeline takes (a typo, most likely). */
+class UnknownOptionError extends Error {}
+
+const phaseOptions = new Map<string, Set<string>>();
+/** The options a phase's schema declares. */
+function optionsOf(phase: string): Set<string> {
+  let known = phaseOptions.get(phase);
+  if (!known) {
+    known = new Set(Object.keys(schemaOf(phase).properties ?? {}));
+    phaseOptions.set(phase, known);
+  }
+  return known;
+}
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * Options given for one phase reach the phases before it too (\`dependsOn\` forwards them, for --dryRun above all).
+ * A phase ignores the options another phase takes (\`rss --since\` reaches pre-sync and check) and refuses the
+ * ones no phase takes, naming them. Returns the options this phase takes, and those it ignored.
+ */
+export function phaseOwnOptions<O extends object>(target: PipelinePhase, options: O): { own: O; ignored: string[] } {
+  const own: Record<string, unknown> = {};
+  const ignored: string[] = [];
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    const name = camel(key);
+    if (key.startsWith('_') || optionsOf(target).has(name)) own[name] = value;
+    else if (PIPELINE.some((phase) => optionsOf(phase).has(name))) ignored.push(name);
+    else unknown.push(key);
+  }
+  if (unknown.length) {
+    throw new UnknownOptionError(
+      `${unknown.map((k) => `--${k}`).join(', ')}: no phase of the pipeline takes ${unknown.length === 1 ? 'this option' : 'these options'}. ` +
+        `See the options of each phase with \`npx nx run <site>:<phase> --help\` (this is ${target}).`,
+    );
+  }
+  return { own: own as O, ignored };
 }
 
 /** Run one site task: load config, run, write state, record the report. Never throws. */
@@ -173,6 +225,13 @@ export async function runSiteTask<O>(
 ): Promise<{ success: boolean; terminalOutput: string }> {
   const lines: string[] = [];
   const log = makeLogger(`[${projectName}:${target}]`, !!options.verbose, lines, batch);
+  let ignored: string[] = [];
+  let optionError: Error | undefined;
+  try {
+    ({ own: options, ignored } = phaseOwnOptions(target, options));
+  } catch (err) {
+    optionError = err as Error;
+  }
   const started = Date.now();
   const record: TaskRecord = {
     site: projectName,
@@ -184,6 +243,8 @@ export async function runSiteTask<O>(
     problems: [],
   };
   try {
+    if (optionError) throw optionError;
+    if (ignored.length) log.debug(`ignores ${ignored.map((k) => `--${k}`).join(', ')}: ${ignored.length === 1 ? 'an option' : 'options'} of another phase`);
     const bad = optionProblems(target, options as Record<string, unknown>);
     if (bad.length) throw new OptionError(`invalid option${bad.length > 1 ? 's' : ''}: ${bad.join('; ')}`, target, projectName);
     // Two folders with one site id would share a data folder and bucket keys: neither runs.
@@ -215,7 +276,9 @@ export async function runSiteTask<O>(
     record.problems.push({ site: projectName, message, ...(fix ? { fix } : {}) });
     log.error(fix ? `${message} — ${fix}` : message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
-    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof OptionError || err instanceof SymlinkError)) log.debug((err as Error)?.stack ?? '');
+    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof UnknownOptionError || err instanceof OptionError || err instanceof SymlinkError)) {
+      log.debug((err as Error)?.stack ?? '');
+    }
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {

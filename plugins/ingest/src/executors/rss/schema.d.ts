@@ -5,6 +5,9 @@ export interface Schema {
   since?: string;
   concurrency?: number;
   timeoutSeconds?: number;
+  feedDeadlineSeconds?: number;
+  deadlineSeconds?: number;
+  maxFeedMB?: number;
   retries?: number;
   maxFailedRuns?: number;
   retryFailed?: boolean;
