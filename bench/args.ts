@@ -11,3 +11,13 @@ export const benchArgs: Record<string, string> = Object.fromEntries(
 export function numArg(name: string, dflt: number): number {
   return benchArgs[name] === undefined ? dflt : Number(benchArgs[name]);
 }
+
+/**
+ * `--help`: print the benchmark's usage and exit before doing anything (every bench target is checked to
+ * start this way by bench/bench.spec.ts).
+ */
+export function benchHelp(usage: string): void {
+  if (benchArgs.help === undefined) return;
+  process.stdout.write(`usage: ${usage.trim()}\n`);
+  process.exit(0);
+}

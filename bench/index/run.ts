@@ -1,7 +1,7 @@
 /**
  * Index benchmark (run on demand, never in tests):
  *
- *   node -r @swc-node/register bench/index/run.ts [--episodes=1000] [--minutes=60] [--queries=200] [--orama-episodes=N] [--keep]
+ *   npx nx run bench:index [--episodes=1000] [--minutes=60] [--queries=200] [--orama-episodes=N] [--keep]
  *
  * Generates `episodes` synthetic transcripts of `minutes` each, then measures, each in its own child process:
  *   1. full build (SRT -> entry files -> SQLite FTS5 index), peak RSS, index size;
@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { keys, SitePaths, stableStringify, type EpisodeRecord } from '@podline/config';
 import { Corpus, episodeSrt, queries as makeQueries } from './synthetic';
-import { benchArgs } from '../args';
+import { benchArgs, benchHelp } from '../args';
+
+benchHelp('npx nx run bench:index [--episodes=1000] [--minutes=60] [--queries=200] [--orama-episodes=N] [--keep]');
 
 const args = benchArgs;
 const EPISODES = Number(args.episodes ?? 1000);

@@ -1,7 +1,7 @@
 /**
  * Pipeline benchmark (run on demand, not in tests):
  *
- *   node -r @swc-node/register bench/pipeline/run.ts [--sites=20] [--first-sites=50]
+ *   npx nx run bench:pipeline [--sites=20] [--first-sites=50] [--repeat=3]
  *
  * 1. `nx run-many -t index` over N sites with nothing new (feeds answer 304, buckets unchanged), against the
  *    same graph backed by executors that do nothing (Nx's own floor), measured in the same run. Goal ≤ 1.5×.
@@ -11,7 +11,9 @@ import { cpSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createTempWorkspace, REPO_ROOT, type TempWorkspace } from '@podline/testing/temp-workspace';
 import { startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
-import { numArg } from '../args';
+import { numArg, benchHelp } from '../args';
+
+benchHelp('npx nx run bench:pipeline [--sites=20] [--first-sites=50] [--repeat=3]');
 
 const arg = numArg;
 const SITES = arg('sites', 20);

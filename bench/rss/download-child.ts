@@ -3,7 +3,7 @@
  * size, sha256, wall time and its own peak resident memory as one JSON line. `--idle` only loads the modules
  * (the floor of a Node process with the lib loaded).
  */
-import { downloadAudio } from '../../libs/feeds/src/download';
+import { downloadAudio } from '@podline/feeds';
 
 async function main() {
   const [url, dest] = process.argv.slice(2);

@@ -1,7 +1,7 @@
 /**
  * rss benchmark (run on demand, never in tests):
  *
- *   node -r @swc-node/register bench/rss/run.ts [--feeds=10] [--items=200] [--repeat=5] [--mb=300] [--feedmb=30]
+ *   npx nx run bench:rss [--feeds=10] [--items=200] [--repeat=5] [--mb=300] [--feedmb=30]
  *
  * 1. Second run against unchanged feeds: requests made and wall time of `runRss`, against the floor of
  *    one bare conditional GET per feed (Node http, same process) and curl doing the same, measured now.
@@ -16,10 +16,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { SitePaths, type SiteConfig } from '../../libs/config/src';
-import { runRss, type RssLogger } from '../../libs/feeds/src/sync';
-import { fakeMp3, generatedSha256, startFeedServer, type FeedServer } from '../../libs/testing/src/http-feed-server';
-import { benchArgs } from '../args';
+import { SitePaths, type SiteConfig } from '@podline/config';
+import { runRss, type RssLogger } from '@podline/feeds';
+import { fakeMp3, generatedSha256, startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
+import { benchArgs, benchHelp } from '../args';
+
+benchHelp('npx nx run bench:rss [--feeds=10] [--items=200] [--repeat=5] [--mb=300] [--feedmb=30]');
 
 const args = benchArgs;
 const FEEDS = Number(args.feeds ?? 10);

@@ -1,9 +1,8 @@
 /**
  * One Podline `upload` of a site, as its own process (so its time includes start-up, like the other
- * tools'). run.ts compiles it (and the libs) to JavaScript first; it also runs from source under swc. argv[2]: JSON { workspaceRoot, dataDir, siteId, bucket, endpoint, concurrency }.
+ * tools'). run.ts bundles it (and the libs) into one JavaScript file first. argv[2]: JSON { workspaceRoot, dataDir, siteId, bucket, endpoint, concurrency }.
  * Prints the outcome's counts and the engine's own time (start-up excluded) as JSON on stdout.
  */
-import './register-paths';
 import { SitePaths, type SiteConfig } from '@podline/config';
 import { uploadSite } from '@podline/storage';
 

@@ -1,23 +1,24 @@
 /**
  * Sync benchmark (on demand, not a test):
  *
- *   node --openssl-legacy-provider -r @swc-node/register bench/sync/run.ts [--repeat=3] [--concurrency=16]
+ *   npx nx run bench:sync [--repeat=3] [--concurrency=16]
  *
  * Against one local S3-compatible server, in one run: upload of 1,000 × 4 KB files and of 20 × 5 MB files,
- * then a re-sync with nothing changed, by Podline's `upload` (its own process, compiled to JavaScript,
+ * then a re-sync with nothing changed, by Podline's `upload` (its own process, bundled to JavaScript,
  * start-up included; and the engine's own time inside that process), by
  * `aws s3 sync` and by `rclone copy --transfers 16`. A missing tool is skipped, saying so. Prints the
  * median time of each row and the ratios; writes the figures to bench/results/sync.json.
  */
-import './register-paths';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, S3_TEST_CREDENTIALS } from '@podline/testing/s3-server';
-import { numArg } from '../args';
+import { numArg, benchHelp } from '../args';
+
+benchHelp('npx nx run bench:sync [--repeat=3] [--concurrency=16]');
 
 const arg = numArg;
 const REPEAT = arg('repeat', 3);
@@ -68,24 +69,31 @@ async function countObjects(client: S3Client, bucket: string): Promise<number> {
   return n;
 }
 
-/** Compile the upload script and the libs it uses into <workspace>/tmp (inside, so node_modules resolve). */
+/**
+ * Bundle the upload script and the libs it uses into one JavaScript file in <workspace>/tmp (inside, so the
+ * npm packages it leaves out resolve from node_modules), as the Lambda bundle is made: esbuild, with the
+ * workspace's path mappings.
+ */
 function compilePodline(): string {
   const outDir = path.join(ROOT, 'tmp', 'bench-sync-js');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const tsconfig = path.join(outDir, 'tsconfig.json');
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      extends: path.join(ROOT, 'tsconfig.base.json'),
-      compilerOptions: { outDir, rootDir: ROOT, noEmit: false, sourceMap: false, types: ['node'] },
-      files: [path.join(__dirname, 'podline-upload.ts')],
-    }),
-  );
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', tsconfig], { encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`compiling the upload script failed:\n${tsc.stdout}${tsc.stderr}`);
-  cpSync(path.join(ROOT, 'tsconfig.base.json'), path.join(outDir, 'tsconfig.base.json'));
-  return path.join(outDir, 'bench', 'sync', 'podline-upload.js');
+  const outfile = path.join(outDir, 'podline-upload.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  esbuild.buildSync({
+    entryPoints: [path.join(__dirname, 'podline-upload.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    tsconfig: path.join(ROOT, 'tsconfig.base.json'),
+    // npm packages stay in node_modules; the workspace's own libs (@podline/*, through the path mappings) are bundled.
+    external: ['@aws-sdk/*', '@smithy/*', 'better-sqlite3', 'ajv'],
+    logLevel: 'warning',
+  });
+  return outfile;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

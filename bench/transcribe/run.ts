@@ -1,9 +1,8 @@
 /**
  * transcribe benchmark (run on demand, never in tests):
  *
- *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/transcribe/run.ts \
- *     [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en]
- *     [--input=wav|mp3] [--fallback=true|false]
+ *   npx nx run bench:transcribe [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>]
+ *     [--size=tiny.en|base.en] [--input=wav|mp3] [--fallback=true|false]
  *
  * Same audio samples, same model file, same threads, greedy decoding: Podline's whole transcribe
  * path (file → ffmpeg decode → windows → smart-whisper in its child process → segments) against
@@ -18,17 +17,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodePcmWindows, findFfmpeg, findOnPath } from '../../libs/media/src';
-import {
-  checkModel,
-  defaultThreads,
-  modelFile,
-  REALISTIC_HPARAMS,
-  transcribeAudio,
-  whisperEngine,
-  writeTestModel,
-} from '../../libs/transcription/src';
-import { benchArgs } from '../args';
+import { decodePcmWindows, findFfmpeg, findOnPath } from '@podline/media';
+import { checkModel, defaultThreads, modelFile, transcribeAudio, whisperEngine } from '@podline/transcription';
+import { REALISTIC_HPARAMS, writeTestModel } from '@podline/transcription/testing';
+import { benchArgs, benchHelp } from '../args';
+
+benchHelp('npx nx run bench:transcribe [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3] [--fallback=true|false]');
 
 const args = benchArgs;
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -1,4 +1,9 @@
-// Runs one of the tools' TypeScript entry points (tools/src) with the workspace's path mappings.
+#!/usr/bin/env node
+// The one way to run a TypeScript entry point of this workspace (tools and benchmarks), with the workspace's
+// path mappings (tsconfig.base.json), as every `tools:*` and `bench:*` target does:
+//   node tools/scripts/run-ts.js <file.ts> [options…]
+// A module exporting `main(argv, io)` is called with the options and exits with the code it returns; a
+// script without `main` simply runs.
 'use strict';
 const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
@@ -7,9 +12,13 @@ require('@swc-node/register');
 // A closed pipe (`… | head`) is not an error.
 process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
 
-/** Call `main(argv, io)` of tools/src/<module>.ts and exit with its code. */
-module.exports = function runTool(moduleName, exportName) {
-  const mod = require(path.join(root, 'tools', 'src', moduleName));
+const [file, ...argv] = process.argv.slice(2);
+if (!file) {
+  process.stderr.write('usage: node tools/scripts/run-ts.js <file.ts> [options…]\n');
+  process.exit(2);
+}
+const mod = require(path.resolve(root, file));
+if (typeof mod.main === 'function') {
   const io = {
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
@@ -17,11 +26,11 @@ module.exports = function runTool(moduleName, exportName) {
     cwd: process.cwd(),
     isTTY: !!(process.stdin.isTTY && process.stdout.isTTY),
   };
-  Promise.resolve(mod[exportName](process.argv.slice(2), io)).then(
-    (code) => process.exit(code),
+  Promise.resolve(mod.main(argv, io)).then(
+    (code) => process.exit(code ?? 0),
     (err) => {
       process.stderr.write(`${(err && err.stack) || err}\n`);
       process.exit(1);
     },
   );
-};
+}

@@ -14,19 +14,13 @@
  * - A task run without its dependencies, or in dry run, uses --skip-nx-cache: without the dependencies'
  *   state files its cache key would be wrong, and a dry run must neither restore nor store cached outputs.
  */
-import type { SiteFolder } from '@podline/config';
-import { SITE_FOLDERS } from '@podline/config';
+import { CONFLICT_MODES, SITE_FOLDERS, isConflictMode, type ConflictMode, type SiteFolder } from '@podline/config';
 import { PIPELINE } from '@podline/ingest';
 import { UsageError } from './args';
 
 /** The pipeline's phases, in order: the ingest plugin's own list. */
 export const PHASES = PIPELINE;
 export type Phase = (typeof PHASES)[number];
-
-export const CONFLICT_MODES = ['skip-existing', 'overwrite-if-newer', 'overwrite-always'] as const;
-export type ConflictMode = (typeof CONFLICT_MODES)[number];
-/** The sync executors' default conflict mode (never overwrite). */
-export const DEFAULT_CONFLICT: ConflictMode = 'skip-existing';
 
 export interface PipelineChoice {
   /** Project names; empty: every site. */
@@ -118,7 +112,7 @@ export function planCommands(choice: PipelineChoice, caps: Capabilities, targetP
 }
 
 export function parseConflict(value: string): ConflictMode {
-  if ((CONFLICT_MODES as readonly string[]).includes(value)) return value as ConflictMode;
+  if (isConflictMode(value)) return value;
   throw new UsageError(`--conflict=${value} is not a conflict mode: use ${CONFLICT_MODES.join(', ')}`);
 }
 

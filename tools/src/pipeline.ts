@@ -4,11 +4,9 @@
  * choices become nx commands.
  */
 import { spawn } from 'node:child_process';
-import { SITE_FOLDERS, findWorkspaceRoot, type SiteFolder } from '@podline/config';
+import { CONFLICT_MODES, DEFAULT_CONFLICT, SITE_FOLDERS, findWorkspaceRoot, type ConflictMode, type SiteFolder } from '@podline/config';
 import { UsageError, camelCase, parseArgs, shellJoin } from './args';
 import {
-  CONFLICT_MODES,
-  DEFAULT_CONFLICT,
   PHASES,
   parseConflict,
   parseFolders,
@@ -17,7 +15,6 @@ import {
   phasesBetween,
   planCommands,
   type Capabilities,
-  type ConflictMode,
   type NxCommand,
   type Phase,
   type PipelineChoice,
@@ -25,7 +22,7 @@ import {
 import { listSites, readCapabilities, readTargetPrefix, type SiteEntry } from './pipeline-workspace';
 
 export const PIPELINE_HELP = `Usage: npx nx run tools:pipeline [options]
-       node tools/scripts/pipeline.js [options]
+       node tools/scripts/run-ts.js tools/src/pipeline.ts [options]
 
 Runs the site pipeline (${PHASES.join(' -> ')}) through nx and prints the equivalent nx command.
 
@@ -292,3 +289,6 @@ export async function pipelineMain(argv: string[], io: PipelineIo): Promise<numb
     throw err;
   }
 }
+
+/** The entry point `node tools/scripts/run-ts.js tools/src/pipeline.ts` calls. */
+export const main = pipelineMain;

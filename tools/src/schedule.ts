@@ -165,3 +165,6 @@ export async function scheduleMain(argv: string[], io: ScheduleIo): Promise<numb
     throw err;
   }
 }
+
+/** The entry point `node tools/scripts/run-ts.js tools/src/schedule.ts` calls. */
+export const main = scheduleMain;

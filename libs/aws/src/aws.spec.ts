@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { siteRegion } from '@podline/config';
 import { startLambdaServer, startStsServer, type LambdaServer, type StsServer } from '@podline/testing/aws-endpoints';
 import { loadAutomationConfig, parseEnvFile, type AutomationConfig } from './env';
 import { AwsSiteError } from './errors';
@@ -108,6 +109,22 @@ describe('STS sessions and Lambda invoke through the real SDK clients (loopback 
     expect(err).toBeInstanceOf(AwsSiteError);
     expect(err.code).toBe('FunctionError');
     expect(err.message).toBe('site a: function index-broken failed (Unhandled): IndexError: episode x.srt: bad timing line');
+  });
+
+  it('a site without aws.region invokes its function in its bucket\'s region, where Terraform deploys it, not AWS_REGION', async () => {
+    const s = {
+      id: 'b',
+      aws: { accountId: '111111111111', automationRoleName: 'podline-automation' },
+      storage: { kind: 's3' as const, bucket: 'b-bucket', region: 'ap-southeast-2' },
+      configFile: 'sites/b/site.config.json',
+    };
+    expect(config.region).toBe('us-east-1'); // the automation environment's region disagrees
+    expect(siteRegion(s)).toBe('ap-southeast-2'); // what the Terraform check writes as aws_region
+    await invokeSiteFunction({ site: s, functionName: 'index-ok', payload: {}, credentials: siteCredentialsProvider(s, config), config });
+    expect(lambda.calls.at(-1)?.functionName).toBe('index-ok');
+    expect(lambda.signedRegions.at(-1)).toBe('ap-southeast-2');
+    const err = await failure(invokeSiteFunction({ site: s, functionName: 'nope', payload: {}, credentials: siteCredentialsProvider(s, config), config }));
+    expect(err.message).toBe('site b: Lambda function nope not found (account 111111111111, region ap-southeast-2)');
   });
 
   it('an unknown function is a clear error naming site, function and the fix', async () => {

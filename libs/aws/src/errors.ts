@@ -1,13 +1,16 @@
+import { PodlineError } from '@podline/config';
+
 /** A failure for one site, with what to do about it. Messages never contain credentials. */
-export class AwsSiteError extends Error {
+export class AwsSiteError extends PodlineError {
+  declare readonly site: string;
+  declare readonly fix: string;
   constructor(
-    readonly site: string,
+    site: string,
     message: string,
-    readonly fix: string,
+    fix: string,
     readonly code?: string,
   ) {
-    super(message);
-    this.name = 'AwsSiteError';
+    super(message, { site, fix });
   }
 }
 

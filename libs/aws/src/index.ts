@@ -1,4 +1,5 @@
-export * from './env';
-export * from './errors';
-export * from './sessions';
-export * from './lambda';
+// What other projects use from this lib, by name (everything else is internal).
+export { loadAutomationConfig } from './env';
+export { AwsSiteError } from './errors';
+export { INVOCATION_TYPES, type InvocationType, invokeSiteFunction, resolveInvocationType, SITE_INVOCATION } from './lambda';
+export { sessionCacheIn, siteCredentialsProvider } from './sessions';

@@ -1,13 +1,25 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { SiteConfig } from '@podline/config';
+import { regionFor, type SiteConfig } from '@podline/config';
 import type { AutomationConfig } from './env';
 import { AwsSiteError, describeSdkError } from './errors';
-import { requireRoleArn, siteRegion, type AwsCredentialIdentityProvider } from './sessions';
+import { requireRoleArn, type AwsCredentialIdentityProvider } from './sessions';
 
-export type InvocationType = 'RequestResponse' | 'Event';
+export const INVOCATION_TYPES = ['RequestResponse', 'Event'] as const;
+export type InvocationType = (typeof INVOCATION_TYPES)[number];
+/** Request-response: wait for the function and report its answer. */
+export const DEFAULT_INVOCATION_TYPE: InvocationType = 'RequestResponse';
+/** The index executor's `invocationType` default: whatever the site config says. */
+export const SITE_INVOCATION = 'site';
+
+/** How to invoke a site's indexing function: the run's choice, else the site config's, else request-response. */
+export function resolveInvocationType(site: Pick<SiteConfig, 'index'>, requested?: InvocationType | typeof SITE_INVOCATION): InvocationType {
+  if (requested && requested !== SITE_INVOCATION) return requested;
+  return (site.index.kind === 'lambda' ? site.index.invocationType : undefined) ?? DEFAULT_INVOCATION_TYPE;
+}
 
 export interface InvokeOptions {
-  site: Pick<SiteConfig, 'id' | 'aws' | 'configFile'>;
+  /** The site; its region is config's `siteRegion` (aws.region, else the bucket's), as Terraform deploys it. */
+  site: Pick<SiteConfig, 'id' | 'aws' | 'configFile'> & Partial<Pick<SiteConfig, 'storage'>>;
   functionName: string;
   payload: unknown;
   invocationType?: InvocationType;
@@ -37,8 +49,8 @@ function parsePayload(bytes: Uint8Array | undefined): unknown {
  */
 export async function invokeSiteFunction(opts: InvokeOptions): Promise<InvokeResult> {
   const { site, functionName, config } = opts;
-  const invocationType = opts.invocationType ?? 'RequestResponse';
-  const region = siteRegion(site, config);
+  const invocationType = opts.invocationType ?? DEFAULT_INVOCATION_TYPE;
+  const region = regionFor(site, config.region);
   const client = new LambdaClient({ region, endpoint: config.endpoints.lambda, credentials: opts.credentials });
   try {
     let out;

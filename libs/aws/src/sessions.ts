@@ -1,5 +1,5 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { automationRoleArn, type SiteConfig } from '@podline/config';
+import { automationRoleArn, regionFor, type SiteConfig } from '@podline/config';
 import type { AutomationConfig } from './env';
 import { AwsSiteError, describeSdkError } from './errors';
 
@@ -51,10 +51,6 @@ export function sessionCacheIn(shared: Map<string, unknown>): SessionCache {
   return cache;
 }
 
-export function siteRegion(site: Pick<SiteConfig, 'aws'>, config: AutomationConfig): string {
-  return site.aws?.region ?? config.region ?? 'us-east-1';
-}
-
 /** The site's automation role ARN, or a clear error when the site config has no `aws` section. */
 export function requireRoleArn(site: Pick<SiteConfig, 'id' | 'aws' | 'configFile'>): string {
   const arn = automationRoleArn(site);
@@ -71,7 +67,7 @@ function sessionName(siteId: string): string {
 
 /** Assume the site's automation role with the central credentials. */
 async function assumeSiteRole(site: Pick<SiteConfig, 'id' | 'aws' | 'configFile'>, roleArn: string, config: AutomationConfig): Promise<AwsCredentialIdentity> {
-  const sts = new STSClient({ region: config.region ?? siteRegion(site, config), endpoint: config.endpoints.sts, credentials: config.credentials });
+  const sts = new STSClient({ region: config.region ?? regionFor(site), endpoint: config.endpoints.sts, credentials: config.credentials });
   try {
     const out = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName(site.id), DurationSeconds: 3600 }));
     const c = out.Credentials;

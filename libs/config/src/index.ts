@@ -1,10 +1,37 @@
-export * from './types';
-export * from './errors';
-export * from './atomic';
-export * from './paths';
-export * from './load';
-export * from './manifest';
-export * from './lock';
-export * from './pipeline';
-export * from './sites';
-export * from './text';
+// What other projects use from this lib, by name (everything else is internal).
+export { ifExists, isTempOrJunk, stableStringify, TEMP_SUFFIX, tempPathFor, writeFileAtomic, writeJsonAtomic } from './atomic';
+export { CONFLICT_MODES, type ConflictMode, DEFAULT_CONFLICT, isConflictMode } from './conflict';
+export { withDefaults } from './defaults';
+export { ConfigError, type ConfigProblem, fixOf, formatProblems, PodlineError } from './errors';
+export { automationRoleArn, loadSiteConfig, normalizeSiteConfig, resolveFeedUrl, validateSiteConfig } from './load';
+export { acquireLock, isStaleTemp, releaseLocks } from './lock';
+export { type EpisodeManifest, type EpisodeRecord, type EpisodeStatus, type TranscriptLink } from './manifest';
+export {
+  dataRoot,
+  findWorkspaceRoot,
+  keys,
+  localBucketDir,
+  lockFile,
+  locksDir,
+  MANIFEST_KEY,
+  modelsDir,
+  reportsDir,
+  SITE_FOLDERS,
+  type SiteFolder,
+  SitePaths,
+  stateFile,
+  stateFileRel,
+} from './paths';
+export { PIPELINE, type PipelinePhase } from './pipeline';
+export { regionFor, siteRegion } from './region';
+export { findSiteConfigs, findSiteConfigsOnDisk, isSiteConfigPath } from './sites';
+export { stripControl } from './text';
+export {
+  DEFAULT_AUTOMATION_ROLE_NAME,
+  DEFAULT_MAX_AUDIO_MB,
+  DEFAULT_MODEL,
+  type PodcastConfig,
+  type SiteConfig,
+  type SiteConfigFile,
+  type StorageConfig,
+} from './types';

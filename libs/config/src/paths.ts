@@ -1,6 +1,7 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { SiteConfig } from './types';
+import { PodlineError } from './errors';
 
 /**
  * The one owner of every path Podline uses. Keys are '/'-separated and identical locally
@@ -139,12 +140,12 @@ export function unsafeKeyPart(key: string): string | undefined {
 }
 
 /** Podline does not follow symbolic links inside data folders and local buckets, in either direction. */
-export class SymlinkError extends Error {
-  readonly fix: string;
+export class SymlinkError extends PodlineError {
   constructor(readonly link: string) {
-    super(`${link} is a symbolic link; Podline does not follow links inside data folders and buckets`);
-    this.name = 'SymlinkError';
-    this.fix = `replace ${link} with a real folder or file (or move the data: PODLINE_DATA_DIR, storage.path)`;
+    super(`${link} is a symbolic link; Podline does not follow links inside data folders and buckets`, {
+      file: link,
+      fix: `replace ${link} with a real folder or file (or move the data: PODLINE_DATA_DIR, storage.path)`,
+    });
   }
 }
 

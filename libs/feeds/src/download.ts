@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isStaleTemp, tempPathFor } from '@podline/config';
+import { isStaleTemp, PodlineError, tempPathFor } from '@podline/config';
 import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio, looksLikeVideo } from './audio';
 import { DeadlineError, describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
@@ -34,23 +34,17 @@ export interface DownloadedFile {
 }
 
 /** The download is not audio: trying again will not help. `video` when it is a video. */
-export class NotAudioError extends Error {
+export class NotAudioError extends PodlineError {
   constructor(
     message: string,
     readonly video = false,
   ) {
     super(message);
-    this.name = 'NotAudioError';
   }
 }
 
 /** The enclosure is larger than the podcast's maximum: trying again will not help. */
-export class TooLargeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TooLargeError';
-  }
-}
+export class TooLargeError extends PodlineError {}
 
 const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
 

@@ -4,20 +4,20 @@ import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
+import { PodlineError } from '@podline/config';
 import { checkUntrustedUrl, policyLookup, RefusedUrlError, type UrlPolicy } from './url-policy';
 
 /** Sent with every request, so publishers can see who reads their feed. */
 export const USER_AGENT = 'Podline/0.1 (podcast search ingest; feed reader)';
 
 /** A failed request: what went wrong, whether trying again may help, and how long the server asked us to wait. */
-export class FetchError extends Error {
+export class FetchError extends PodlineError {
   constructor(
     message: string,
     readonly url: string,
     readonly options: { status?: number; retryable?: boolean; retryAfterMs?: number; code?: string } = {},
   ) {
     super(message);
-    this.name = 'FetchError';
   }
   get status(): number | undefined {
     return this.options.status;
@@ -68,10 +68,9 @@ export interface OpenedResponse {
 }
 
 /** The run's deadline stopped this request: not the server's fault, not retried, left for the next run. */
-export class DeadlineError extends Error {
+export class DeadlineError extends PodlineError {
   constructor(message = 'stopped: the run reached its deadline') {
     super(message);
-    this.name = 'DeadlineError';
   }
 }
 

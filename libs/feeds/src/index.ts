@@ -1,12 +1,6 @@
-export * from './audio';
-export * from './download';
-export * from './feed-fetch';
-export * from './http';
-export * from './identity';
-export * from './manifest-io';
-export * from './merge';
-export * from './parse';
-export * from './retry';
-export * from './state';
-export * from './sync';
-export * from './url-policy';
+// What other projects use from this lib, by name (everything else is internal).
+export { downloadAudio } from './download';
+export { openUrl, readBody } from './http';
+export { RSS_DEFAULTS, type RssOptions } from './options';
+export { runRss, type RssLogger, type RssResult } from './sync';
+export { RefusedUrlError, untrustedUrlPolicy, type UrlPolicy } from './url-policy';

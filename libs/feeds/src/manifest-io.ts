@@ -1,15 +1,13 @@
 import { promises as fsp } from 'node:fs';
-import type { EpisodeManifest } from '@podline/config';
+import { PodlineError, type EpisodeManifest } from '@podline/config';
 
-/** The manifest on disk cannot be used; nothing is written over it. */
 /** An episode manifest that cannot be used; the message says what to do (the file itself is never touched). */
-export class ManifestError extends Error {
+export class ManifestError extends PodlineError {
   constructor(message: string, site: string) {
-    super(
-      `${message}. Fix: move it aside, then run \`nx run ${site}:pre-sync\` to fetch the bucket's copy, ` +
-        `or \`nx run ${site}:rss\` to rebuild it from the feeds (audio already here is adopted, not downloaded again)`,
-    );
-    this.name = 'ManifestError';
+    const fix =
+      `move it aside, then run \`nx run ${site}:pre-sync\` to fetch the bucket's copy, ` +
+      `or \`nx run ${site}:rss\` to rebuild it from the feeds (audio already here is adopted, not downloaded again)`;
+    super(`${message}. Fix: ${fix}`, { fix, site });
   }
 }
 

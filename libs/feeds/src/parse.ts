@@ -1,4 +1,4 @@
-import { stripControl, type TranscriptLink } from '@podline/config';
+import { PodlineError, stripControl, type TranscriptLink } from '@podline/config';
 
 /** One item of a feed, as the feed says it (nothing derived yet). Every text is free of control characters. */
 export interface FeedItem {
@@ -30,12 +30,7 @@ export interface ParsedFeed {
 }
 
 /** The feed is not something we can read: malformed XML, an HTML page, not RSS/Atom. */
-export class FeedParseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FeedParseError';
-  }
-}
+export class FeedParseError extends PodlineError {}
 
 /** The part of `sax` used here (the package ships no types). */
 interface SaxParser {

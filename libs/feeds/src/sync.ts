@@ -16,53 +16,18 @@ import {
 import type { TaskProblem } from '@podline/report';
 import { looksLikeAudio } from './audio';
 import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
-import { DEFAULT_MAX_FEED_BYTES, fetchFeed, type FeedValidators } from './feed-fetch';
+import { fetchFeed, type FeedValidators } from './feed-fetch';
 import { DeadlineError, FetchError, isTimeout } from './http';
 import { readManifest } from './manifest-io';
 import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
+import { resolveRssOptions, type RssOptions } from './options';
 import { DEFAULT_RETRY, mapLimit, type RetryPolicy } from './retry';
 import { untrustedUrlPolicy } from './url-policy';
 import { rssState, type RssState } from './state';
 
-export interface RssOptions {
-  /** Say what would be done; write nothing. */
-  dryRun?: boolean;
-  /** Download only the N newest episodes of each podcast (0: all). */
-  maxEpisodes?: number;
-  /** Download only episodes published on or after this date (YYYY-MM-DD or ISO 8601). */
-  since?: string;
-  /** Feeds and downloads at once. Default 3. */
-  concurrency?: number;
-  /** Feed: whole-request limit of one attempt; download: idle limit (no data for this long). Default 60. */
-  timeoutSeconds?: number;
-  /** One feed, all its attempts together, ends within this. Default 120. */
-  feedDeadlineSeconds?: number;
-  /**
-   * The whole step for this site ends within this: downloads still running are stopped, those not started are
-   * left; both are tried on the next run (reported as `deferred`, never counted as failures). Default 2700.
-   */
-  deadlineSeconds?: number;
-  /** Largest feed accepted, in MB (after decompression). Default 64. */
-  maxFeedMB?: number;
-  /** Retries on network errors, 429 and 5xx. Default 3. */
-  retries?: number;
-  /** First back-off (doubles per retry, with jitter). Default 1000. */
-  retryBaseMs?: number;
-  /** Progress lines while a file downloads, every this many ms; 0: one line per finished file (CI). */
-  progressIntervalMs?: number;
-  /**
-   * Give up on an episode whose download failed in this many runs in a row (default 3; 0: never): later runs
-   * skip it and no longer fail, so one dead enclosure does not hold back the site's other phases for good.
-   */
-  maxFailedRuns?: number;
-  /** Try the episodes given up on again. */
-  retryFailed?: boolean;
-}
+export type { RssOptions } from './options';
 
-const DEFAULT_MAX_FAILED_RUNS = 3;
-export const DEFAULT_FEED_DEADLINE_SECONDS = 120;
-export const DEFAULT_RSS_DEADLINE_SECONDS = 2700;
 /** A host whose downloads timed out this many times in one run gets no more of this run's downloads. */
 const HOST_TIMEOUTS_BEFORE_PAUSE = 2;
 
@@ -224,19 +189,20 @@ function hostOf(url: string): string {
  * Per-feed and per-episode failures become problems; everything else still gets done. The step ends within its
  * deadline: what is left then is reported as deferred and tried on the next run.
  */
-export async function runRss(site: SiteConfig, paths: SitePaths, options: RssOptions, log: RssLogger): Promise<RssResult> {
-  const dryRun = !!options.dryRun;
-  const concurrency = Math.max(1, options.concurrency ?? 3);
-  const timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
-  const feedDeadlineMs = (options.feedDeadlineSeconds ?? DEFAULT_FEED_DEADLINE_SECONDS) * 1000;
-  const maxFeedBytes = options.maxFeedMB !== undefined ? options.maxFeedMB * 1e6 : DEFAULT_MAX_FEED_BYTES;
-  const maxFailedRuns = options.maxFailedRuns ?? DEFAULT_MAX_FAILED_RUNS;
+export async function runRss(site: SiteConfig, paths: SitePaths, given: RssOptions, log: RssLogger): Promise<RssResult> {
+  const options = resolveRssOptions(given);
+  const dryRun = options.dryRun;
+  const concurrency = Math.max(1, options.concurrency);
+  const timeoutMs = options.timeoutSeconds * 1000;
+  const feedDeadlineMs = options.feedDeadlineSeconds * 1000;
+  const maxFeedBytes = options.maxFeedMB * 1e6;
+  const maxFailedRuns = options.maxFailedRuns;
   const since = parseSince(options.since);
-  const deadlineMs = (options.deadlineSeconds ?? DEFAULT_RSS_DEADLINE_SECONDS) * 1000;
+  const deadlineMs = options.deadlineSeconds * 1000;
   const stop = new AbortController();
   const stopTimer = setTimeout(() => stop.abort(), deadlineMs);
   stopTimer.unref();
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries ?? DEFAULT_RETRY.retries, baseMs: options.retryBaseMs ?? DEFAULT_RETRY.baseMs, signal: stop.signal };
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries, baseMs: options.retryBaseMs, signal: stop.signal };
   const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, noAudio: 0, video: 0, duplicates: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, deferred: 0, bytes: 0 };
   const problems: TaskProblem[] = [];
   try {
@@ -437,7 +403,7 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
         maxBytes: (podcast?.maxAudioMB ?? DEFAULT_MAX_AUDIO_MB) * 1e6,
         video: !!podcast?.includeVideo && isVideoRecord(r),
         onProgress: (received, total) => {
-          const interval = options.progressIntervalMs ?? 0;
+          const interval = options.progressIntervalMs;
           if (!interval || Date.now() - lastShown < interval) return;
           lastShown = Date.now();
           log.progress(`${tag()} ${formatBytes(received)}${total ? ` of ${formatBytes(total)} (${Math.floor((received / total) * 100)}%)` : ''}`);

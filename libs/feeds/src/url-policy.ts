@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SiteConfig } from '@podline/config';
+import { PodlineError, type SiteConfig } from '@podline/config';
 
 /**
  * What a URL taken from an untrusted source may reach. Feeds, publisher hosts and the bucket's contents are
@@ -40,14 +40,13 @@ export function untrustedUrlPolicy(site: Pick<SiteConfig, 'network'>, feedUrl: s
 export const ALLOW_PRIVATE_FIX = 'if this host is really yours (a feed inside your own network), set "network": {"allowPrivateAddresses": true} in site.config.json';
 
 /** A URL refused by the policy. Never retried. */
-export class RefusedUrlError extends Error {
+export class RefusedUrlError extends PodlineError {
   constructor(
     message: string,
     readonly url: string,
-    readonly fix: string,
+    fix: string,
   ) {
-    super(message);
-    this.name = 'RefusedUrlError';
+    super(message, { fix });
   }
   get retryable(): boolean {
     return false;

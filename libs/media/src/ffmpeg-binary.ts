@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
+import { PodlineError } from '@podline/config';
 
 /** Which ffmpeg runs, and why that one. */
 export interface FfmpegBinary {
@@ -7,7 +8,8 @@ export interface FfmpegBinary {
   source: 'FFMPEG_PATH' | 'PATH' | '@ffmpeg-installer/ffmpeg';
 }
 
-export class MediaError extends Error {}
+/** ffmpeg is missing or failed; `fix` says what to do when there is something to do. */
+export class MediaError extends PodlineError {}
 
 function isExecutable(file: string): boolean {
   try {

@@ -1,5 +1,5 @@
-export * from './ffmpeg-binary';
+// What other projects use from this lib, by name (everything else is internal).
+export { decodePcmWindows, DEFAULT_WINDOW_SECONDS, type PcmWindow } from './decode';
+export { type FfmpegBinary, findFfmpeg, findOnPath, MediaError } from './ffmpeg-binary';
 export { SAMPLE_RATE } from './fluent';
-export * from './decode';
-export * from './wav';
-export { makeTone } from './testing/audio';
+export { encodeWav16 } from './wav';

@@ -1,53 +1,5 @@
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
-import { reportsDir } from '@podline/config';
-
-/** One failure: which site, podcast, episode or file, what happened, and what to do. */
-export interface TaskProblem {
-  site: string;
-  podcast?: string;
-  episode?: string;
-  file?: string;
-  message: string;
-  fix?: string;
-}
-
-/** What one task did in one run (Nx does not hash this: it is history, not state). */
-export interface TaskRecord {
-  site: string;
-  target: string;
-  success: boolean;
-  dryRun: boolean;
-  seconds: number;
-  counts: Record<string, number>;
-  problems: TaskProblem[];
-}
-
-/** The current run's id: set by the plugin before tasks run, else one per process. */
-export function runId(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PODLINE_RUN_ID || `pid-${process.ppid}`;
-}
-
-/** Append a task record to the run's record file (one JSON line each; appends of one line are atomic). */
-export async function recordTask(workspaceRoot: string, record: TaskRecord, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const dir = path.join(reportsDir(workspaceRoot, env), 'runs');
-  await fsp.mkdir(dir, { recursive: true });
-  await fsp.appendFile(path.join(dir, `${runId(env)}.jsonl`), JSON.stringify(record) + '\n');
-}
-
-/** Read a run's records. */
-export async function readRunRecords(workspaceRoot: string, id: string, env: NodeJS.ProcessEnv = process.env): Promise<TaskRecord[]> {
-  const file = path.join(reportsDir(workspaceRoot, env), 'runs', `${id}.jsonl`);
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as TaskRecord);
-}
-
-export * from './summary';
+// The report lib's public surface: what other projects use, by name. Types in types.ts, the run's record
+// file in records.ts, the end-of-run summary in summary.ts.
+export type { TaskProblem, TaskRecord } from './types';
+export { readRunRecords, recordTask, runId } from './records';
+export { buildRunReport, formatRunReport, writeRunReport, type NxTaskResult } from './summary';

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PIPELINE, writeJsonAtomic } from '@podline/config';
-import type { TaskProblem, TaskRecord } from './index';
+import type { TaskProblem, TaskRecord } from './types';
 
 /** How Nx ended a task (from its task results), joined with what the task recorded. */
 export type TaskStatus = 'success' | 'failure' | 'skipped' | 'cached';

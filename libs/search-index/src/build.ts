@@ -1,6 +1,6 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { ifExists, keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
+import { PodlineError, fixOf, ifExists, keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import { buildEntryFile, ENTRY_FORMAT, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
 import { sameFile, StampCache, stampOf } from './stamp-cache';
@@ -65,7 +65,9 @@ const statOrUndefined = (file: string) => ifExists(fsp.stat(file));
 export async function readManifest(paths: SitePaths, siteId: string): Promise<EpisodeManifest> {
   const text = await readText(paths.manifestFile);
   if (text === undefined) {
-    throw Object.assign(new Error(`site ${siteId}: no episode manifest at ${keys.manifest()}`), {
+    throw new PodlineError(`site ${siteId}: no episode manifest at ${keys.manifest()}`, {
+      site: siteId,
+      file: keys.manifest(),
       fix: `run \`nx run ${siteId}:rss\` (or the whole pipeline) first`,
     });
   }
@@ -74,7 +76,9 @@ export async function readManifest(paths: SitePaths, siteId: string): Promise<Ep
     if (!Array.isArray(manifest.episodes)) throw new Error('it has no "episodes" list');
     return manifest;
   } catch (err) {
-    throw Object.assign(new Error(`site ${siteId}: the episode manifest ${keys.manifest()} is unreadable (${(err as Error).message})`), {
+    throw new PodlineError(`site ${siteId}: the episode manifest ${keys.manifest()} is unreadable (${(err as Error).message})`, {
+      site: siteId,
+      file: keys.manifest(),
       fix: `run \`nx run ${siteId}:rss\` to rewrite it`,
     });
   }
@@ -135,7 +139,8 @@ async function syncEntryFile(
   }
   const parsed = parseSrt(srt);
   if (!parsed.cues.length && parsed.badBlocks > 0) {
-    throw Object.assign(new Error(`the transcript has ${parsed.badBlocks} block(s) but no readable SRT cue`), {
+    throw new PodlineError(`the transcript has ${parsed.badBlocks} block(s) but no readable SRT cue`, {
+      file: keys.transcript(ep.podcast, ep.fileKey),
       fix: `check ${keys.transcript(ep.podcast, ep.fileKey)} (expected "00:00:01,000 --> 00:00:04,000" timing lines); delete it to have transcribe redo it`,
     });
   }
@@ -191,7 +196,7 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
         episode: ep.title || ep.fileKey,
         file: keys.transcript(ep.podcast, ep.fileKey),
         message: (err as Error).message,
-        fix: (err as { fix?: string }).fix,
+        fix: fixOf(err),
       });
     }
   }

@@ -1,9 +1,5 @@
-export * from './srt';
-export * from './entries';
-export * from './query';
-export * from './sqlite-index';
-export * from './build';
-export * from './search';
-export * from './object-store';
-export * from './lambda-build';
-export { handler as lambdaHandler, indexSite, type IndexEvent, type IndexResponse } from './lambda';
+// What other projects use from this lib, by name (everything else is internal).
+export { buildSiteIndex } from './build';
+export { type EntryFile, sha256 } from './entries';
+export { resolveSearchOptions, SEARCH_DEFAULTS, type SearchOptions, searchSite } from './search';
+export { type SearchHit, searchIndex } from './sqlite-index';

@@ -1,3 +1,5 @@
+import { PodlineError } from '@podline/config';
+
 /**
  * Turn what a person types into a safe FTS5 MATCH expression.
  *   word        -> "word"            (all terms must match: implicit AND)
@@ -6,7 +8,7 @@
  *   a OR b      -> "a" OR "b"
  * Every term is quoted, so FTS5 operators and column filters typed by accident are searched as text, never run.
  */
-export class QueryError extends Error {}
+export class QueryError extends PodlineError {}
 
 const HAS_WORD = /[\p{L}\p{N}]/u;
 

@@ -3,7 +3,7 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tempPathFor } from '@podline/config';
+import { PodlineError, tempPathFor } from '@podline/config';
 import type { OnBytes } from './types';
 
 export interface StreamToFileOptions {
@@ -17,7 +17,7 @@ export interface StreamToFileOptions {
   label: string;
 }
 
-export class VerificationError extends Error {
+export class VerificationError extends PodlineError {
   readonly code = 'IncompleteBody';
 }
 

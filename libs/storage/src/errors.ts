@@ -3,18 +3,19 @@
  * retry policy for every request and for whole streamed transfers, and so fatal errors stop at once.
  */
 
+import { PodlineError } from '@podline/config';
+
 export type ErrorKind = 'auth' | 'no-bucket' | 'retryable' | 'not-found' | 'other';
 
 /** An error that stops the whole site run (no point trying the next file): bad credentials, missing bucket. */
-export class StorageError extends Error {
+export class StorageError extends PodlineError {
   constructor(
     readonly kind: ErrorKind,
     message: string,
-    readonly fix?: string,
-    readonly cause?: unknown,
+    fix?: string,
+    cause?: unknown,
   ) {
-    super(message);
-    this.name = 'StorageError';
+    super(message, { fix, cause });
   }
 }
 
@@ -75,9 +76,9 @@ function httpStatus(err: unknown): number | undefined {
 
 export function classifyError(err: unknown): ErrorKind {
   if (err instanceof StorageError) return err.kind;
-  // An error that already carries its fix (e.g. a failed role assumption from the credentials provider)
-  // is another layer's final verdict on the credentials: not retried.
-  if (typeof (err as { fix?: unknown })?.fix === 'string') return 'auth';
+  // Another layer's Podline error (e.g. a failed role assumption from the credentials provider) is its
+  // final verdict on the credentials: not retried.
+  if (err instanceof PodlineError) return 'auth';
   const code = errorCode(err);
   const status = httpStatus(err);
   if (AUTH_CODES.has(code) || status === 401 || status === 403) return 'auth';

@@ -1,15 +1,3 @@
-export * from './types';
-export * from './errors';
-export * from './keys';
-export * from './content-type';
-export * from './atomic-stream';
-export * from './hash-cache';
-export * from './walk';
-export * from './plan';
-export * from './pool';
-export * from './state';
-export * from './listing-cache';
-export * from './local-backend';
-export * from './s3-backend';
-export * from './open';
-export * from './sync';
+// What other projects use from this lib, by name (everything else is internal).
+export { SYNC_DEFAULTS } from './options';
+export { checkSite, INDEX_FOLDERS, preSync, type SyncContext, uploadSite } from './sync';

@@ -4,6 +4,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
 import { LocalFolderBackend } from './local-backend';
+import { SYNC_DEFAULTS } from './options';
 import { S3Backend } from './s3-backend';
 import type { StorageBackend } from './types';
 
@@ -42,7 +43,7 @@ export async function openBackend(site: SiteConfig, paths: SitePaths, options: O
         forcePathStyle: storage.forcePathStyle ?? (endpoint ? true : undefined),
         credentials: options.credentials,
         multipartThresholdBytes: options.multipartThresholdBytes,
-        maxSockets: Math.max(16, (options.concurrency ?? 8) * 4),
+        maxSockets: Math.max(16, (options.concurrency ?? SYNC_DEFAULTS.concurrency) * 4),
         requestTimeoutMs: options.requestTimeoutMs,
         retry: options.retry,
       });

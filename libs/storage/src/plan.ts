@@ -1,4 +1,5 @@
-import type { ConflictMode, ObjectEntry } from './types';
+import type { ConflictMode } from '@podline/config';
+import type { ObjectEntry } from './types';
 
 /** What to do with one key, given its source entry and (maybe) its target entry. */
 export type Decision =

@@ -9,10 +9,12 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { PodlineError } from '@podline/config';
 import { VerificationError, plainMd5, streamToFileAtomic } from './atomic-stream';
 import { contentTypeFor } from './content-type';
 import { StorageError, classifyError, describeError, withRetries, type RetryOptions } from './errors';
 import { folderOf } from './keys';
+import { SYNC_DEFAULTS } from './options';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
 
 export interface S3BackendOptions {
@@ -102,8 +104,7 @@ export class S3Backend implements StorageBackend {
     // A body that keeps arriving short or corrupt is that object's problem, not the whole run's.
     if (err instanceof VerificationError) return err;
     // A credentials provider (e.g. an assumed role) that failed with its own explanation: keep it.
-    const own = err as { message?: string; fix?: unknown };
-    if (typeof own?.fix === 'string' && own.message) return new StorageError('auth', own.message, own.fix, err);
+    if (err instanceof PodlineError && !(err instanceof StorageError)) return new StorageError('auth', err.message, err.fix, err);
     switch (classifyError(err)) {
       case 'auth':
         return new StorageError(
@@ -122,7 +123,7 @@ export class S3Backend implements StorageBackend {
       case 'retryable':
         return new StorageError(
           'retryable',
-          `site ${siteId}: ${this.description} kept failing while trying to ${what}, after ${this.options.retry?.retries ?? 4} retries (${detail})`,
+          `site ${siteId}: ${this.description} kept failing while trying to ${what}, after ${this.options.retry?.retries ?? SYNC_DEFAULTS.retries} retries (${detail})`,
           `the storage service is unreachable, unavailable or throttling: check the network and the endpoint${this.options.endpoint ? ` (${this.options.endpoint})` : ''}, then run again (nothing half-written was kept)`,
           err,
         );
@@ -187,7 +188,7 @@ export class S3Backend implements StorageBackend {
   }
 
   async upload(local: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {
-    const threshold = this.options.multipartThresholdBytes ?? 16 * MiB;
+    const threshold = this.options.multipartThresholdBytes ?? SYNC_DEFAULTS.multipartThresholdMB * MiB;
     const params = { Bucket: this.options.bucket, Key: this.objectKey(local.key), ContentType: contentTypeFor(local.key) };
     return this.call(`upload ${local.key}`, async () => {
       let etag: string | undefined;

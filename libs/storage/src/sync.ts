@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { localResourceProblem, MANIFEST_KEY, refuseSymlinkBelow, SITE_FOLDERS, SymlinkError, type SiteConfig, type SiteFolder, type SitePaths } from '@podline/config';
+import { localResourceProblem, MANIFEST_KEY, refuseSymlinkBelow, SITE_FOLDERS, SymlinkError, type ConflictMode, type SiteConfig, type SiteFolder, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import { VerificationError, plainMd5 } from './atomic-stream';
 import { StorageError, describeError, type RetryOptions } from './errors';
@@ -11,7 +11,8 @@ import { decide, type Decision } from './plan';
 import { runPool } from './pool';
 import { Progress } from './progress';
 import { digestListing } from './state';
-import { CONFLICT_MODES, type ConflictMode, type Listing, type ObjectEntry, type StorageBackend, type SyncLog } from './types';
+import { resolveSyncOptions, type SyncOptions } from './options';
+import type { Listing, ObjectEntry, StorageBackend, SyncLog } from './types';
 import { removeStaleTemps, walkFolders } from './walk';
 
 /** Where and for whom a sync runs (everything an executor already has). */
@@ -27,20 +28,6 @@ export interface SyncContext {
   requestTimeoutMs?: number;
   /** Backoff tuning (tests shorten it). `retries` comes from SyncOptions. */
   retry?: Omit<RetryOptions, 'retries'>;
-}
-
-/** The options of pre-sync, check and upload (their schema.json mirrors this). */
-export interface SyncOptions {
-  dryRun?: boolean;
-  /** Subset of the synced folders (default: all; upload skips the search folders when the index is remote). */
-  folders?: string[];
-  /** Transfers in flight (default 8). */
-  concurrency?: number;
-  conflict?: ConflictMode;
-  /** Files of this size or more are uploaded in parts (default 16). */
-  multipartThresholdMB?: number;
-  /** Retries per request on 5xx/429/timeouts/network errors (default 4). */
-  retries?: number;
 }
 
 export interface SyncOutcome {
@@ -62,19 +49,11 @@ function resolveFolders(site: SiteConfig, requested: string[] | undefined, fallb
   return SITE_FOLDERS.filter((f) => requested.includes(f));
 }
 
-function resolveConflict(site: SiteConfig, mode: string | undefined): ConflictMode {
-  const m = (mode ?? 'skip-existing') as ConflictMode;
-  if (!CONFLICT_MODES.includes(m)) {
-    throw new StorageError('other', `site ${site.id}: unknown conflict mode "${mode}"`, `use one of: ${CONFLICT_MODES.join(', ')}`);
-  }
-  return m;
-}
-
 /** One site's sync run: the backend, both listings (the bucket's cached for the run), the local hashes. */
 class Session {
   private constructor(
     readonly ctx: SyncContext,
-    readonly options: SyncOptions,
+    readonly options: Required<SyncOptions>,
     readonly backend: StorageBackend,
     readonly localHashes: HashCache,
     private readonly listingCache: ListingCache,
@@ -105,7 +84,7 @@ class Session {
     return out;
   }
 
-  static async open(ctx: SyncContext, options: SyncOptions): Promise<Session | undefined> {
+  static async open(ctx: SyncContext, options: Required<SyncOptions>): Promise<Session | undefined> {
     const env = ctx.env ?? process.env;
     let session: Session | undefined;
     const backend = await openBackend(ctx.site, ctx.paths, {
@@ -113,12 +92,12 @@ class Session {
       workspaceRoot: ctx.workspaceRoot,
       env,
       credentials: ctx.credentials,
-      multipartThresholdBytes: Math.round((options.multipartThresholdMB ?? 16) * 1024 * 1024),
+      multipartThresholdBytes: Math.round(options.multipartThresholdMB * 1024 * 1024),
       concurrency: options.concurrency,
       requestTimeoutMs: ctx.requestTimeoutMs,
       retry: {
         ...ctx.retry,
-        retries: options.retries ?? 4,
+        retries: options.retries,
         onRetry: (err, attempt, delay) => ctx.log.warn(`retry ${attempt} in ${delay} ms after ${describeError(err)}`),
       },
     });
@@ -185,10 +164,11 @@ function problemFor(site: SiteConfig, key: string, verb: string, err: unknown): 
 async function guarded(ctx: SyncContext, options: SyncOptions, fn: (s: Session) => Promise<SyncOutcome>): Promise<SyncOutcome> {
   let session: Session | undefined;
   try {
-    session = await Session.open(ctx, options);
+    const resolved = resolveSyncOptions(ctx.site.id, options);
+    session = await Session.open(ctx, resolved);
     if (!session) {
       ctx.log.info(`storage kind "none": nothing to sync for site ${ctx.site.id}`);
-      return { state: options.dryRun ? undefined : { storage: { kind: 'none' } }, counts: {}, problems: [] };
+      return { state: resolved.dryRun ? undefined : { storage: { kind: 'none' } }, counts: {}, problems: [] };
     }
     const outcome = await fn(session);
     Object.assign(outcome.counts, session.skipCounts());
@@ -246,7 +226,7 @@ async function transferAll(
   const { ctx, options } = session;
   const progress = new Progress(ctx.log, verb === 'download' ? 'downloaded' : 'uploaded', transfers.length, bytesOf(transfers));
   const done = { files: 0, bytes: 0 };
-  await runPool(transfers, options.concurrency ?? 8, async (t) => {
+  await runPool(transfers, options.concurrency, async (t) => {
     try {
       await one(t, progress.bytesDone);
       done.files++;
@@ -272,8 +252,9 @@ function bytesOf(entries: Transfer[]): number {
 /** pre-sync: download what the bucket has and this machine lacks (by default never overwriting). */
 export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
   return guarded(ctx, options, async (session) => {
+    const options = session.options;
     const folders = resolveFolders(ctx.site, options.folders, SITE_FOLDERS);
-    const mode = resolveConflict(ctx.site, options.conflict);
+    const mode = options.conflict;
     const counts: Record<string, number> = {};
     if (!options.dryRun) {
       const stale = await removeStaleTemps(ctx.paths.root, folders);
@@ -312,6 +293,7 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
 /** check: what is only local, only in the bucket, and on both sides but different, per folder. */
 export function checkSite(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
   return guarded(ctx, options, async (session) => {
+    const options = session.options;
     const folders = resolveFolders(ctx.site, options.folders, SITE_FOLDERS);
     const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
     const report: Record<string, { onlyLocal: string[]; onlyBucket: string[]; differing: Array<{ key: string; localSize: number; bucketSize: number; reason: string }> }> = {};
@@ -347,10 +329,11 @@ export function checkSite(ctx: SyncContext, options: SyncOptions = {}): Promise<
 /** upload: push what the bucket lacks (or per the conflict mode), the episode manifest last. */
 export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
   return guarded(ctx, options, async (session) => {
+    const options = session.options;
     // The search folders are ours to upload only when the index is built on this machine.
     const defaults = ctx.site.index?.kind === 'lambda' ? SITE_FOLDERS.filter((f) => !INDEX_FOLDERS.includes(f)) : SITE_FOLDERS;
     const folders = resolveFolders(ctx.site, options.folders, defaults);
-    const mode = resolveConflict(ctx.site, options.conflict);
+    const mode = options.conflict;
     const counts: Record<string, number> = {};
     if (!options.dryRun && session.backend.removeStaleTemps) {
       const stale = await session.backend.removeStaleTemps();

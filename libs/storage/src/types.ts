@@ -13,10 +13,6 @@ export interface ObjectEntry {
 /** Entries by key. */
 export type Listing = Map<string, ObjectEntry>;
 
-/** The three ways to treat a key that exists on both sides (same meaning in both directions). */
-export type ConflictMode = 'skip-existing' | 'overwrite-if-newer' | 'overwrite-always';
-export const CONFLICT_MODES: readonly ConflictMode[] = ['skip-existing', 'overwrite-if-newer', 'overwrite-always'];
-
 /** Byte progress of one transfer. */
 export type OnBytes = (bytes: number) => void;
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TEMP_SUFFIX } from '@podline/config';
+import { PodlineError, TEMP_SUFFIX } from '@podline/config';
 import { createHash } from 'node:crypto';
 import { contentTypeFor } from './content-type';
 import { HashCache } from './hash-cache';
@@ -204,7 +204,7 @@ describe('S3 backend error paths a server cannot produce (in-process mock of the
       forcePathStyle: true,
       credentials: async () => {
         calls++;
-        throw Object.assign(new Error('site demo: cannot assume role arn:x: ECONNREFUSED: refused'), { code: 'ECONNREFUSED', fix: 'check the automation credentials' });
+        throw Object.assign(new PodlineError('site demo: cannot assume role arn:x: ECONNREFUSED: refused', { fix: 'check the automation credentials' }), { code: 'ECONNREFUSED' });
       },
       retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 2 },
     });

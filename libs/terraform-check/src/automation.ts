@@ -1,10 +1,10 @@
-import { DEFAULT_AUTOMATION_ROLE_NAME, type ConfigProblem } from '@podline/config';
+import { DEFAULT_AUTOMATION_ROLE_NAME, siteRegion, type ConfigProblem } from '@podline/config';
 import { parseHcl, HclSyntaxError } from './hcl';
 import { layout } from './layout';
 import { isAutomatedSite } from './naming';
 import type { WorkspaceReader } from './reader';
 import { renderTfvars } from './render';
-import { siteRegion, type CentralTfvars } from './site-vars';
+import type { CentralTfvars } from './site-vars';
 import { discoverSites } from './sites';
 
 /** One entry of `sites` in terraform/automation/sites.auto.tfvars. */

@@ -1,16 +1,17 @@
 import { parse } from '@cdktf/hcl2json';
+import { PodlineError } from '@podline/config';
 
 /** HCL (a .tf, .tfvars or .tfbackend file) as JSON, the shape `terraform`'s own JSON syntax uses. */
 export type HclDocument = Record<string, unknown>;
 
 /** Thrown when a file is not valid HCL; `detail` is the parser's message (with line and column). */
-export class HclSyntaxError extends Error {
+export class HclSyntaxError extends PodlineError {
+  declare readonly file: string;
   constructor(
-    readonly file: string,
+    file: string,
     readonly detail: string,
   ) {
-    super(`${file}: ${detail}`);
-    this.name = 'HclSyntaxError';
+    super(`${file}: ${detail}`, { file, fix: 'correct the syntax' });
   }
 }
 

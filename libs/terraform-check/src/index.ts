@@ -1,11 +1,7 @@
-export * from './layout';
-export * from './reader';
-export * from './hcl';
-export * from './render';
-export * from './naming';
-export * from './sites';
-export * from './site-vars';
-export * from './automation';
-export * from './validate';
-export * from './fmt';
-export * from './new-site';
+// What other projects use from this lib, by name (everything else is internal).
+export { buildAutomationTfvars } from './automation';
+export { terraformFmtCheck } from './fmt';
+export { parseHcl } from './hcl';
+export { planNewSite } from './new-site';
+export { diskReader, type WorkspaceReader } from './reader';
+export { validateTerraform } from './validate';

@@ -1,4 +1,4 @@
-import { DEFAULT_AUTOMATION_ROLE_NAME, type SiteConfig } from '@podline/config';
+import { DEFAULT_AUTOMATION_ROLE_NAME, siteRegion, type SiteConfig } from '@podline/config';
 import { defaultBucketName, defaultIndexFunctionName, siteStateKey } from './naming';
 import { renderTfvars } from './render';
 
@@ -25,11 +25,6 @@ export const TFVARS_SOURCE: Record<Exclude<keyof SiteTfvars, 'create_automation_
   bucket_prefix: 'storage.prefix',
   index_function_name: 'index.functionName',
 };
-
-/** The site's region: aws.region, else its S3 bucket's region; undefined when the config gives neither. */
-export function siteRegion(site: SiteConfig): string | undefined {
-  return site.aws?.region ?? (site.storage.kind === 's3' ? site.storage.region : undefined);
-}
 
 /**
  * What a site's tfvars must say, derived from its config (which must have an `aws` block and a region).

@@ -1,10 +1,10 @@
-import { DEFAULT_AUTOMATION_ROLE_NAME, isTempOrJunk, type ConfigProblem, type SiteConfig } from '@podline/config';
+import { DEFAULT_AUTOMATION_ROLE_NAME, isTempOrJunk, siteRegion, type ConfigProblem, type SiteConfig } from '@podline/config';
 import { automationSitesFrom, type AutomationSite } from './automation';
 import { declaredVariables, HclSyntaxError, parseHcl, type HclDocument } from './hcl';
 import { AUTOMATION_MODULE_DIR, layout, SITES_MODULE_DIR } from './layout';
 import { siteStateKey } from './naming';
 import type { WorkspaceReader } from './reader';
-import { siteRegion, siteTfvarsFor, TFVARS_SOURCE, type SiteTfvars } from './site-vars';
+import { siteTfvarsFor, TFVARS_SOURCE, type SiteTfvars } from './site-vars';
 import { discoverSites, type DiscoveredSite } from './sites';
 
 type Variables = ReturnType<typeof declaredVariables>;

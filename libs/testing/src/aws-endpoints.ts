@@ -29,6 +29,11 @@ export function accessKeyOf(req: IncomingMessage): string | undefined {
   return /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
 }
 
+/** The region a SigV4-signed request was signed for (its credential scope), or undefined when unsigned. */
+export function signedRegionOf(req: IncomingMessage): string | undefined {
+  return /Credential=[^/,\s]+\/\d{8}\/([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+}
+
 async function listen(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<LoopbackServer> {
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -134,10 +139,13 @@ export interface LambdaServerOptions {
 
 export interface LambdaServer extends LoopbackServer {
   calls: InvokeCall[];
+  /** Per request, in order: the region the client signed for (where the SDK believed the function lives). */
+  signedRegions: Array<string | undefined>;
 }
 
 export async function startLambdaServer(options: LambdaServerOptions): Promise<LambdaServer> {
   const calls: InvokeCall[] = [];
+  const signedRegions: Array<string | undefined> = [];
   const server = await listen(async (req, res) => {
     const body = await readBody(req);
     const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
@@ -162,6 +170,7 @@ export async function startLambdaServer(options: LambdaServerOptions): Promise<L
       payload,
     };
     calls.push(call);
+    signedRegions.push(signedRegionOf(req));
     const fn = options.functions[functionName];
     if (!fn) return error(404, 'ResourceNotFoundException', `Function not found: arn:aws:lambda:us-east-1:000000000000:function:${functionName}`);
     if (options.authorize && !options.authorize(call)) {
@@ -185,5 +194,5 @@ export async function startLambdaServer(options: LambdaServerOptions): Promise<L
       res.end(JSON.stringify({ errorType: (err as Error).name || 'Error', errorMessage: (err as Error).message, trace: [] }));
     }
   });
-  return { ...server, calls };
+  return { ...server, calls, signedRegions };
 }

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { inspectModelFile, writeTestModel } from './index';
+import { inspectModelFile } from './index';
+import { writeTestModel } from './testing';
 
 /** tools/scripts/download-model.js against a model host on loopback (PODLINE_MODEL_BASE_URL). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports

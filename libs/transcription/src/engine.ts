@@ -1,3 +1,4 @@
+import { PodlineError } from '@podline/config';
 import type { Segment } from './srt';
 
 /** Settings an engine transcribes with; also what an episode's source record remembers. */
@@ -40,11 +41,8 @@ export interface TranscriptionEngine {
 }
 
 /** An engine that failed or crashed; the message says what to do. */
-export class EngineError extends Error {
-  constructor(
-    message: string,
-    readonly fix?: string,
-  ) {
-    super(message);
+export class EngineError extends PodlineError {
+  constructor(message: string, fix?: string) {
+    super(message, { fix });
   }
 }

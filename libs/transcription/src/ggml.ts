@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { PodlineError } from '@podline/config';
 
 /**
  * whisper.cpp's legacy ggml model format (what `ggml-<model>.bin` files are), as read by
@@ -60,7 +61,7 @@ export interface ModelInspection {
 }
 
 /** Why a file is not a usable whisper.cpp model. */
-export class ModelFormatError extends Error {}
+export class ModelFormatError extends PodlineError {}
 
 /** Reads whole records at explicit offsets; a short read means the file is truncated. */
 class Reader {

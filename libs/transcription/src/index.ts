@@ -1,13 +1,12 @@
-export * from './ggml';
-export * from './srt';
-export * from './publisher';
-export * from './model';
-export * from './engine';
-export * from './engines';
-export * from './whisper-engine';
-export * from './whisper-cli-engine';
-export * from './transcribe-audio';
-export * from './records';
-export * from './transcribe-site';
-/** Generated whisper.cpp-format models, for tests and benchmarks (no real model needed). */
-export * from './testing/ggml-writer';
+// What other projects use from this lib, by name (everything else is internal).
+export { EngineError, type EngineSettings } from './engine';
+export { ENGINES, getEngine } from './engines';
+export { inspectModelFile, ModelFormatError } from './ggml';
+export { checkModel, downloadCommand, ModelError, modelFile } from './model';
+export { defaultThreads, TRANSCRIBE_DEFAULTS, type TranscribeOptions } from './options';
+export { loadSources } from './records';
+export { validateSrt } from './srt';
+export { transcribeAudio } from './transcribe-audio';
+export { type RunLog, transcribeSite } from './transcribe-site';
+export { findWhisperCli, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine } from './whisper-cli-engine';
+export { whisperEngine, whisperParams } from './whisper-engine';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { modelsDir } from '@podline/config';
+import { modelsDir, PodlineError } from '@podline/config';
 import { inspectModelFile, type ModelInspection } from './ggml';
 
 /** The command that fetches a named model into the models folder. */
@@ -18,12 +18,10 @@ export function modelFile(workspaceRoot: string, model: string, env: NodeJS.Proc
 }
 
 /** A model that is missing or unusable: what is expected, where, and how to fix it. */
-export class ModelError extends Error {
-  constructor(
-    message: string,
-    readonly fix: string,
-  ) {
-    super(message);
+export class ModelError extends PodlineError {
+  declare readonly fix: string;
+  constructor(message: string, fix: string) {
+    super(message, { fix });
   }
 }
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { keys, SitePaths, writeJsonAtomic, type EpisodeManifest, type EpisodeRecord, type SiteConfig } from '@podline/config';
-import { makeTone } from '@podline/media';
+import { makeTone } from '@podline/media/testing';
 import { loadSources, transcribeSite, validateSrt, type RunLog, type TranscribeOptions } from './index';
 import { writeTestModel } from './testing/ggml-writer';
 

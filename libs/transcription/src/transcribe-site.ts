@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import {
+  fixOf,
   ifExists,
   keys,
   resolveFeedUrl,
@@ -14,30 +14,14 @@ import {
 import { untrustedUrlPolicy } from '@podline/feeds';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import type { TaskProblem } from '@podline/report';
-import { EngineError, type EngineSettings } from './engine';
+import type { EngineSettings } from './engine';
 import { getEngine } from './engines';
-import { ModelError } from './model';
+import { resolveTranscribeOptions, type TranscribeOptions } from './options';
 import { publisherTranscriptSrt } from './publisher';
 import { loadSources, saveSources, type TranscriptSource } from './records';
 import { toSrt } from './srt';
 import { transcribeAudio } from './transcribe-audio';
 
-export interface TranscribeOptions {
-  dryRun?: boolean;
-  /** Redo episodes that already have a transcript. */
-  force?: boolean;
-  /** Whisper threads (default: every core). */
-  threads?: number;
-  /** 1 = greedy (default); more = beam search. */
-  beamSize?: number;
-  /** At most this many episodes this run (0 or undefined: all). */
-  maxEpisodes?: number;
-  /** Override the site's engine / model. */
-  engine?: string;
-  model?: string;
-  /** Seconds of audio per engine call (default 600). */
-  windowSeconds?: number;
-}
 
 export interface RunLog {
   info(msg: string): void;
@@ -58,10 +42,6 @@ export interface TranscribeResult {
   state?: { transcripts: TranscriptState[] };
   counts: Record<string, number>;
   problems: TaskProblem[];
-}
-
-export function defaultThreads(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -106,7 +86,8 @@ export async function transcribeSite(input: {
   options: TranscribeOptions;
   log: RunLog;
 }): Promise<TranscribeResult> {
-  const { workspaceRoot, site, paths, options, log } = input;
+  const { workspaceRoot, site, paths, log } = input;
+  const options = resolveTranscribeOptions(site, input.options);
   const counts: Record<string, number> = {};
   const count = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
   const problems: TaskProblem[] = [];
@@ -117,14 +98,14 @@ export async function transcribeSite(input: {
     return { state: options.dryRun ? undefined : { transcripts: [] }, counts, problems };
   }
   const sources = await loadSources(paths);
-  const engineName = options.engine || site.transcription.engine;
+  const engineName = options.engine;
   const settings: EngineSettings = {
     workspaceRoot,
-    model: options.model || site.transcription.model,
+    model: options.model,
     language: site.transcription.language,
     prompt: site.transcription.prompt,
-    threads: options.threads && options.threads > 0 ? options.threads : defaultThreads(),
-    beamSize: options.beamSize && options.beamSize > 0 ? options.beamSize : 1,
+    threads: options.threads,
+    beamSize: options.beamSize,
     debug: (m) => log.debug(m),
   };
   const feedUrls = new Map(site.podcasts.map((p) => [p.id, resolveFeedUrl(site, p.feedUrl)]));
@@ -146,8 +127,7 @@ export async function transcribeSite(input: {
     }
   }
   todo.sort(newestFirst);
-  const limit = options.maxEpisodes && options.maxEpisodes > 0 ? options.maxEpisodes : todo.length;
-  const selected = todo.slice(0, limit);
+  const selected = todo.slice(0, Math.min(options.maxEpisodes, todo.length));
   if (todo.length > selected.length) log.info(`${todo.length} episodes need transcripts; doing the newest ${selected.length} (maxEpisodes)`);
 
   const usePublisher = site.transcription.usePublisherTranscripts;
@@ -162,7 +142,7 @@ export async function transcribeSite(input: {
       try {
         await getEngine(engineName).check(settings);
       } catch (err) {
-        const fix = (err as ModelError | EngineError).fix;
+        const fix = fixOf(err);
         log.warn(`${(err as Error).message}${fix ? ` — ${fix}` : ''}`);
       }
     }
@@ -238,7 +218,7 @@ export async function transcribeSite(input: {
           transcriptSha256: sha256(srt),
         };
       } catch (err) {
-        const fix = err instanceof ModelError || err instanceof EngineError ? err.fix : undefined;
+        const fix = fixOf(err);
         const message = `${(err as Error).message}${publisherFailure ? ` (the publisher transcript was not usable either: ${publisherFailure})` : ''}`;
         problem(message, fix ?? (/decode|audio file/.test((err as Error).message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
         continue;

@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { makeTone } from '@podline/media';
-import { EngineError, findWhisperCli, getEngine, parseWhisperCliOutput, transcribeAudio, whisperCliArgs, whisperCliEngine, writeTestModel, type EngineSettings } from './index';
+import { makeTone } from '@podline/media/testing';
+import { EngineError, findWhisperCli, getEngine, parseWhisperCliOutput, transcribeAudio, whisperCliArgs, whisperCliEngine, type EngineSettings } from './index';
+import { writeTestModel } from './testing';
 
 let root: string;
 beforeAll(() => {

@@ -1,7 +1,8 @@
 import { mkdtempSync, promises as fsp, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodePcmWindows, makeTone } from '@podline/media';
+import { decodePcmWindows } from '@podline/media';
+import { makeTone } from '@podline/media/testing';
 import { EngineError, ModelError, transcribeAudio, whisperEngine, whisperParams, type EngineSettings } from './index';
 import { writeTestModel } from './testing/ggml-writer';
 

@@ -4,9 +4,10 @@ import type {
   CreateNodesResult,
   TargetConfiguration,
 } from '@nx/devkit';
-import { DependencyType } from '@nx/devkit';
+import { createNodesFromFiles, DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { pipelineProjects } from './pipeline-projects';
 import {
   PIPELINE,
   SITES_DIR,
@@ -100,24 +101,25 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
 }
 
 /**
- * One project per site config. A broken config still yields its project (named after the folder), so only
- * that site's tasks fail, with the loader's message, and every other site's cron run carries on. Two folders
- * with the same site id (`sites/a/show`, `sites/b/show`) are both kept, named by their path under sites/
- * (`a/show`, `b/show`) so the project graph still builds, and both fail with a message naming the two folders.
+ * One project per site config. A broken config (bad JSON, failed validation) still yields its project (named
+ * after the folder), so only that site's tasks fail, with the loader's message, and every other site's cron
+ * run carries on. Anything else (an unreadable file) is thrown, and reported by Nx for that file alone. Two
+ * folders with the same site id (`sites/a/show`, `sites/b/show`) are both kept, named by their path under
+ * sites/ (`a/show`, `b/show`) so the project graph still builds, and both fail naming the two folders.
  */
 export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}, clashesWith?: readonly string[]): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
+  const text = readFileSync(path.join(workspaceRoot, configFile), 'utf8');
   let raw: Partial<SiteConfigFile> | undefined;
   let problems: string | undefined;
   const found: ConfigProblem[] = clashesWith?.length ? [siteIdClashProblem(root.split(path.sep).join('/'), clashesWith)] : [];
   try {
-    raw = JSON.parse(readFileSync(path.join(workspaceRoot, configFile), 'utf8'));
-    found.push(...validateSiteConfig(raw, configFile, folder));
+    raw = JSON.parse(text);
   } catch (err) {
     found.push({ file: configFile, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' });
-    raw = undefined;
   }
+  if (raw !== undefined) found.push(...validateSiteConfig(raw, configFile, folder));
   if (found.length) problems = formatProblems(found);
   // The folder is the project name, valid config or not; a clashing one is named by its path under sites/.
   const id = clashesWith?.length ? path.relative(SITES_DIR, root).split(path.sep).join('/') : folder;
@@ -141,13 +143,20 @@ export const createNodes: CreateNodes<IngestPluginOptions> = [
   'sites/**/site.config.json',
   (configFiles, options, context) => {
     const files = configFiles.filter(isSiteConfigPath);
+    // One site id in two folders: both are named by their path and fail naming each other.
     const clashes = siteIdClashes(files);
-    return files.map((file) => [file, createSiteNode(file, context.workspaceRoot, options ?? {}, clashes.get(path.basename(path.dirname(file))))] as const);
+    // Per file: one file's failure is reported with its name, and every other site still gets its project.
+    return createNodesFromFiles(
+      (file, opts, ctx) => createSiteNode(file, ctx.workspaceRoot, opts ?? {}, clashes.get(path.basename(path.dirname(file)))),
+      files,
+      options ?? {},
+      context,
+    );
   },
 ];
 
-/** The libs a site's pipeline runs: changes to them affect every site (nx affected, nx graph). */
-export const PIPELINE_PROJECTS = ['ingest', 'config', 'report', 'feeds', 'storage', 'media', 'transcription', 'search-index', 'aws'];
+/** The plugin and the libs a site's pipeline runs (derived from the executors' imports): changes to them affect every site. */
+export const PIPELINE_PROJECTS = pipelineProjects();
 
 export const createDependencies: CreateDependencies<IngestPluginOptions> = (_options, context) => {
   const deps = [];

@@ -2,9 +2,11 @@ import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   ConfigError,
   PIPELINE,
+  PodlineError,
   SitePaths,
   SymlinkError,
   dataFolderSymlinks,
+  fixOf,
   findSiteConfigsOnDisk,
   siteIdClashProblem,
   siteIdClashes,
@@ -27,6 +29,9 @@ export interface CommonOptions {
   dryRun?: boolean;
   verbose?: boolean;
 }
+
+/** Their defaults (every schema.json repeats them, checked by a spec). */
+export const COMMON_DEFAULTS: Readonly<Required<CommonOptions>> = Object.freeze({ dryRun: false, verbose: false });
 
 export interface Logger {
   info(msg: string): void;
@@ -126,18 +131,15 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
   }
 }
 
-class SiteBusyError extends Error {}
+class SiteBusyError extends PodlineError {}
 
 /** Targets that walk the data folder themselves, skipping symbolic links with a warning. */
 const WALKING_TARGETS = new Set<string>(['pre-sync', 'check', 'upload']);
 
 /** An option out of its schema's range. Nx checks ranges only of "number" options, and in batch mode hides why. */
-class OptionError extends Error {
-  readonly fix: string;
+class OptionError extends PodlineError {
   constructor(message: string, target: string, projectName: string) {
-    super(message);
-    this.name = 'OptionError';
-    this.fix = `see \`nx run ${projectName}:${target} --help\` for every option and its range`;
+    super(message, { fix: `see \`nx run ${projectName}:${target} --help\` for every option and its range` });
   }
 }
 
@@ -173,7 +175,7 @@ function schemaOf(phase: string) {
 }
 
 /** An option no phase of the pipeline takes (a typo, most likely). */
-class UnknownOptionError extends Error {}
+class UnknownOptionError extends PodlineError {}
 
 const phaseOptions = new Map<string, Set<string>>();
 /** The options a phase's schema declares. */
@@ -272,13 +274,11 @@ export async function runSiteTask<O>(
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
     // Errors that know their fix (a full disk, a symbolic link, …) say it.
-    const fix = typeof (err as { fix?: unknown })?.fix === 'string' ? (err as { fix: string }).fix : localResourceProblem(err)?.fix;
+    const fix = fixOf(err) ?? localResourceProblem(err)?.fix;
     record.problems.push({ site: projectName, message, ...(fix ? { fix } : {}) });
     log.error(fix ? `${message} — ${fix}` : message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
-    if (!(err instanceof ConfigError || err instanceof SiteBusyError || err instanceof UnknownOptionError || err instanceof OptionError || err instanceof SymlinkError)) {
-      log.debug((err as Error)?.stack ?? '');
-    }
+    if (!(err instanceof PodlineError)) log.debug((err as Error)?.stack ?? '');
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {

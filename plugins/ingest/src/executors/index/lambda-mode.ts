@@ -5,8 +5,8 @@ import {
   invokeSiteFunction,
   loadAutomationConfig,
   sessionCacheIn,
+  resolveInvocationType,
   siteCredentialsProvider,
-  type InvocationType,
 } from '@podline/aws';
 import { sha256 } from '@podline/search-index';
 import type { SiteTask, TaskOutcome } from '../common';
@@ -29,8 +29,7 @@ export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
   const { site, options, log, workspaceRoot, shared } = task;
   if (site.index.kind !== 'lambda') throw new Error('runLambda called for a site without a Lambda index');
   const functionName = site.index.functionName;
-  const invocationType: InvocationType =
-    options.invocationType && options.invocationType !== 'site' ? options.invocationType : (site.index.invocationType ?? 'RequestResponse');
+  const invocationType = resolveInvocationType(site, options.invocationType);
 
   const uploadState = await ifExists(readFile(stateFile(workspaceRoot, site.id, 'upload'), 'utf8'));
   if (uploadState === undefined) {

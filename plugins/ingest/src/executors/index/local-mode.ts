@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { fixOf } from '@podline/config';
 import { buildSiteIndex } from '@podline/search-index';
 import { INDEX_FOLDERS, uploadSite } from '@podline/storage';
 import type { SiteTask, TaskOutcome } from '../common';
@@ -22,7 +23,7 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
     built = await buildSiteIndex({ siteId: site.id, paths, dryRun: options.dryRun, force: options.force, log });
   } catch (err) {
     // Site-wide failures (no manifest…) carry their fix; keep it in the report.
-    return { problems: [{ site: site.id, message: (err as Error).message, fix: (err as { fix?: string }).fix }] };
+    return { problems: [{ site: site.id, message: (err as Error).message, fix: fixOf(err) }] };
   }
   if (site.storage.kind === 'none') return { state: built.state, counts: built.counts, problems: built.problems };
   // The index is derived and was just rebuilt: a newer local copy replaces the bucket's.

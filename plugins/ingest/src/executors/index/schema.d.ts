@@ -1,6 +1,8 @@
+import type { InvocationType, SITE_INVOCATION } from '@podline/aws';
+
 export interface Schema {
   dryRun?: boolean;
   verbose?: boolean;
-  invocationType?: 'site' | 'RequestResponse' | 'Event';
+  invocationType?: typeof SITE_INVOCATION | InvocationType;
   force?: boolean;
 }

@@ -1,8 +1,10 @@
+import type { ConflictMode } from '@podline/config';
+
 export interface Schema {
   dryRun?: boolean;
   verbose?: boolean;
   folders?: string[];
   concurrency?: number;
-  conflict?: 'skip-existing' | 'overwrite-if-newer' | 'overwrite-always';
+  conflict?: ConflictMode;
   retries?: number;
 }

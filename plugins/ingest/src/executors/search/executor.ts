@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import * as path from 'node:path';
 import { loadSiteConfig, SitePaths } from '@podline/config';
-import { searchSite, type SearchHit } from '@podline/search-index';
+import { resolveSearchOptions, searchSite, type SearchHit } from '@podline/search-index';
 import type { Schema } from './schema';
 
 /** One hit as text: "1. Podcast — Episode [hh:mm:ss]" then the snippet. */
@@ -13,14 +13,13 @@ export function formatHit(hit: SearchHit, n: number, podcastTitle: string): stri
 export default async function searchExecutor(options: Schema, context: ExecutorContext): Promise<{ success: boolean }> {
   const projectName = context.projectName!;
   const projectRoot = context.projectsConfigurations!.projects[projectName].root;
-  const typed = (options.query ?? '').trim();
-  const query = options.phrase && typed ? `"${typed.replace(/"/g, ' ').trim()}"` : typed;
+  const { query, limit, json } = resolveSearchOptions(options);
   try {
     if (!query) throw new Error(`give a query: nx run ${projectName}:search --query="words, \\"a phrase\\" or prefix*"`);
     const site = loadSiteConfig(path.join(context.root, projectRoot, 'site.config.json'));
-    const hits = searchSite(new SitePaths(site.id, context.root), site.id, query, options.limit ?? 10);
+    const hits = searchSite(new SitePaths(site.id, context.root), site.id, query, limit);
     const titles = new Map(site.podcasts.map((p) => [p.id, p.title]));
-    if (options.json) {
+    if (json) {
       process.stdout.write(JSON.stringify({ site: site.id, query, hits: hits.map((h) => ({ ...h, podcastTitle: titles.get(h.podcast) ?? h.podcast })) }, null, 2) + '\n');
     } else if (!hits.length) {
       process.stdout.write(`no hits for ${JSON.stringify(query)} in ${site.id}\n`);

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { keys, SitePaths, stateFile, writeJsonAtomic, type EpisodeManifest } from '@podline/config';
-import { makeTone } from '@podline/media';
+import { makeTone } from '@podline/media/testing';
 import { readRunRecords } from '@podline/report';
-import { writeTestModel } from '@podline/transcription';
+import { writeTestModel } from '@podline/transcription/testing';
 import executor from './executor';
 
 /** The executor end to end on a scratch workspace: options in, SRTs and the state file out. */

@@ -7,11 +7,12 @@
 import { findWorkspaceRoot, formatProblems } from '@podline/config';
 import { diskReader, terraformFmtCheck, validateTerraform } from '@podline/terraform-check';
 
-async function main(): Promise<number> {
+/** Run as `node tools/scripts/run-ts.js tools/src/validate-terraform.ts [options]` (what the tools target does). */
+export async function main(argv: string[]): Promise<number> {
   const root = findWorkspaceRoot();
   const problems = await validateTerraform(diskReader(root));
   let fmtNote = 'terraform fmt -check skipped (--no-fmt)';
-  if (!process.argv.includes('--no-fmt')) {
+  if (!argv.includes('--no-fmt')) {
     const fmt = terraformFmtCheck(root);
     problems.push(...fmt.problems);
     fmtNote = fmt.ran ? 'terraform fmt -check ran' : 'terraform fmt -check skipped (no terraform binary on PATH)';
@@ -24,10 +25,3 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { findWorkspaceRoot, formatProblems, writeFileAtomic } from '@podline/config';
 import { buildAutomationTfvars, diskReader } from '@podline/terraform-check';
 
-async function main(): Promise<number> {
+/** Run as `node tools/scripts/run-ts.js tools/src/automation-sites.ts [options]` (what the tools target does). */
+export async function main(argv: string[]): Promise<number> {
   const root = findWorkspaceRoot();
   const reader = diskReader(root);
   const result = await buildAutomationTfvars(reader);
@@ -16,7 +17,7 @@ async function main(): Promise<number> {
     console.error(`${formatProblems(result.problems)}\n\n${result.file} was not written: fix the problems above first.`);
     return 1;
   }
-  if (process.argv.includes('--dry-run')) {
+  if (argv.includes('--dry-run') || argv.includes('--dryRun')) {
     process.stdout.write(`# ${result.file} (dry run: not written)\n${result.content}`);
     return 0;
   }
@@ -29,10 +30,3 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);

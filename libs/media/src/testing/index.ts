@@ -1,0 +1,2 @@
+// Test helpers (not for production code): generated audio.
+export { makeTone } from './audio';

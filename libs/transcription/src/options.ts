@@ -1,0 +1,63 @@
+import * as os from 'node:os';
+import { withDefaults, type SiteConfig } from '@podline/config';
+
+export interface TranscribeOptions {
+  dryRun?: boolean;
+  /** Redo episodes that already have a transcript. */
+  force?: boolean;
+  /** Whisper threads (0: every core). */
+  threads?: number;
+  /** 1 = greedy; more = beam search (0 counts as 1). */
+  beamSize?: number;
+  /** At most this many episodes this run (0: all). */
+  maxEpisodes?: number;
+  /** Override the site's engine / model ('': the site's own). */
+  engine?: string;
+  model?: string;
+  /** Seconds of audio per engine call (0: the engine's own, 600). */
+  windowSeconds?: number;
+}
+
+/** Every default of TranscribeOptions, in one place (the transcribe executor's schema repeats them, checked by a spec). */
+export const TRANSCRIBE_DEFAULTS: Readonly<Required<TranscribeOptions>> = Object.freeze({
+  dryRun: false,
+  force: false,
+  threads: 0,
+  beamSize: 1,
+  maxEpisodes: 0,
+  engine: '',
+  model: '',
+  windowSeconds: 0,
+});
+
+export function defaultThreads(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** What a transcribe run does, every default and the site's own engine and model filled in. */
+export interface ResolvedTranscribeOptions {
+  dryRun: boolean;
+  force: boolean;
+  threads: number;
+  beamSize: number;
+  /** Infinity: all. */
+  maxEpisodes: number;
+  engine: string;
+  model: string;
+  /** Undefined: the engine's own window. */
+  windowSeconds?: number;
+}
+
+export function resolveTranscribeOptions(site: Pick<SiteConfig, 'transcription'>, options: TranscribeOptions = {}): ResolvedTranscribeOptions {
+  const o = withDefaults(TRANSCRIBE_DEFAULTS, options);
+  return {
+    dryRun: o.dryRun,
+    force: o.force,
+    threads: o.threads > 0 ? o.threads : defaultThreads(),
+    beamSize: o.beamSize > 0 ? o.beamSize : 1,
+    maxEpisodes: o.maxEpisodes > 0 ? o.maxEpisodes : Infinity,
+    engine: o.engine || site.transcription.engine,
+    model: o.model || site.transcription.model,
+    windowSeconds: o.windowSeconds > 0 ? o.windowSeconds : undefined,
+  };
+}
