@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { keys, SitePaths, writeJsonAtomic, type EpisodeRecord, type SiteConfig } from '@podline/config';
-import { DEFAULT_TRANSCRIPT_MAX_BYTES, fetchTranscriptText, transcribeSite, type RunLog } from './index';
+import { transcribeSite, type RunLog } from './index';
+import { DEFAULT_TRANSCRIPT_MAX_BYTES, fetchTranscriptText } from './publisher';
 
 /**
  * Publisher transcript links come from feeds and from the bucket's manifest: untrusted. A link may not make
