@@ -14,7 +14,7 @@ import {
   type SitePaths,
 } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
-import { looksLikeAudio } from './audio';
+import { looksLikeAudio, looksLikeVideo } from './audio';
 import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
 import { fetchFeed, type FeedValidators } from './feed-fetch';
 import { DeadlineError, FetchError, isTimeout } from './http';
@@ -78,6 +78,7 @@ function isVideoRecord(r: EpisodeRecord): boolean {
 function feedFix(err: unknown): string {
   if (err instanceof FeedParseError) return 'the URL does not serve a podcast feed: check podcasts[].feedUrl in site.config.json, or tell the publisher; the previous manifest is kept';
   if (err instanceof FetchError) {
+    if (err.options.code === 'ETOOBIG') return 'raise --maxFeedMB of the rss target if the feed is genuine; the previous manifest is kept';
     if (err.status === 404 || err.status === 410) return 'the feed is gone or moved: correct podcasts[].feedUrl in site.config.json, or set "active": false';
     if (err.status === 401 || err.status === 403) return 'the feed server refuses us: check the URL (private feeds need their token in the URL)';
     if (/redirect/.test(err.message)) return 'the feed server redirects in a circle or too often: check podcasts[].feedUrl, or tell the publisher';
@@ -345,7 +346,9 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
     }
     if (stat?.isFile() && !dryRun) {
       const local = await hashFile(file);
-      const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && looksLikeAudio(local.head);
+      const wantsVideo = !!podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r);
+      const usable = looksLikeVideo(local.head) ? wantsVideo : looksLikeAudio(local.head);
+      const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && usable;
       if (matches) {
         update(r, { ...r, audio: { key, size: local.size, sha256: local.sha256 }, status: 'downloaded', error: undefined });
         counts.adopted++;

@@ -5,6 +5,7 @@ import {
   ifExists,
   keys,
   resolveFeedUrl,
+  stableStringify,
   writeFileAtomic,
   type EpisodeManifest,
   type EpisodeRecord,
@@ -14,11 +15,22 @@ import {
 import { untrustedUrlPolicy } from '@podline/feeds';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import type { TaskProblem } from '@podline/report';
+import {
+  correctSrt,
+  CorrectionsError,
+  loadCorrections,
+  SileroVad,
+  speechRegions,
+  vadDescription,
+  vadSettingsOf,
+  type Corrections,
+  type GuardCounts,
+} from '@podline/speech';
 import type { EngineSettings } from './engine';
 import { getEngine } from './engines';
 import { resolveTranscribeOptions, type TranscribeOptions } from './options';
 import { publisherTranscriptSrt } from './publisher';
-import { loadSources, saveSources, type TranscriptSource } from './records';
+import { loadSources, rawTranscriptFile, saveSources, type TranscriptSource } from './records';
 import { toSrt } from './srt';
 import { transcribeAudio } from './transcribe-audio';
 
@@ -108,6 +120,22 @@ export async function transcribeSite(input: {
     beamSize: options.beamSize,
     debug: (m) => log.debug(m),
   };
+  const vadOn = options.vad ?? site.transcription.vad?.enabled ?? true;
+  const vadSettings = vadSettingsOf({ ...site.transcription.vad, ...(options.windowSeconds ? { windowSeconds: options.windowSeconds } : {}) });
+  // What the source record says about the VAD: changing it alone re-transcribes only with --force.
+  const vadRecord: TranscriptSource['vad'] = vadOn ? vadDescription(vadSettings) : false;
+  const sameVad = (rec: TranscriptSource) => stableStringify(rec.vad ?? false) === stableStringify(vadRecord);
+  let corrections: Corrections;
+  try {
+    corrections = await loadCorrections(site.transcription.corrections);
+  } catch (err) {
+    if (err instanceof CorrectionsError) {
+      problems.push({ site: site.id, file: site.transcription.corrections, message: err.message, fix: 'correct the file (or delete it for no corrections)' });
+      count('failed');
+      return { state: undefined, counts, problems };
+    }
+    throw err;
+  }
   const feedUrls = new Map(site.podcasts.map((p) => [p.id, resolveFeedUrl(site, p.feedUrl)]));
 
   // What needs doing.
@@ -120,10 +148,15 @@ export async function transcribeSite(input: {
     const rec = sources[key];
     if (!exists || options.force || (rec && rec.audioSha256 !== ep.audio!.sha256)) {
       todo.push(ep);
-    } else if (rec && rec.source !== 'publisher' && (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? ''))) {
-      // A different engine/model/prompt alone never re-transcribes hours of audio: only on request.
+    } else if (
+      rec &&
+      rec.source !== 'publisher' &&
+      rec.source !== 'unknown' &&
+      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || !sameVad(rec))
+    ) {
+      // A different engine/model/prompt/VAD alone never re-transcribes hours of audio: only on request.
       count('outdated');
-      log.debug(`${key}: made with ${rec.engine} ${rec.model}; kept (use --force to redo with ${engineName} ${settings.model})`);
+      log.debug(`${key}: made with ${rec.engine} ${rec.model}${rec.vad ? ' (VAD)' : ''}; kept (use --force to redo with ${engineName} ${settings.model}${vadOn ? ' (VAD)' : ''})`);
     }
   }
   todo.sort(newestFirst);
@@ -137,6 +170,11 @@ export async function transcribeSite(input: {
       log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ' from the publisher transcript (else ' + engineName + ')' : ` with ${engineName} ${settings.model}`}`);
     }
     if (selected.length) count('wouldTranscribe', selected.length);
+    const recorrect = await needsCorrections(paths, manifest, sources, corrections, new Set(selected.map((ep) => keys.transcript(ep.podcast, ep.fileKey))));
+    if (recorrect.length) {
+      log.info(`would re-apply ${corrections.file ?? 'the corrections'} to ${recorrect.length} transcript(s)`);
+      count('wouldCorrect', recorrect.length);
+    }
     // Say now if what the engine needs (its model…) is missing; nothing is fetched or loaded.
     if (selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
       try {
@@ -150,6 +188,8 @@ export async function transcribeSite(input: {
   }
 
   let ffmpeg: FfmpegBinary | undefined;
+  let vad: SileroVad | undefined;
+  try {
   for (const [i, ep] of selected.entries()) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     const file = paths.transcriptFile(ep.podcast, ep.fileKey);
@@ -169,7 +209,7 @@ export async function transcribeSite(input: {
         const got = await publisherTranscriptSrt(ep.transcripts, feedUrl, { policy: untrustedUrlPolicy(site, feedUrl) });
         if (got) {
           srt = got.srt;
-          record = { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: sha256(srt) };
+          record = { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: '' };
           log.info(`${label}: publisher transcript (${got.format})`);
         }
       } catch (err) {
@@ -186,12 +226,26 @@ export async function transcribeSite(input: {
           log.debug(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.source})`);
         }
         const engine = getEngine(engineName);
+        const audioFile = paths.file(ep.audio!.key);
+        // Speech regions first (before Whisper's threads start), cached per audio hash.
+        let speech: Awaited<ReturnType<typeof speechRegions>> | undefined;
+        if (vadOn) {
+          await engine.check(settings); // a missing model fails before the VAD runs
+          if (!vad) vad = await SileroVad.load();
+          speech = await speechRegions(audioFile, ep.audio!.sha256, paths.cacheDir(), vadSettings, { ffmpeg, vad });
+          const speechSamples = speech.regions.reduce((n, [a, b]) => n + b - a, 0);
+          log.debug(
+            `${label}: ${speech.regions.length} speech regions, ${clock(speechSamples / 16000)} of ${clock(speech.totalSamples / 16000)} is speech` +
+              (speech.cached ? ' (cached)' : ` (VAD ${(speech.vadMs / 1000).toFixed(1)} s)`),
+          );
+        }
         const session = await engine.open(settings);
         let lastProgress = 0;
         let result;
         try {
           result = await transcribeAudio(paths.file(ep.audio!.key), session, {
-            windowSeconds: options.windowSeconds,
+            windowSeconds: vadOn ? vadSettings.windowSeconds : options.windowSeconds,
+            speech,
             ffmpeg,
             onProgress: ({ doneSeconds, elapsedMs, windowDone }) => {
               // Every window's end; within a window at most every 10 s (one log line each in CI).
@@ -206,16 +260,23 @@ export async function transcribeSite(input: {
           await session.close();
         }
         srt = toSrt(result.segments);
-        const speed = result.elapsedMs > 0 ? (result.durationSeconds * 1000) / result.elapsedMs : 0;
-        log.info(`${label}: ${engineName} ${settings.model}, ${clock(result.durationSeconds)} of audio at ${speed.toFixed(1)}× real time`);
+        const elapsedMs = result.elapsedMs + (speech?.vadMs ?? 0);
+        const speed = elapsedMs > 0 ? (result.durationSeconds * 1000) / elapsedMs : 0;
+        const heard = result.speechSeconds !== undefined ? ` (${clock(result.speechSeconds)} of speech heard)` : '';
+        const dropped = droppedText(result.guards);
+        log.info(`${label}: ${engineName} ${settings.model}, ${clock(result.durationSeconds)} of audio${heard} at ${speed.toFixed(1)}× real time${dropped ? `; guards: ${dropped}` : ''}`);
         count('audioSeconds', Math.round(result.durationSeconds));
+        if (result.speechSeconds !== undefined) count('speechSeconds', Math.round(result.speechSeconds));
+        for (const [k, n] of Object.entries(result.guards ?? {})) if (n) count(`guard.${k}`, n);
         record = {
           source: engine.name,
           engine: engine.name,
           model: settings.model,
           prompt: settings.prompt,
+          vad: vadRecord,
+          ...(result.guards ? { guards: { ...result.guards } } : {}),
           audioSha256: ep.audio!.sha256,
-          transcriptSha256: sha256(srt),
+          transcriptSha256: '',
         };
       } catch (err) {
         const fix = fixOf(err);
@@ -225,11 +286,42 @@ export async function transcribeSite(input: {
       }
     }
 
-    // SRT first, then its record: a crash in between leaves an SRT without record, which counts as done.
-    await writeFileAtomic(file, srt);
-    sources[key] = record!;
+    // The raw transcript, then the corrected SRT, then its record: a crash in between leaves an SRT
+    // without record, which counts as done (and gets the corrections on the next run).
+    await writeFileAtomic(rawTranscriptFile(paths, key), srt);
+    const corrected = correctSrt(srt, corrections);
+    await writeFileAtomic(file, corrected);
+    sources[key] = { ...record!, transcriptSha256: sha256(corrected), correctionsSha256: corrections.sha256 };
     await saveSources(paths, sources);
     count(record!.source === 'publisher' ? 'publisher' : 'transcribed');
+  }
+  } finally {
+    await vad?.close();
+  }
+
+  // Corrections changed (or new): re-apply them to every other transcript from its raw text, without Whisper.
+  for (const item of await needsCorrections(paths, manifest, sources, corrections, new Set())) {
+    const file = paths.transcriptFile(item.podcast, item.fileKey);
+    const rawFile = rawTranscriptFile(paths, item.key);
+    let raw = (await readIfExists(rawFile))?.toString('utf8');
+    if (raw === undefined) {
+      if (item.record?.correctionsSha256) {
+        log.warn(`${item.key}: its raw transcript is gone, so the new corrections cannot be re-applied; redo it with --force`);
+        continue;
+      }
+      // Never corrected: the SRT is the raw transcript.
+      raw = (await fsp.readFile(file)).toString('utf8');
+      await writeFileAtomic(rawFile, raw);
+    }
+    const corrected = correctSrt(raw, corrections);
+    await writeFileAtomic(file, corrected);
+    sources[item.key] = {
+      ...(item.record ?? { source: 'unknown', audioSha256: item.audioSha256 }),
+      transcriptSha256: sha256(corrected),
+      correctionsSha256: corrections.sha256,
+    };
+    await saveSources(paths, sources);
+    count('corrected');
   }
 
   // The state: every transcript the manifest's episodes have now.
@@ -241,4 +333,33 @@ export async function transcribeSite(input: {
   }
   transcripts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { state: { transcripts }, counts, problems };
+}
+
+function droppedText(guards: GuardCounts | undefined): string {
+  if (!guards) return '';
+  const names: Record<keyof GuardCounts, string> = { repeated: 'repeated', loop: 'loops', noSpeech: 'text without speech', nonSpeech: 'non-speech tags', clamped: 'cut to their region' };
+  return (Object.keys(names) as Array<keyof GuardCounts>)
+    .filter((k) => guards[k])
+    .map((k) => `${guards[k]} ${names[k]}`)
+    .join(', ');
+}
+
+/** Existing transcripts (outside `skip`) whose applied corrections differ from `corrections`. */
+async function needsCorrections(
+  paths: SitePaths,
+  manifest: EpisodeManifest,
+  sources: Record<string, TranscriptSource>,
+  corrections: Corrections,
+  skip: Set<string>,
+): Promise<Array<{ key: string; podcast: string; fileKey: string; audioSha256: string; record?: TranscriptSource }>> {
+  const out = [];
+  for (const ep of manifest.episodes) {
+    const key = keys.transcript(ep.podcast, ep.fileKey);
+    if (skip.has(key) || !ep.audio?.sha256) continue;
+    const record = sources[key];
+    if ((record?.correctionsSha256 ?? '') === corrections.sha256) continue;
+    if ((await ifExists(fsp.stat(paths.transcriptFile(ep.podcast, ep.fileKey)))) === undefined) continue;
+    out.push({ key, podcast: ep.podcast, fileKey: ep.fileKey, audioSha256: ep.audio.sha256, record });
+  }
+  return out;
 }
