@@ -14,6 +14,8 @@ import {
   localResourceProblem,
   lockFile,
   loadSiteConfig,
+  recordProducts,
+  TARGETS_WITH_PRODUCTS,
   stateFile,
   writeJsonAtomic,
   type PipelinePhase,
@@ -67,6 +69,13 @@ export interface TaskOutcome {
   state?: unknown;
   counts?: Record<string, number>;
   problems?: TaskProblem[];
+  /**
+   * Keys of the data-folder files this state vouches for (cached targets): recorded in the products ledger,
+   * so a later run notices when they are lost (see checkProducts in @podline/config).
+   */
+  products?: string[];
+  /** Further state files of this target (name -> content), e.g. rss's `products` state. */
+  extraStates?: Record<string, unknown>;
 }
 
 export type SiteRun<O> = (task: SiteTask<O>) => Promise<TaskOutcome>;
@@ -262,6 +271,12 @@ export async function runSiteTask<O>(
     const outcome = await run({ workspaceRoot, projectName, target, site, paths, options, log, shared });
     if (!options.dryRun && outcome.state !== undefined) {
       await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), outcome.state);
+      if (outcome.products || (TARGETS_WITH_PRODUCTS as readonly string[]).includes(target)) {
+        await recordProducts(paths, workspaceRoot, target, outcome.products ?? []);
+      }
+    }
+    if (!options.dryRun) {
+      for (const [name, state] of Object.entries(outcome.extraStates ?? {})) await writeJsonAtomic(stateFile(workspaceRoot, site.id, name), state);
     }
     record.counts = outcome.counts ?? {};
     record.problems = outcome.problems ?? [];
