@@ -66,10 +66,12 @@ function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
   }
 }
 
-export function siteTargets(siteId: string, prefix = ''): Record<string, TargetConfiguration> {
+export function siteTargets(siteId: string, prefix = '', transcriptionMode: 'local' | 'queue' = 'local'): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   PIPELINE.forEach((name, i) => {
-    const outward = OUTWARD.has(name);
+    // In queue mode transcribe looks outward too (what workers finished): it always runs, and is cheap
+    // when nothing is pending (no episode needs a transcript: no connection at all).
+    const outward = OUTWARD.has(name) || (name === 'transcribe' && transcriptionMode === 'queue');
     targets[prefix + name] = {
       executor: `@podline/ingest:${name}`,
       // 'forward': options given on the command line (--dryRun above all) reach every phase before it too.
@@ -133,7 +135,7 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
         root,
         projectType: 'application',
         tags: tagsFor(problems ? undefined : raw),
-        targets: siteTargets(id, options.targetPrefix ?? ''),
+        targets: siteTargets(id, options.targetPrefix ?? '', raw?.transcription?.mode === 'queue' ? 'queue' : 'local'),
         metadata: {
           description: problems ? `Podcast site ${id} — config has problems:\n${problems}` : `Podcast site ${raw?.title ?? id}`,
         },
