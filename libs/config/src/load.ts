@@ -142,6 +142,7 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       vad: raw.transcription?.vad ?? {},
       corrections: path.resolve(path.dirname(configFile), raw.transcription?.corrections ?? 'corrections.txt'),
     },
+    network: { allowPrivateAddresses: raw.network?.allowPrivateAddresses ?? false },
     index: raw.index ?? { kind: 'local' },
   };
 }

@@ -56,6 +56,11 @@ export interface VadConfig {
   windowSeconds?: number;
 }
 
+/** What URLs from untrusted sources (feeds, the bucket) may reach; see the schema's "network". */
+export interface NetworkConfig {
+  allowPrivateAddresses?: boolean;
+}
+
 export type IndexConfig =
   | { kind: 'local' }
   | { kind: 'lambda'; functionName: string; invocationType?: 'RequestResponse' | 'Event' };
@@ -68,6 +73,7 @@ export interface SiteConfigFile {
   storage?: StorageConfig;
   aws?: AwsConfig;
   transcription?: TranscriptionConfig;
+  network?: NetworkConfig;
   index?: IndexConfig;
 }
 
@@ -92,6 +98,8 @@ export interface SiteConfig {
     mode?: 'local' | 'queue';
     queueAttempts?: number;
   };
+  /** Optional so hand-made configs (tests, scripts) stay valid; absent means the defaults (nothing private). */
+  network?: Required<NetworkConfig>;
   index: IndexConfig;
 }
 

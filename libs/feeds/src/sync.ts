@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import {
   DEFAULT_MAX_AUDIO_MB,
   keys,
+  localResourceProblem,
   resolveFeedUrl,
   stripControl,
   writeFileAtomic,
@@ -22,6 +23,7 @@ import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
 import { resolveRssOptions, type RssOptions } from './options';
 import { DEFAULT_RETRY, mapLimit, type RetryPolicy } from './retry';
+import { untrustedUrlPolicy } from './url-policy';
 import { rssState, type RssState } from './state';
 
 export type { RssOptions } from './options';
@@ -88,6 +90,7 @@ function feedFix(err: unknown): string {
 /** What to do about a failed download; `givingUp`: this was its last automatic try. */
 function downloadFix(err: unknown, podcast: string, givingUp: boolean): string {
   const next = givingUp ? 'later runs skip it; once fixed, run rss with --retryFailed' : 'it is tried again on the next run';
+  if (typeof (err as { fix?: unknown }).fix === 'string') return `${(err as { fix: string }).fix}; ${next}`;
   if (err instanceof NotAudioError && err.video) return `the enclosure is a video: to transcribe its audio set "includeVideo": true on podcast ${podcast} in site.config.json; ${next}`;
   if (err instanceof NotAudioError) return `the enclosure URL does not serve audio: tell the publisher; ${next}`;
   if (err instanceof TooLargeError) return `raise "maxAudioMB" of podcast ${podcast} in site.config.json if the file is genuine; ${next}`;
@@ -99,13 +102,11 @@ function downloadFix(err: unknown, podcast: string, givingUp: boolean): string {
 }
 
 /**
- * An enclosure URL as the feed wrote it, made absolute against the feed's URL. A relative `file:` enclosure is
- * allowed in a `file:` feed only: a feed from the network may not point at this machine's files.
+ * An enclosure URL as the feed wrote it, made absolute against the feed's URL. What it may reach (a `file:`
+ * enclosure only in a `file:` feed, no private hosts) is the download's URL policy.
  */
 function resolveMediaUrl(raw: string, feedUrl: string): string {
-  const url = new URL(raw, feedUrl);
-  if (url.protocol === 'file:' && !feedUrl.startsWith('file:')) throw new FetchError(`the enclosure ${raw} points at a local file; refused for a feed served over the network`, raw);
-  return url.href;
+  return new URL(raw, feedUrl).href;
 }
 
 function parseSince(since: string | undefined): number | undefined {
@@ -273,6 +274,7 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
         signal: stop,
         retry,
         onRequest: () => counts.requests++,
+        policy: untrustedUrlPolicy(site, url),
         onRetry: (err, attempt, wait) => log.warn(`podcast ${podcast.id}: feed attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
       });
       const remember = (movedTo: string | undefined, how: string) => {
@@ -376,13 +378,17 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
   const hostTimeouts = new Map<string, number>();
   const pausedHosts = new Map<string, number>();
   let done = 0;
+  // This machine's own trouble (disk full, no permission): stop downloading, blame no episode.
+  let stopped: { key: string; message: string; fix: string } | undefined;
   await mapLimit(todo, concurrency, async (r) => {
+    if (stopped) return;
     const key = mediaKey(r);
     const tag = () => `[${done + 1}/${todo.length}] ${key}`;
     const podcast = podcastsById.get(r.podcast);
     let host = '';
     try {
-      const url = resolveMediaUrl(r.audioUrl!, feedUrls.get(r.podcast) ?? resolveFeedUrl(site, podcast!.feedUrl));
+      const feedUrl = feedUrls.get(r.podcast) ?? resolveFeedUrl(site, podcast!.feedUrl);
+      const url = resolveMediaUrl(r.audioUrl!, feedUrl);
       host = hostOf(url);
       if (stop.aborted) throw new DeadlineError();
       if ((hostTimeouts.get(host) ?? 0) >= HOST_TIMEOUTS_BEFORE_PAUSE) {
@@ -396,6 +402,7 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
         retry,
         signal: stop,
         feedLength: r.audioLength,
+        policy: untrustedUrlPolicy(site, feedUrl),
         maxBytes: (podcast?.maxAudioMB ?? DEFAULT_MAX_AUDIO_MB) * 1e6,
         video: !!podcast?.includeVideo && isVideoRecord(r),
         onProgress: (received, total) => {
@@ -411,6 +418,11 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
       counts.bytes += got.size;
       log.progress(`${tag()} done, ${formatBytes(got.size)}`);
     } catch (err) {
+      const local = localResourceProblem(err, paths.file(key));
+      if (local) {
+        stopped ??= { key, ...local };
+        return;
+      }
       if (err instanceof DeadlineError) {
         // Not the episode's fault: nothing recorded against it.
         counts.deferred++;
@@ -436,6 +448,10 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
     }
   });
   await saving;
+  if (stopped) {
+    const left = todo.length - counts.downloaded - counts.failed - counts.deferred;
+    problems.push({ site: site.id, file: stopped.key, message: `downloads stopped: ${stopped.message}; ${left} episode(s) not downloaded (not counted against them)`, fix: stopped.fix });
+  }
   for (const [host, n] of pausedHosts) {
     log.warn(`${host} timed out ${HOST_TIMEOUTS_BEFORE_PAUSE} times: its other ${n} download(s) are left for the next run`);
   }

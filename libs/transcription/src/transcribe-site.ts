@@ -12,6 +12,7 @@ import {
   type SiteConfig,
   type SitePaths,
 } from '@podline/config';
+import { untrustedUrlPolicy } from '@podline/feeds';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import type { TaskProblem } from '@podline/report';
 import {
@@ -234,18 +235,21 @@ export async function transcribeSite(input: {
     };
     let record: TranscriptSource | undefined;
     let srt: string | undefined;
+    let publisherFailure: string | undefined;
 
     // 1. The publisher's own transcript, when the feed links one.
     if (usePublisher && ep.transcripts?.length) {
       try {
-        const got = await publisherTranscriptSrt(ep.transcripts, feedUrls.get(ep.podcast) ?? '');
+        const feedUrl = feedUrls.get(ep.podcast) ?? '';
+        const got = await publisherTranscriptSrt(ep.transcripts, feedUrl, { policy: untrustedUrlPolicy(site, feedUrl) });
         if (got) {
           srt = got.srt;
           record = { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: '' };
           log.info(`${label}: publisher transcript (${got.format})`);
         }
       } catch (err) {
-        log.warn(`${label}: ${(err as Error).message}; falling back to ${engineName}`);
+        publisherFailure = (err as Error).message;
+        log.warn(`${label}: ${publisherFailure}; falling back to ${engineName}`);
       }
     }
 
@@ -315,8 +319,8 @@ export async function transcribeSite(input: {
         };
       } catch (err) {
         const fix = fixOf(err);
-        const message = (err as Error).message;
-        problem(message, fix ?? (/decode|audio file/.test(message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
+        const message = `${(err as Error).message}${publisherFailure ? ` (the publisher transcript was not usable either: ${publisherFailure})` : ''}`;
+        problem(message, fix ?? (/decode|audio file/.test((err as Error).message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
         continue;
       }
     }

@@ -8,7 +8,20 @@ import { createNodesFromFiles, DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pipelineProjects } from './pipeline-projects';
-import { PIPELINE, PRODUCTS_STATE, isSiteConfigPath, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
+import {
+  PIPELINE,
+  PRODUCTS_STATE,
+  SITES_DIR,
+  isSiteConfigPath,
+  siteIdClashProblem,
+  siteIdClashes,
+  stateFileRel,
+  validateSiteConfig,
+  formatProblems,
+  type ConfigProblem,
+  type PipelinePhase,
+  type SiteConfigFile,
+} from '@podline/config';
 
 export interface IngestPluginOptions {
   /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
@@ -95,24 +108,26 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
 /**
  * One project per site config. A broken config (bad JSON, failed validation) still yields its project (named
  * after the folder), so only that site's tasks fail, with the loader's message, and every other site's cron
- * run carries on. Anything else (an unreadable file) is thrown, and reported by Nx for that file alone.
+ * run carries on. Anything else (an unreadable file) is thrown, and reported by Nx for that file alone. Two
+ * folders with the same site id (`sites/a/show`, `sites/b/show`) are both kept, named by their path under
+ * sites/ (`a/show`, `b/show`) so the project graph still builds, and both fail naming the two folders.
  */
-export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
+export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}, clashesWith?: readonly string[]): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
   const text = readFileSync(path.join(workspaceRoot, configFile), 'utf8');
   let raw: Partial<SiteConfigFile> | undefined;
   let problems: string | undefined;
+  const found: ConfigProblem[] = clashesWith?.length ? [siteIdClashProblem(root.split(path.sep).join('/'), clashesWith)] : [];
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    problems = `${configFile}: is not valid JSON (${(err as Error).message}). Fix: correct the JSON syntax`;
+    found.push({ file: configFile, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' });
   }
-  if (raw !== undefined) {
-    const found = validateSiteConfig(raw, configFile, folder);
-    if (found.length) problems = formatProblems(found);
-  }
-  const id = folder; // the folder is the project name, valid config or not
+  if (raw !== undefined) found.push(...validateSiteConfig(raw, configFile, folder));
+  if (found.length) problems = formatProblems(found);
+  // The folder is the project name, valid config or not; a clashing one is named by its path under sites/.
+  const id = clashesWith?.length ? path.relative(SITES_DIR, root).split(path.sep).join('/') : folder;
   return {
     projects: {
       [root]: {
@@ -131,9 +146,18 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
 
 export const createNodes: CreateNodes<IngestPluginOptions> = [
   'sites/**/site.config.json',
-  (configFiles, options, context) =>
+  (configFiles, options, context) => {
+    const files = configFiles.filter(isSiteConfigPath);
+    // One site id in two folders: both are named by their path and fail naming each other.
+    const clashes = siteIdClashes(files);
     // Per file: one file's failure is reported with its name, and every other site still gets its project.
-    createNodesFromFiles((file, opts, ctx) => createSiteNode(file, ctx.workspaceRoot, opts ?? {}), configFiles.filter(isSiteConfigPath), options ?? {}, context),
+    return createNodesFromFiles(
+      (file, opts, ctx) => createSiteNode(file, ctx.workspaceRoot, opts ?? {}, clashes.get(path.basename(path.dirname(file)))),
+      files,
+      options ?? {},
+      context,
+    );
+  },
 ];
 
 /** The plugin and the libs a site's pipeline runs (derived from the executors' imports): changes to them affect every site. */
