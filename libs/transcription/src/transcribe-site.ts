@@ -184,7 +184,8 @@ export async function transcribeSite(input: {
       rec &&
       rec.source !== 'publisher' &&
       rec.source !== 'unknown' &&
-      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || !sameVad(rec))
+      // Queue workers (jobKey) do not run speech windows yet: their transcripts are judged without VAD.
+      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || (!rec.jobKey && !sameVad(rec)))
     ) {
       // A different engine/model/prompt/VAD alone never re-transcribes hours of audio: only on request.
       count('outdated');
