@@ -69,6 +69,8 @@ describe('a cache hit never stands in for data that is gone', () => {
         podcasts: [{ id: 'show', title: 'Show', feedUrl: server.url(`/${site}.xml`) }],
         // The bucket of `kept` lives outside the data folder (as a real bucket would); `alone` has none.
         storage: site === 'kept' ? { kind: 'local', path: 'bucket/kept' } : { kind: 'none' },
+        // The feeds are served on loopback: allowed explicitly, as an operator would for a host of their own.
+        network: { allowPrivateAddresses: true },
       });
     }
   });
