@@ -1,6 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import {
   DEFAULT_MAX_AUDIO_MB,
+  mapLimit,
+  readManifest,
   keys,
   resolveFeedUrl,
   stripControl,
@@ -8,20 +10,20 @@ import {
   writeJsonAtomic,
   type EpisodeManifest,
   type EpisodeRecord,
+  type Log,
   type PodcastConfig,
   type SiteConfig,
   type SitePaths,
 } from '@podline/config';
-import type { TaskProblem } from '@podline/report';
+import type { TaskProblem, TaskResult } from '@podline/report';
 import { looksLikeAudio } from './audio';
 import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
 import { fetchFeed, type FeedValidators } from './feed-fetch';
 import { DeadlineError, FetchError, isTimeout } from './http';
-import { readManifest } from './manifest-io';
 import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
 import { resolveRssOptions, type RssOptions } from './options';
-import { DEFAULT_RETRY, mapLimit, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry';
 import { rssState, type RssState } from './state';
 
 export type { RssOptions } from './options';
@@ -29,19 +31,12 @@ export type { RssOptions } from './options';
 /** A host whose downloads timed out this many times in one run gets no more of this run's downloads. */
 const HOST_TIMEOUTS_BEFORE_PAUSE = 2;
 
-export interface RssLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  debug(msg: string): void;
-  progress(msg: string): void;
-}
+/** What the rss step logs to: config's one `Log`. */
+export type RssLogger = Log;
 
-export interface RssResult {
-  /** Undefined in a dry run. */
-  state?: RssState;
+/** The rss step's result (report's one result type, no state in a dry run), with the manifest it left. */
+export interface RssResult extends TaskResult<RssState> {
   manifest: EpisodeManifest;
-  counts: Record<string, number>;
-  problems: TaskProblem[];
 }
 
 /** How often the manifest is saved while downloads run (a crash in between is recovered by adopting the files). */

@@ -23,8 +23,5 @@ export function podcastOf(key: string): string | undefined {
   return undefined;
 }
 
-/** Code-unit order of keys, the order every listing, plan and state is sorted in. */
-export const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** `compareKeys` for entries. */
-export const byKey = (a: { key: string }, b: { key: string }): number => compareKeys(a.key, b.key);
+/** The order every listing, plan and state is sorted in: config's one key order. */
+export { byKey, compareKeys } from '@podline/config';

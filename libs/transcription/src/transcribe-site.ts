@@ -1,18 +1,22 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import {
+  byKey,
+  compareKeys,
   fixOf,
   ifExists,
   keys,
+  readManifest,
   resolveFeedUrl,
   writeFileAtomic,
   type EpisodeManifest,
   type EpisodeRecord,
+  type Log,
   type SiteConfig,
   type SitePaths,
 } from '@podline/config';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
-import type { TaskProblem } from '@podline/report';
+import type { TaskProblem, TaskResult } from '@podline/report';
 import type { EngineSettings } from './engine';
 import { getEngine } from './engines';
 import { resolveTranscribeOptions, type ResolvedTranscribeOptions, type TranscribeOptions } from './options';
@@ -21,12 +25,8 @@ import { loadSources, saveSources, type TranscriptSource } from './records';
 import { toSrt } from './srt';
 import { transcribeAudio } from './transcribe-audio';
 
-export interface RunLog {
-  info(msg: string): void;
-  warn(msg: string): void;
-  debug(msg: string): void;
-  progress(msg: string): void;
-}
+/** What the transcribe step logs to: config's one `Log`. */
+export type RunLog = Log;
 
 /** One entry of the target's deterministic state: what transcript exists, and where it came from. */
 export interface TranscriptState {
@@ -35,12 +35,8 @@ export interface TranscriptState {
   source: string;
 }
 
-export interface TranscribeResult {
-  /** Sorted by key; undefined in dry run. */
-  state?: { transcripts: TranscriptState[] };
-  counts: Record<string, number>;
-  problems: TaskProblem[];
-}
+/** The transcribe step's result (report's one result type): the transcripts sorted by key; no state in dry run. */
+export type TranscribeResult = TaskResult<{ transcripts: TranscriptState[] }>;
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -58,17 +54,7 @@ function newestFirst(a: EpisodeRecord, b: EpisodeRecord): number {
   const pa = a.published ? Date.parse(a.published) : -Infinity;
   const pb = b.published ? Date.parse(b.published) : -Infinity;
   if (pa !== pb) return pb - pa;
-  return b.fileKey < a.fileKey ? -1 : b.fileKey > a.fileKey ? 1 : 0;
-}
-
-async function loadManifest(paths: SitePaths): Promise<EpisodeManifest | undefined> {
-  const text = await readIfExists(paths.manifestFile);
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text.toString('utf8')) as EpisodeManifest;
-  } catch (err) {
-    throw new Error(`the episode manifest ${paths.manifestFile} is not valid JSON (${(err as Error).message}): run the rss target again`);
-  }
+  return compareKeys(b.fileKey, a.fileKey);
 }
 
 /** What one site's run works with: its settings, the transcripts' records, and what it did so far. */
@@ -107,7 +93,7 @@ export async function transcribeSite(input: {
   const counts: Record<string, number> = {};
   const problems: TaskProblem[] = [];
 
-  const manifest = await loadManifest(paths);
+  const manifest = await readManifest(paths.manifestFile, site.id);
   if (!manifest) {
     log.info('no episode manifest yet (run the rss target first): nothing to transcribe');
     return { state: options.dryRun ? undefined : { transcripts: [] }, counts, problems };
@@ -279,6 +265,6 @@ async function stateOf(paths: SitePaths, manifest: EpisodeManifest, sources: Rec
     const data = await readIfExists(paths.transcriptFile(ep.podcast, ep.fileKey));
     if (data !== undefined) transcripts.push({ key, sha256: sha256(data), source: sources[key]?.source ?? 'unknown' });
   }
-  transcripts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  transcripts.sort(byKey);
   return { transcripts };
 }

@@ -8,7 +8,7 @@ import { createNodesFromFiles, DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pipelineProjects } from './pipeline-projects';
-import { PIPELINE, isSiteConfigPath, stateFileRel, validateSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
+import { PIPELINE, isSiteConfigPath, stateFileRel, parseSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
 
 export interface IngestPluginOptions {
   /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
@@ -96,18 +96,9 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
 export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
-  const text = readFileSync(path.join(workspaceRoot, configFile), 'utf8');
-  let raw: Partial<SiteConfigFile> | undefined;
-  let problems: string | undefined;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    problems = `${configFile}: is not valid JSON (${(err as Error).message}). Fix: correct the JSON syntax`;
-  }
-  if (raw !== undefined) {
-    const found = validateSiteConfig(raw, configFile, folder);
-    if (found.length) problems = formatProblems(found);
-  }
+  const parsed = parseSiteConfig(readFileSync(path.join(workspaceRoot, configFile), 'utf8'), configFile, folder);
+  const raw = parsed.raw as Partial<SiteConfigFile> | undefined;
+  const problems = parsed.problems.length ? formatProblems(parsed.problems) : undefined;
   const id = folder; // the folder is the project name, valid config or not
   return {
     projects: {
