@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
 const { spawnSync } = require('node:child_process');
+const { nodeGypPath } = require('./node-gyp');
 
 function log(msg) {
   process.stdout.write(`[podline] ${msg}\n`);
@@ -78,9 +79,7 @@ function main() {
     log('no extra SIMD flags for this CPU; keeping the default build');
     return;
   }
-  const nodeGyp =
-    process.env.npm_config_node_gyp ||
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const nodeGyp = nodeGypPath();
   const jobs = String(Math.max(1, os.cpus().length));
   const rebuild = (cflags, ldflags) => {
     const env = {

@@ -6,11 +6,12 @@ import { planNewSite } from './new-site';
 import { memoryTree, realModules, WORKSPACE_ROOT } from './test-trees';
 
 /**
- * The tools entry points (tools/scripts/*.ts) as an operator runs them, on a throw-away workspace: exit codes,
+ * The tools entry points (tools/src/*.ts) as an operator runs them, on a throw-away workspace: exit codes,
  * messages, and that regenerating twice changes nothing the second time.
  */
 function run(script: string, cwd: string, ...args: string[]) {
-  const res = spawnSync(process.execPath, ['-r', require.resolve('@swc-node/register'), path.join(WORKSPACE_ROOT, 'tools', 'scripts', script), ...args], {
+  // As the tools targets run them: through the workspace's TypeScript launcher.
+  const res = spawnSync(process.execPath, [path.join(WORKSPACE_ROOT, 'tools', 'scripts', 'run-ts.js'), path.join(WORKSPACE_ROOT, 'tools', 'src', script), ...args], {
     cwd,
     encoding: 'utf8',
     env: { ...process.env, SWC_NODE_PROJECT: path.join(WORKSPACE_ROOT, 'tsconfig.base.json') },

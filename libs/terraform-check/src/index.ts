@@ -2,6 +2,6 @@
 export { buildAutomationTfvars } from './automation';
 export { terraformFmtCheck } from './fmt';
 export { parseHcl } from './hcl';
-export { planNewSite } from './new-site';
+export { planNewSite, planStorageChange, type NewSiteInput, type SiteStorageChoice, type StorageChangeInput } from './new-site';
 export { diskReader, type WorkspaceReader } from './reader';
 export { validateTerraform } from './validate';

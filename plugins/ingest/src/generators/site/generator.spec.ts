@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import type { Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { buildAutomationTfvars, parseHcl, validateTerraform } from '@podline/terraform-check';
+import siteStorageGenerator from '../site-storage/generator';
 import siteGenerator, { treeReader } from './generator';
+import schema from './schema.json';
 import type { SiteGeneratorSchema } from './schema';
 
 const WORKSPACE = path.resolve(__dirname, '..', '..', '..', '..', '..');
@@ -75,5 +77,110 @@ describe('site generator', () => {
     await expect(siteGenerator(tree, { ...demo, awsAccountId: '12' })).rejects.toThrow('field "aws.accountId": "12" is not an AWS account id. Fix: use the 12-digit account id, as a string');
     await expect(siteGenerator(tree, { ...demo, region: 'moon' })).rejects.toThrow('field "aws.region"');
     expect(tree.exists('sites/demo-show')).toBe(false);
+  });
+
+  it('asks where the files live first, and leaves the AWS questions to the generator', () => {
+    const prompted = Object.entries(schema.properties).filter(([, v]) => 'x-prompt' in v).map(([k]) => k);
+    expect(prompted).toEqual(['storage', 'id', 'title', 'feedUrl']);
+    const storage = schema.properties.storage['x-prompt'];
+    expect(storage.message).toBe("Where do the site's files live?");
+    expect(storage.items.map((i) => i.value)).toEqual(['local', 's3']);
+    expect(storage.items[0].label).toMatch(/^this machine/);
+    expect(storage.items[1].label).toMatch(/^an S3 bucket/);
+    expect(schema.required).toEqual(['id', 'title', 'feedUrl']);
+  });
+
+  it('--storage=local writes only the site config: local bucket, local index, no Terraform, no questions', async () => {
+    const tree = workspaceWithModules();
+    const before = new Set(tree.listChanges().map((c) => c.path));
+    const asked: string[] = [];
+    await siteGenerator(tree, { storage: 'local', id: 'my-show', title: 'My Show', feedUrl: 'https://example.com/feed.xml' }, async (q) => {
+      asked.push(q);
+      return '';
+    });
+    expect(asked).toEqual([]);
+    expect(tree.listChanges().filter((c) => !before.has(c.path)).map((c) => c.path)).toEqual(['sites/my-show/site.config.json']);
+    expect(JSON.parse(tree.read('sites/my-show/site.config.json', 'utf8')!)).toEqual({
+      $schema: '../../libs/config/site.config.schema.json',
+      id: 'my-show',
+      title: 'My Show',
+      podcasts: [{ id: 'my-show', title: 'My Show', feedUrl: 'https://example.com/feed.xml', active: true }],
+      storage: { kind: 'local' },
+      transcription: { engine: 'whisper', model: 'base.en', language: 'en' },
+      index: { kind: 'local' },
+    });
+    expect(await validateTerraform(treeReader(tree))).toEqual([]);
+  });
+
+  it('is local without --storage unless AWS options are given, and refuses AWS options for a local site', async () => {
+    const tree = workspaceWithModules();
+    await siteGenerator(tree, { id: 'plain', title: 'Plain', feedUrl: 'https://example.com/p.xml' });
+    expect(JSON.parse(tree.read('sites/plain/site.config.json', 'utf8')!).storage).toEqual({ kind: 'local' });
+    await expect(siteGenerator(tree, { ...demo, storage: 'local' })).rejects.toThrow(
+      'Cannot add site "demo-show": --awsAccountId, --region only apply to a site kept in S3. Fix: add --storage=s3, or leave them out for a local site',
+    );
+    await expect(siteGenerator(tree, { ...demo, storage: 'disk' as 'local' })).rejects.toThrow('--storage must be "local"');
+    expect(tree.exists('sites/demo-show')).toBe(false);
+  });
+
+  it('--storage=s3 asks the account and region when interactive, and names the missing option when not', async () => {
+    const tree = workspaceWithModules();
+    const base = { storage: 's3' as const, id: 'cloud', title: 'Cloud', feedUrl: 'https://example.com/c.xml' };
+    await expect(siteGenerator(tree, base, undefined)).rejects.toThrow(
+      'field "aws.accountId": is required for a site kept in S3. Fix: pass --awsAccountId=<12-digit account id>, or choose --storage=local to start without AWS',
+    );
+    const asked: string[] = [];
+    const answers: Record<string, string> = { 'AWS account id of the site (12 digits)?': '123456789012', 'AWS region?': '' };
+    await siteGenerator(tree, base, async (q, initial) => {
+      asked.push(`${q} [${initial ?? ''}]`);
+      return answers[q];
+    });
+    expect(asked).toEqual(['AWS account id of the site (12 digits)? []', 'AWS region? [us-east-1]']);
+    expect(JSON.parse(tree.read('sites/cloud/site.config.json', 'utf8')!).storage).toEqual({ kind: 's3', bucket: 'podline-cloud-123456789012', region: 'us-east-1' });
+    expect(tree.exists('terraform/sites/environments/cloud.tfvars')).toBe(true);
+  });
+});
+
+describe('site-storage generator', () => {
+  it('moves a local site to S3 keeping its ids and settings, with the Terraform a new S3 site gets', async () => {
+    const tree = workspaceWithModules();
+    await siteGenerator(tree, { storage: 'local', id: 'my-show', title: 'My Show', feedUrl: 'https://example.com/feed.xml', podcastId: 'main' });
+    const config = JSON.parse(tree.read('sites/my-show/site.config.json', 'utf8')!);
+    config.transcription.prompt = 'Names: Ada, Grace';
+    tree.write('sites/my-show/site.config.json', JSON.stringify(config, null, 2) + '\n');
+
+    await siteStorageGenerator(tree, { id: 'my-show', storage: 's3', awsAccountId: 123456789012, region: 'eu-west-1' }, undefined);
+    const moved = JSON.parse(tree.read('sites/my-show/site.config.json', 'utf8')!);
+    expect(moved).toEqual({
+      ...config,
+      storage: { kind: 's3', bucket: 'podline-my-show-123456789012', region: 'eu-west-1' },
+      aws: { accountId: '123456789012', region: 'eu-west-1', automationRoleName: 'podline-automation' },
+      index: { kind: 'lambda', functionName: 'podline-index-my-show' },
+    });
+    // The same Terraform files a site generated with --storage=s3 gets, and a tree that validates.
+    const fresh = workspaceWithModules();
+    await siteGenerator(fresh, { storage: 's3', id: 'my-show', title: 'My Show', feedUrl: 'https://example.com/feed.xml', podcastId: 'main', awsAccountId: '123456789012', region: 'eu-west-1' });
+    for (const file of ['terraform/sites/environments/my-show.tfvars', 'terraform/sites/backends/my-show.tfbackend', 'terraform/automation/sites.auto.tfvars']) {
+      expect(tree.read(file, 'utf8')).toBe(fresh.read(file, 'utf8'));
+    }
+    expect(await validateTerraform(treeReader(tree))).toEqual([]);
+
+    await expect(siteStorageGenerator(tree, { id: 'my-show', storage: 's3', awsAccountId: '123456789012', region: 'eu-west-1' }, undefined)).rejects.toThrow(
+      'site "my-show" already keeps its files in S3. Fix: nothing to do',
+    );
+  });
+
+  it('moves an S3 site back to local storage, and refuses a site that does not exist', async () => {
+    const tree = workspaceWithModules();
+    await siteGenerator(tree, demo);
+    await siteStorageGenerator(tree, { id: 'demo-show', storage: 'local' }, undefined);
+    const config = JSON.parse(tree.read('sites/demo-show/site.config.json', 'utf8')!);
+    expect(config.storage).toEqual({ kind: 'local' });
+    expect(config.index).toEqual({ kind: 'local' });
+    expect(config.aws).toBeUndefined();
+    expect(config.podcasts[0].id).toBe('demo-show');
+    await expect(siteStorageGenerator(tree, { id: 'nope', storage: 's3', awsAccountId: '123456789012', region: 'us-east-1' }, undefined)).rejects.toThrow(
+      'field "id": site "nope" does not exist',
+    );
   });
 });

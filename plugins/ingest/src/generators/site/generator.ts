@@ -1,6 +1,7 @@
 import { logger, type Tree } from '@nx/devkit';
 import { formatProblems } from '@podline/config';
-import { planNewSite, type WorkspaceReader } from '@podline/terraform-check';
+import { planNewSite, type SiteStorageChoice, type WorkspaceReader } from '@podline/terraform-check';
+import { isInteractive, terminalAsk, type AskText } from '../prompt';
 import type { SiteGeneratorSchema } from './schema';
 
 /** The Nx tree as the read-only view @podline/terraform-check works on. */
@@ -11,23 +12,53 @@ export function treeReader(tree: Tree): WorkspaceReader {
   };
 }
 
+/** Account ids typed on the command line arrive as numbers (the parser keeps ones with a leading zero as strings, so the decimal text is exact). */
+export const accountText = (value: string | number | undefined) => (value === undefined ? undefined : String(value));
+
+/** `--storage`, checked, or the default: S3 when AWS options were given (scripts written before local sites existed), else local. */
+export function storageChoice(storage: string | undefined, awsAccountId: unknown, id: string): SiteStorageChoice {
+  if (storage === undefined) return awsAccountId !== undefined ? 's3' : 'local';
+  if (storage === 'local' || storage === 's3') return storage;
+  throw new Error(`Cannot add site "${id}": --storage must be "local" (files on this machine) or "s3" (an S3 bucket), not "${storage}"`);
+}
+
 /**
- * `nx g site <id>`: a new site's config and Terraform files. All decisions (validation with the config
- * loader's rules, whether this site creates its account's automation role) are made by planNewSite;
- * this only writes the planned files into the tree, so `--dry-run` lists them and writes nothing.
+ * The AWS account and region of an S3 site: from the options, else asked (interactive runs only; a
+ * script gets the planner's error naming the missing option).
  */
-export default async function siteGenerator(tree: Tree, options: SiteGeneratorSchema) {
-  // Account ids typed on the command line arrive as numbers (the parser keeps ones with a leading zero
-  // as strings, so the decimal text is exact).
+export async function awsAnswers(options: { awsAccountId?: string | number; region?: string }, ask: AskText | undefined) {
+  let awsAccountId = accountText(options.awsAccountId);
+  let region = options.region;
+  if (ask && awsAccountId === undefined) awsAccountId = (await ask('AWS account id of the site (12 digits)?')) || undefined;
+  if (ask && region === undefined) region = (await ask('AWS region?', 'us-east-1')) || 'us-east-1';
+  return { awsAccountId, region };
+}
+
+/**
+ * `nx g site <id>`: a new site. `--storage=local` writes only the site config (local-folder bucket,
+ * local index); `--storage=s3` writes the config and the site's Terraform files. All decisions
+ * (validation with the config loader's rules, whether this site creates its account's automation role)
+ * are made by planNewSite; this only writes the planned files into the tree, so `--dry-run` lists them
+ * and writes nothing. `ask` answers the questions a schema prompt cannot ask (tests pass their own).
+ */
+export default async function siteGenerator(tree: Tree, options: SiteGeneratorSchema, ask: AskText | undefined = isInteractive() ? terminalAsk : undefined) {
+  const storage = storageChoice(options.storage, options.awsAccountId, options.id);
+  if (storage === 'local') {
+    const stray = (['awsAccountId', 'region', 'automationRoleName', 'centralAccountId', 'stateBucket'] as const).filter((k) => options[k] !== undefined);
+    if (stray.length) {
+      throw new Error(`Cannot add site "${options.id}": ${stray.map((k) => `--${k}`).join(', ')} only apply to a site kept in S3. Fix: add --storage=s3, or leave them out for a local site`);
+    }
+  }
+  const aws: { awsAccountId?: string; region?: string } = storage === 's3' ? await awsAnswers(options, ask) : {};
   const plan = await planNewSite(treeReader(tree), {
     id: options.id,
     title: options.title,
     feedUrl: options.feedUrl,
-    awsAccountId: String(options.awsAccountId),
-    region: options.region,
+    storage,
+    ...aws,
     podcastId: options.podcastId,
     automationRoleName: options.automationRoleName,
-    centralAccountId: options.centralAccountId === undefined ? undefined : String(options.centralAccountId),
+    centralAccountId: accountText(options.centralAccountId),
     stateBucket: options.stateBucket,
   });
   if (plan.problems.length) {
@@ -35,11 +66,16 @@ export default async function siteGenerator(tree: Tree, options: SiteGeneratorSc
   }
   for (const file of plan.files) tree.write(file.path, file.content);
   return () => {
-    logger.info(
-      [
-        `Site "${options.id}" added${plan.createsAutomationRole ? ` (it creates the automation role of account ${options.awsAccountId})` : ''}.`,
-        'Next: npx nx run tools:validate-terraform, then plan and apply it as terraform/README.md describes.',
-      ].join('\n'),
-    );
+    const next =
+      storage === 'local'
+        ? [
+            `Site "${options.id}" added: its files stay on this machine (data/${options.id}/, the bucket folder data/.bucket/${options.id}/) and its search index is built here.`,
+            `Next: npx nx run ${options.id}:index, then npx nx run ${options.id}:search --query="…". To move it to S3 later: npx nx g site-storage ${options.id} --storage=s3.`,
+          ]
+        : [
+            `Site "${options.id}" added${plan.createsAutomationRole ? ` (it creates the automation role of account ${aws.awsAccountId})` : ''}.`,
+            'Next: npx nx run tools:validate-terraform, then plan and apply it as terraform/README.md describes.',
+          ];
+    logger.info(next.join('\n'));
   };
 }
