@@ -1,8 +1,12 @@
 /**
  * transcribe benchmark (run on demand, never in tests):
  *
- *   npx nx run bench:transcribe [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>]
- *     [--size=tiny.en|base.en] [--input=wav|mp3] [--fallback=true|false]
+ *   npx nx run bench:transcribe [--case=podcast,speech|fixed] [--contended=true] [--seconds=600|120]
+ *     [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3]
+ *     [--fallback=true|false]
+ *
+ * --case=podcast,speech (default): speech windows (VAD) against the CLI on a podcast-like clip and a
+ * plain-speech clip (speech.ts). --case=fixed: the fixed-window path without VAD against the CLI (below).
  *
  * Same audio samples, same model file, same threads, greedy decoding: Podline's whole transcribe
  * path (file → ffmpeg decode → windows → smart-whisper in its child process → segments) against
@@ -18,16 +22,19 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodePcmWindows, findFfmpeg, findOnPath } from '@podline/media';
-import { checkModel, defaultThreads, modelFile, transcribeAudio, whisperEngine } from '@podline/transcription';
+import { checkModel, defaultThreads, modelFile, transcribeAudio, whisperEngine, whisperEnv } from '@podline/transcription';
 import { REALISTIC_HPARAMS, writeTestModel } from '@podline/transcription/testing';
 import { benchArgs, benchHelp } from '../args';
+import { speechBench } from './speech';
 
-benchHelp('npx nx run bench:transcribe [--seconds=120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3] [--fallback=true|false]');
+benchHelp(
+  'npx nx run bench:transcribe [--case=podcast,speech|fixed] [--contended=true] [--seconds=600|120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3] [--fallback=true|false]',
+);
 
 const args = benchArgs;
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORK = path.join(ROOT, 'tmp', 'bench-transcribe');
-const SECONDS = Number(args.seconds ?? 120);
+const SECONDS = Number(args.seconds ?? (args.case === 'fixed' ? 120 : 600));
 const THREADS = Number(args.threads ?? defaultThreads());
 const RUNS = Math.max(1, Number(args.runs ?? 2));
 const SIZE = (args.size ?? 'tiny.en') as keyof typeof REALISTIC_HPARAMS;
@@ -135,7 +142,7 @@ async function runPodline(mp3: string, model: string) {
 
 function runCli(cli: string, wav: string, model: string) {
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(cli, ['-m', model, '-f', wav, '-t', String(THREADS), '-bs', '1', '-bo', '5', '-l', 'en', ...(noFallback ? ['-nf'] : [])], { maxBuffer: 1 << 28 });
+  const res = spawnSync(cli, ['-m', model, '-f', wav, '-t', String(THREADS), '-bs', '1', '-bo', '5', '-l', 'en', ...(noFallback ? ['-nf'] : [])], { maxBuffer: 1 << 28, env: whisperEnv() });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (res.status !== 0) throw new Error(`${cli} failed: ${res.stderr.toString().slice(-500)}`);
   const segments = res.stdout.toString().split('\n').filter((l) => l.startsWith('[')).length;
@@ -154,6 +161,18 @@ async function main() {
   const cli = whisperCli();
   const model = await benchModel();
   noFallback = args.fallback ? args.fallback === 'false' : model.kind.startsWith('random');
+  const cases = (args.case ?? 'podcast,speech').split(',').filter(Boolean);
+  if (!cases.includes('fixed')) {
+    log(`model: ${model.kind} (${path.relative(ROOT, model.file)}); threads: ${THREADS}; greedy${noFallback ? ', no temperature fallback' : ''}; runs: ${RUNS}`);
+    log('(shared machine: figures vary with the other work on it; compare within one run only)');
+    const results = await speechBench({ root: ROOT, work: WORK, seconds: SECONDS, threads: THREADS, runs: RUNS, cli, model: model.file, noFallback, log }, cases, args.contended === 'true');
+    const out = path.join(ROOT, 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    const file = path.join(out, `transcribe-speech-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ seconds: SECONDS, threads: THREADS, model: model.kind, noFallback, cpu: os.cpus()[0]?.model, cores: os.cpus().length, loadavg: os.loadavg(), results }, null, 2));
+    log(`\nresults: ${path.relative(ROOT, file)}`);
+    return;
+  }
   const audio = benchAudio();
   const simd = addonSimd();
   log(`audio: ${SECONDS} s, ${audio.kind}; model: ${model.kind} (${path.relative(ROOT, model.file)}); threads: ${THREADS}; greedy${noFallback ? ', no temperature fallback' : ''}; runs: ${RUNS}`);

@@ -1,1 +1,7 @@
-module.exports = { ...require('../../jest.preset.js'), displayName: 'ingest', rootDir: __dirname };
+module.exports = {
+  ...require('../../jest.preset.js'),
+  displayName: 'ingest',
+  rootDir: __dirname,
+  // transcribe runs the VAD (onnxruntime-node), which needs Node's own typed arrays in the test realm.
+  testEnvironment: require.resolve('../../libs/speech/jest-environment.js'),
+};

@@ -137,6 +137,8 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       language: raw.transcription?.language ?? 'en',
       prompt: raw.transcription?.prompt,
       usePublisherTranscripts: raw.transcription?.usePublisherTranscripts ?? true,
+      vad: raw.transcription?.vad ?? {},
+      corrections: path.resolve(path.dirname(configFile), raw.transcription?.corrections ?? 'corrections.txt'),
     },
     index: raw.index ?? { kind: 'local' },
   };

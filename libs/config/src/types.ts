@@ -37,6 +37,19 @@ export interface TranscriptionConfig {
   language?: string;
   prompt?: string;
   usePublisherTranscripts?: boolean;
+  /** Voice-activity detection: Whisper hears only the speech. */
+  vad?: VadConfig;
+  /** Corrections file relative to the site folder (default corrections.txt; missing: none). */
+  corrections?: string;
+}
+
+export interface VadConfig {
+  enabled?: boolean;
+  threshold?: number;
+  minSpeechMs?: number;
+  minSilenceMs?: number;
+  padMs?: number;
+  windowSeconds?: number;
 }
 
 export type IndexConfig =
@@ -65,7 +78,13 @@ export interface SiteConfig {
   podcasts: Array<PodcastConfig & { active: boolean }>;
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
-  transcription: Required<Omit<TranscriptionConfig, 'prompt'>> & { prompt?: string };
+  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections'>> & {
+    prompt?: string;
+    /** As configured (defaults are filled in by the speech lib); absent: all defaults. */
+    vad?: VadConfig;
+    /** Absolute path of the corrections file (it may not exist); absent: none. */
+    corrections?: string;
+  };
   index: IndexConfig;
 }
 

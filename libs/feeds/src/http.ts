@@ -260,7 +260,7 @@ export async function readBody(res: OpenedResponse, maxBytes: number): Promise<B
       total += (chunk as Buffer).length;
       if (total > maxBytes) {
         res.body.destroy();
-        throw new FetchError(`${res.url} is larger than ${Math.round(maxBytes / 1e6)} MB; refused`, res.url, { code: 'ETOOBIG' });
+        throw new FetchError(`${res.url} is larger than ${+(maxBytes / 1e6).toPrecision(2)} MB; refused`, res.url, { code: 'ETOOBIG' });
       }
       chunks.push(chunk as Buffer);
     }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SitePaths, type EpisodeManifest, type PodcastConfig, type SiteConfig } from '@podline/config';
 import { fakeMp3, startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
+import { makeFileKey } from './identity';
 import { runRss, type RssLogger, type RssOptions } from './sync';
 import { rssXml } from './test-feeds';
 
@@ -110,6 +111,21 @@ describe('rss on real-world feeds (127.0.0.1)', () => {
     expect(again.counts).toMatchObject({ downloaded: 1 });
     expect(v).toMatchObject({ status: 'downloaded', audio: { key: `audio/show/${v.fileKey}.mp4` } });
     expect(readdirSync(path.join(paths.root, 'audio', 'show'))).toEqual([`${v.fileKey}.mp4`]);
+  });
+
+  it('a video already at an audio key (say, pulled from the bucket) is not adopted as the episode', async () => {
+    server.route('/adopt/feed.xml', { body: rssXml([{ title: 'Audio', guid: 'a', date: '2026-11-02T08:00:00Z', url: server.url('/adopt/a.mp3') }]) });
+    server.route('/adopt/a.mp3', { body: fakeMp3(3000), contentType: 'audio/mpeg' });
+    const site = makeSite(root, [{ id: 'show', feedUrl: server.url('/adopt/feed.xml') }]);
+    const file = paths.audioFile('show', makeFileKey('a', 'Audio', '2026-11-02T08:00:00.000Z'));
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, fakeVideo(3000));
+    const log = memoryLog();
+    const run = await runRss(site, paths, fast, log);
+    expect(run.counts).toMatchObject({ downloaded: 1 });
+    expect(run.counts.adopted).toBeUndefined();
+    expect(log.warnings().some((w) => /exists but does not match; downloading it again/.test(w))).toBe(true);
+    expect(readFileSync(file).equals(fakeMp3(3000))).toBe(true);
   });
 
   it('guid-less items behind a prefix redirect are one episode each; a record made under the old rule keeps its id', async () => {
@@ -228,6 +244,14 @@ describe('rss on real-world feeds (127.0.0.1)', () => {
     const run = await runRss(site, paths, fast, memoryLog());
     expect(run.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/is 3 MB, larger than 1 MB; refused/), fix: expect.stringMatching(/raise "maxAudioMB" of podcast show/) })]);
     expect(server.count('/big/h.mp3')).toBe(1);
+  });
+
+  it('a feed over the size cap is refused with the option to change', async () => {
+    server.route('/huge/feed.xml', { body: rssXml(Array.from({ length: 400 }, (_, i) => ({ title: `Episode ${i}`, guid: `g${i}` }))) });
+    const site = makeSite(root, [{ id: 'show', feedUrl: server.url('/huge/feed.xml') }]);
+    const run = await runRss(site, paths, { ...fast, maxFeedMB: 0.01 }, memoryLog());
+    expect(run.problems).toEqual([expect.objectContaining({ podcast: 'show', message: expect.stringMatching(/is larger than 0.01 MB; refused/), fix: expect.stringMatching(/^raise --maxFeedMB/) })]);
+    expect(server.count('/huge/feed.xml')).toBe(1);
   });
 
   it('a hostile manifest record (fileKey ../../x) is skipped with the file and the fix; rss carries on', async () => {

@@ -16,7 +16,7 @@ import {
   type SitePaths,
 } from '@podline/config';
 import type { TaskProblem, TaskResult } from '@podline/report';
-import { looksLikeAudio } from './audio';
+import { looksLikeAudio, looksLikeVideo } from './audio';
 import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
 import { fetchFeed, type FeedValidators } from './feed-fetch';
 import { DeadlineError, FetchError, isTimeout } from './http';
@@ -71,6 +71,7 @@ function isVideoRecord(r: EpisodeRecord): boolean {
 function feedFix(err: unknown): string {
   if (err instanceof FeedParseError) return 'the URL does not serve a podcast feed: check podcasts[].feedUrl in site.config.json, or tell the publisher; the previous manifest is kept';
   if (err instanceof FetchError) {
+    if (err.options.code === 'ETOOBIG') return 'raise --maxFeedMB of the rss target if the feed is genuine; the previous manifest is kept';
     if (err.status === 404 || err.status === 410) return 'the feed is gone or moved: correct podcasts[].feedUrl in site.config.json, or set "active": false';
     if (err.status === 401 || err.status === 403) return 'the feed server refuses us: check the URL (private feeds need their token in the URL)';
     if (/redirect/.test(err.message)) return 'the feed server redirects in a circle or too often: check podcasts[].feedUrl, or tell the publisher';
@@ -427,7 +428,9 @@ async function selectDownloads(run: Run, dl: Downloads, unsafe: Set<EpisodeRecor
     }
     if (stat?.isFile() && !dryRun) {
       const local = await hashFile(file);
-      const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && looksLikeAudio(local.head);
+      const wantsVideo = !!dl.podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r);
+      const usable = looksLikeVideo(local.head) ? wantsVideo : looksLikeAudio(local.head);
+      const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && usable;
       if (matches) {
         update(dl, r, { ...r, audio: { key, size: local.size, sha256: local.sha256 }, status: 'downloaded', error: undefined });
         counts.adopted++;

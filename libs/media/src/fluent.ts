@@ -26,9 +26,15 @@ export function spawnPcmDecoder(input: string, ffmpegPath: string): PcmProcess {
     .audioFrequency(SAMPLE_RATE)
     .audioCodec('pcm_f32le')
     .format('f32le');
+  // fluent-ffmpeg gives ffmpeg 20 ms between closing its output and exiting, then reports "Output stream
+  // closed" and kills it; on a busy machine a good decode often takes longer than that to exit. Once the
+  // output has ended, every sample has arrived: that is a finished decode (a file with no audio still
+  // fails, as zero samples).
+  let outputEnded = false;
   const done = new Promise<void>((resolve, reject) => {
     command.on('end', () => resolve());
     command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
+      if (outputEnded && err.message === 'Output stream closed') return resolve();
       // ffmpeg's last meaningful stderr lines, without banner noise or pointer addresses.
       const detail = [...new Set((stderr ?? '').split('\n').map((l) => l.replace(/ @ 0x[0-9a-f]+\]/g, ']').trim()))]
         .filter((l) => l && !/^(Stream|Duration|Metadata|Input|Output|encoder|title|Press|size=)/.test(l))
@@ -40,5 +46,6 @@ export function spawnPcmDecoder(input: string, ffmpegPath: string): PcmProcess {
   });
   done.catch(() => undefined); // callers await it; never an unhandled rejection
   const stream = command.pipe() as unknown as Readable;
+  stream.once('end', () => (outputEnded = true));
   return { stream, done, kill: () => command.kill('SIGKILL') };
 }

@@ -2,4 +2,4 @@
 // file in records.ts, the end-of-run summary in summary.ts.
 export type { TaskProblem, TaskRecord, TaskResult } from './types';
 export { readRunRecords, recordTask, runId } from './records';
-export { buildRunReport, formatRunReport, writeRunReport, type NxTaskResult } from './summary';
+export { buildRunReport, formatRunReport, taskSeconds, writeRunReport, type NxTaskResult, type TaskTiming } from './summary';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildRunReport, formatRunReport, readRunRecords, recordTask, writeRunReport, type TaskRecord } from './index';
+import { buildRunReport, formatRunReport, readRunRecords, recordTask, taskSeconds, writeRunReport, type TaskRecord } from './index';
 
 const rec = (site: string, target: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({
   site,
@@ -81,6 +81,21 @@ describe('run report', () => {
       ['index', 2.5],
     ]);
     expect(formatRunReport(report)).toMatch(/a\s+transcribe\s+success\s+7\.3\s/);
+  });
+
+  it('times each task from the end of the phase before it when Nx gives only end times (batch runs)', () => {
+    const t0 = 1_000_000;
+    const secs = taskSeconds(
+      [
+        { project: 'a', target: 'pre-sync', endTime: t0 + 11_000 },
+        { project: 'a', target: 'check', endTime: t0 + 23_000 },
+        { project: 'b', target: 'check', endTime: t0 + 24_500 },
+        { project: 'a', target: 'rss', startTime: t0 + 23_500, endTime: t0 + 30_000 },
+        { project: 'a', target: 'transcribe' },
+      ],
+      t0,
+    );
+    expect(secs).toEqual([11, 12, 24.5, 6.5, undefined]);
   });
 
   it('writes the JSON report per run and as latest.json', async () => {

@@ -39,6 +39,30 @@ export interface NxTaskResult {
 
 const PHASES: readonly string[] = PIPELINE;
 
+/** When Nx says a task started and ended (epoch ms); batch runs give only the end. */
+export interface TaskTiming {
+  project: string;
+  target: string;
+  startTime?: number;
+  endTime?: number;
+}
+
+/**
+ * Each task's wall time as the operator waited for it: from its start (when Nx gives one; else from the end of
+ * the phase before it in the same site, or the run's start for the first) to its end. That includes starting the
+ * worker and loading modules — the seconds a task's own timer never sees. Undefined when Nx gives no end.
+ */
+export function taskSeconds(tasks: readonly TaskTiming[], runStart: number): Array<number | undefined> {
+  const ends = new Map(tasks.map((t) => [`${t.project}:${t.target}`, t.endTime] as const));
+  return tasks.map((t) => {
+    if (!t.endTime) return undefined;
+    const i = PHASES.indexOf(t.target);
+    const before = i > 0 ? ends.get(`${t.project}:${PHASES[i - 1]}`) : undefined;
+    const start = t.startTime || Math.max(runStart, before ?? 0);
+    return Math.max(0, (t.endTime - start) / 1000);
+  });
+}
+
 function statusOf(nxStatus: string): TaskStatus {
   if (nxStatus.includes('cache')) return 'cached';
   if (nxStatus === 'success' || nxStatus === 'failure' || nxStatus === 'skipped') return nxStatus;

@@ -46,3 +46,14 @@ export class EngineError extends PodlineError {
     super(message, { fix });
   }
 }
+
+/**
+ * The environment whisper.cpp runs in. OpenMP threads wait for each other at every graph node; by
+ * default they spin while waiting, which on a machine doing other work (ffmpeg, another site's task)
+ * lets a spinning thread hold a core the others need: measured 2–7× slower. Passive waiting (sleep at
+ * once) holds up under a busy neighbour at a small cost on an idle machine (bench/transcribe
+ * --contended=true). An operator's own OMP_WAIT_POLICY wins.
+ */
+export function whisperEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, OMP_WAIT_POLICY: env.OMP_WAIT_POLICY || 'passive' };
+}

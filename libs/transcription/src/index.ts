@@ -1,12 +1,12 @@
 // What other projects use from this lib, by name (everything else is internal).
-export { EngineError, type EngineSettings } from './engine';
+export { EngineError, whisperEnv, type EngineSettings } from './engine';
 export { ENGINES, getEngine } from './engines';
 export { inspectModelFile, ModelFormatError } from './ggml';
 export { checkModel, downloadCommand, ModelError, modelFile } from './model';
 export { defaultThreads, TRANSCRIBE_DEFAULTS, type TranscribeOptions } from './options';
-export { loadSources } from './records';
+export { loadSources, rawTranscriptFile } from './records';
 export { validateSrt } from './srt';
-export { transcribeAudio } from './transcribe-audio';
+export { DEFAULT_SPEECH_WINDOW_SECONDS, transcribeAudio } from './transcribe-audio';
 export { type RunLog, transcribeSite } from './transcribe-site';
 export { findWhisperCli, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine } from './whisper-cli-engine';
-export { whisperEngine, whisperParams } from './whisper-engine';
+export { WHISPER_GUARDS, whisperEngine, whisperParams } from './whisper-engine';

@@ -14,12 +14,17 @@ export interface TranscribeOptions {
   /** Override the site's engine / model ('': the site's own). */
   engine?: string;
   model?: string;
-  /** Seconds of audio per engine call (0: the engine's own, 600). */
+  /** Seconds of audio per engine call (0: 600 without speech windows, the site's vad.windowSeconds (30) with them). */
   windowSeconds?: number;
+  /** Speech windows (voice-activity detection); undefined: the site's transcription.vad.enabled (on by default). */
+  vad?: boolean;
 }
 
-/** Every default of TranscribeOptions, in one place (the transcribe executor's schema repeats them, checked by a spec). */
-export const TRANSCRIBE_DEFAULTS: Readonly<Required<TranscribeOptions>> = Object.freeze({
+/**
+ * Every default of TranscribeOptions, in one place (the transcribe executor's schema repeats them, checked by a
+ * spec). `vad` has none here: absent, the site's own setting decides.
+ */
+export const TRANSCRIBE_DEFAULTS: Readonly<Required<Omit<TranscribeOptions, 'vad'>>> = Object.freeze({
   dryRun: false,
   force: false,
   threads: 0,
@@ -46,6 +51,8 @@ export interface ResolvedTranscribeOptions {
   model: string;
   /** Undefined: the engine's own window. */
   windowSeconds?: number;
+  /** Undefined: the site's transcription.vad.enabled. */
+  vad?: boolean;
 }
 
 export function resolveTranscribeOptions(site: Pick<SiteConfig, 'transcription'>, options: TranscribeOptions = {}): ResolvedTranscribeOptions {
@@ -59,5 +66,6 @@ export function resolveTranscribeOptions(site: Pick<SiteConfig, 'transcription'>
     engine: o.engine || site.transcription.engine,
     model: o.model || site.transcription.model,
     windowSeconds: o.windowSeconds > 0 ? o.windowSeconds : undefined,
+    vad: options.vad,
   };
 }

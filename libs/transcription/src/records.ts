@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic, type SitePaths } from '@podline/config';
+import type { VadSettings } from '@podline/speech';
 
 /** Where an episode's SRT came from and what made it: local bookkeeping, never synced. */
 export interface TranscriptSource {
@@ -14,6 +15,12 @@ export interface TranscriptSource {
   engine?: string;
   model?: string;
   prompt?: string;
+  /** Engine transcripts: the voice-activity model and settings that chose what Whisper heard; false: none (whole audio). */
+  vad?: { model: string; settings: VadSettings } | false;
+  /** Engine transcripts: what the guards dropped or cut, by reason. */
+  guards?: Record<string, number>;
+  /** sha256 of the corrections file applied to the raw transcript ('' or absent: none). */
+  correctionsSha256?: string;
 }
 
 interface SourcesFile {
@@ -24,6 +31,14 @@ interface SourcesFile {
 
 export function sourcesFile(paths: SitePaths): string {
   return path.join(paths.cacheDir(), 'transcripts.json');
+}
+
+/**
+ * The transcript as the recogniser (or the publisher) gave it, before corrections: kept beside the
+ * sources so that editing the corrections file re-applies them without running Whisper again.
+ */
+export function rawTranscriptFile(paths: SitePaths, transcriptKey: string): string {
+  return path.join(paths.cacheDir(), 'raw-transcripts', transcriptKey);
 }
 
 export async function loadSources(paths: SitePaths): Promise<Record<string, TranscriptSource>> {

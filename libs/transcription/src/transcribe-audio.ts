@@ -1,4 +1,13 @@
 import { decodePcmWindows, DEFAULT_WINDOW_SECONDS, SAMPLE_RATE, type FfmpegBinary, type PcmWindow } from '@podline/media';
+import {
+  emptyGuardCounts,
+  guardText,
+  mapWindowSegments,
+  packWindows,
+  windowAudio,
+  type GuardCounts,
+  type SpeechRegions,
+} from '@podline/speech';
 import type { EngineSession } from './engine';
 import type { Segment } from './srt';
 
@@ -16,6 +25,11 @@ export interface TranscribeAudioOptions {
   windowSeconds?: number;
   ffmpeg?: FfmpegBinary;
   onProgress?: (p: AudioProgress) => void;
+  /**
+   * Speech regions of the file (from the VAD): the engine then hears only those, packed into windows
+   * of `windowSeconds` (default 30) of speech, and Whisper's failure modes are dropped (guards).
+   */
+  speech?: SpeechRegions;
 }
 
 export interface AudioTranscript {
@@ -24,6 +38,9 @@ export interface AudioTranscript {
   /** Milliseconds spent waiting on the decoder (the rest is the engine). */
   decodeWaitMs: number;
   elapsedMs: number;
+  /** With speech windows: seconds the engine heard, and what the guards dropped or cut. */
+  speechSeconds?: number;
+  guards?: GuardCounts;
 }
 
 /**
@@ -32,6 +49,7 @@ export interface AudioTranscript {
  * The next window decodes while the engine works on the current one.
  */
 export async function transcribeAudio(file: string, session: EngineSession, options: TranscribeAudioOptions = {}): Promise<AudioTranscript> {
+  if (options.speech) return transcribeSpeech(file, session, options.speech, options);
   const started = Date.now();
   const windowSamples = Math.round((options.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * SAMPLE_RATE);
   const windows = decodePcmWindows(file, { windowSamples, ffmpeg: options.ffmpeg });
@@ -66,4 +84,62 @@ export async function transcribeAudio(file: string, session: EngineSession, opti
     await windows.return(undefined);
   }
   return { segments, durationSeconds: total / SAMPLE_RATE, decodeWaitMs, elapsedMs: Date.now() - started };
+}
+
+/** Speech windows are 30 s by default: one Whisper chunk each, so no text context carries over. */
+export const DEFAULT_SPEECH_WINDOW_SECONDS = 30;
+
+/**
+ * Transcribe only the speech: regions packed into windows (never cut inside a region), each window
+ * one engine call (no text context carried from one window to the next; the site prompt is given to
+ * each), its segments mapped back to the original audio by exact sample counts, then guarded.
+ */
+async function transcribeSpeech(file: string, session: EngineSession, speech: SpeechRegions, options: TranscribeAudioOptions): Promise<AudioTranscript> {
+  const started = Date.now();
+  const windowSamples = Math.round((options.windowSeconds ?? DEFAULT_SPEECH_WINDOW_SECONDS) * SAMPLE_RATE);
+  const windows = packWindows(speech.regions, windowSamples);
+  const speechSamples = windows.reduce((n, w) => n + w.samples, 0);
+  const guards = emptyGuardCounts();
+  const history: string[] = [];
+  const segments: Segment[] = [];
+  const audio = windowAudio(file, windows, { ffmpeg: options.ffmpeg });
+  let decodeWaitMs = 0;
+  let heard = 0;
+  try {
+    let t = Date.now();
+    let pending = audio.next();
+    for (;;) {
+      const step = await pending;
+      decodeWaitMs += Date.now() - t;
+      if (step.done) break;
+      const { window, samples } = step.value;
+      pending = audio.next(); // prefetch the next window while the engine works
+      pending.catch(() => undefined);
+      // Progress in the original's time: the end of the speech reached so far.
+      const lastPiece = window.pieces[window.pieces.length - 1];
+      const originalAt = (doneMs: number) => {
+        const p = Math.min(window.samples, Math.round((doneMs * SAMPLE_RATE) / 1000));
+        const piece = [...window.pieces].reverse().find((x) => x.at <= p) ?? window.pieces[0];
+        return (piece.start + Math.min(p - piece.at, piece.length)) / SAMPLE_RATE;
+      };
+      const raw = await session.transcribe(samples, (doneMs) =>
+        options.onProgress?.({ doneSeconds: originalAt(doneMs), elapsedMs: Date.now() - started, windowDone: false }),
+      );
+      segments.push(...guardText(mapWindowSegments(window, raw, guards), guards, undefined, history));
+      heard += window.samples;
+      options.onProgress?.({ doneSeconds: (lastPiece.start + lastPiece.length) / SAMPLE_RATE, elapsedMs: Date.now() - started, windowDone: true });
+      t = Date.now();
+    }
+  } finally {
+    await audio.return(undefined);
+  }
+  options.onProgress?.({ doneSeconds: speech.totalSamples / SAMPLE_RATE, elapsedMs: Date.now() - started, windowDone: true });
+  return {
+    segments,
+    durationSeconds: speech.totalSamples / SAMPLE_RATE,
+    decodeWaitMs,
+    elapsedMs: Date.now() - started,
+    speechSeconds: Math.min(heard, speechSamples) / SAMPLE_RATE,
+    guards,
+  };
 }

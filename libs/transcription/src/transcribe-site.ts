@@ -1,32 +1,46 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import {
-  byKey,
-  compareKeys,
   fixOf,
   ifExists,
   keys,
   readManifest,
   resolveFeedUrl,
+  stableStringify,
   writeFileAtomic,
   type EpisodeManifest,
   type EpisodeRecord,
-  type Log,
   type SiteConfig,
   type SitePaths,
 } from '@podline/config';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
-import type { TaskProblem, TaskResult } from '@podline/report';
+import type { TaskProblem } from '@podline/report';
+import {
+  correctSrt,
+  CorrectionsError,
+  loadCorrections,
+  SileroVad,
+  speechRegions,
+  vadDescription,
+  vadSettingsOf,
+  type Corrections,
+  type GuardCounts,
+} from '@podline/speech';
 import type { EngineSettings } from './engine';
 import { getEngine } from './engines';
-import { resolveTranscribeOptions, type ResolvedTranscribeOptions, type TranscribeOptions } from './options';
+import { resolveTranscribeOptions, type TranscribeOptions } from './options';
 import { publisherTranscriptSrt } from './publisher';
-import { loadSources, saveSources, type TranscriptSource } from './records';
+import { loadSources, rawTranscriptFile, saveSources, type TranscriptSource } from './records';
 import { toSrt } from './srt';
 import { transcribeAudio } from './transcribe-audio';
 
-/** What the transcribe step logs to: config's one `Log`. */
-export type RunLog = Log;
+
+export interface RunLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+  debug(msg: string): void;
+  progress(msg: string): void;
+}
 
 /** One entry of the target's deterministic state: what transcript exists, and where it came from. */
 export interface TranscriptState {
@@ -35,8 +49,12 @@ export interface TranscriptState {
   source: string;
 }
 
-/** The transcribe step's result (report's one result type): the transcripts sorted by key; no state in dry run. */
-export type TranscribeResult = TaskResult<{ transcripts: TranscriptState[] }>;
+export interface TranscribeResult {
+  /** Sorted by key; undefined in dry run. */
+  state?: { transcripts: TranscriptState[] };
+  counts: Record<string, number>;
+  problems: TaskProblem[];
+}
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -54,26 +72,8 @@ function newestFirst(a: EpisodeRecord, b: EpisodeRecord): number {
   const pa = a.published ? Date.parse(a.published) : -Infinity;
   const pb = b.published ? Date.parse(b.published) : -Infinity;
   if (pa !== pb) return pb - pa;
-  return compareKeys(b.fileKey, a.fileKey);
+  return b.fileKey < a.fileKey ? -1 : b.fileKey > a.fileKey ? 1 : 0;
 }
-
-/** What one site's run works with: its settings, the transcripts' records, and what it did so far. */
-interface SiteRun {
-  site: SiteConfig;
-  paths: SitePaths;
-  log: RunLog;
-  options: ResolvedTranscribeOptions;
-  engineName: string;
-  settings: EngineSettings;
-  sources: Record<string, TranscriptSource>;
-  feedUrls: Map<string, string>;
-  counts: Record<string, number>;
-  problems: TaskProblem[];
-  /** Found on first use: a run of publisher transcripts needs none. */
-  ffmpeg?: FfmpegBinary;
-}
-
-const count = (run: SiteRun, k: string, n = 1) => (run.counts[k] = (run.counts[k] ?? 0) + n);
 
 /**
  * The `transcribe` step for one site: every downloaded episode without a transcript gets an SRT,
@@ -91,6 +91,7 @@ export async function transcribeSite(input: {
   const { workspaceRoot, site, paths, log } = input;
   const options = resolveTranscribeOptions(site, input.options);
   const counts: Record<string, number> = {};
+  const count = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
   const problems: TaskProblem[] = [];
 
   const manifest = await readManifest(paths.manifestFile, site.id);
@@ -98,39 +99,36 @@ export async function transcribeSite(input: {
     log.info('no episode manifest yet (run the rss target first): nothing to transcribe');
     return { state: options.dryRun ? undefined : { transcripts: [] }, counts, problems };
   }
-  const run: SiteRun = {
-    site,
-    paths,
-    log,
-    options,
-    engineName: options.engine,
-    settings: {
-      workspaceRoot,
-      model: options.model,
-      language: site.transcription.language,
-      prompt: site.transcription.prompt,
-      threads: options.threads,
-      beamSize: options.beamSize,
-      debug: (m) => log.debug(m),
-    },
-    sources: await loadSources(paths),
-    feedUrls: new Map(site.podcasts.map((p) => [p.id, resolveFeedUrl(site, p.feedUrl)])),
-    counts,
-    problems,
+  const sources = await loadSources(paths);
+  const engineName = options.engine;
+  const settings: EngineSettings = {
+    workspaceRoot,
+    model: options.model,
+    language: site.transcription.language,
+    prompt: site.transcription.prompt,
+    threads: options.threads,
+    beamSize: options.beamSize,
+    debug: (m) => log.debug(m),
   };
-
-  const selected = await selectWork(run, manifest);
-  if (options.dryRun) {
-    await describeWork(run, selected);
-    return { state: undefined, counts, problems };
+  const vadOn = options.vad ?? site.transcription.vad?.enabled ?? true;
+  const vadSettings = vadSettingsOf({ ...site.transcription.vad, ...(options.windowSeconds ? { windowSeconds: options.windowSeconds } : {}) });
+  // What the source record says about the VAD: changing it alone re-transcribes only with --force.
+  const vadRecord: TranscriptSource['vad'] = vadOn ? vadDescription(vadSettings) : false;
+  const sameVad = (rec: TranscriptSource) => stableStringify(rec.vad ?? false) === stableStringify(vadRecord);
+  let corrections: Corrections;
+  try {
+    corrections = await loadCorrections(site.transcription.corrections);
+  } catch (err) {
+    if (err instanceof CorrectionsError) {
+      problems.push({ site: site.id, file: site.transcription.corrections, message: err.message, fix: 'correct the file (or delete it for no corrections)' });
+      count('failed');
+      return { state: undefined, counts, problems };
+    }
+    throw err;
   }
-  for (const [i, ep] of selected.entries()) await transcribeOne(run, ep, `${ep.podcast}/${ep.fileKey} [${i + 1}/${selected.length}]`);
-  return { state: await stateOf(paths, manifest, run.sources), counts, problems };
-}
+  const feedUrls = new Map(site.podcasts.map((p) => [p.id, resolveFeedUrl(site, p.feedUrl)]));
 
-/** Select work: the downloaded episodes that need a transcript, newest first, at most `maxEpisodes`. */
-async function selectWork(run: SiteRun, manifest: EpisodeManifest): Promise<EpisodeRecord[]> {
-  const { paths, options, sources, engineName, settings, log } = run;
+  // What needs doing.
   const candidates = manifest.episodes.filter((e) => e.status === 'downloaded' && e.audio?.sha256);
   const todo: EpisodeRecord[] = [];
   for (const ep of candidates) {
@@ -140,131 +138,215 @@ async function selectWork(run: SiteRun, manifest: EpisodeManifest): Promise<Epis
     const rec = sources[key];
     if (!exists || options.force || (rec && rec.audioSha256 !== ep.audio!.sha256)) {
       todo.push(ep);
-    } else if (rec && rec.source !== 'publisher' && (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? ''))) {
-      // A different engine/model/prompt alone never re-transcribes hours of audio: only on request.
-      count(run, 'outdated');
-      log.debug(`${key}: made with ${rec.engine} ${rec.model}; kept (use --force to redo with ${engineName} ${settings.model})`);
+    } else if (
+      rec &&
+      rec.source !== 'publisher' &&
+      rec.source !== 'unknown' &&
+      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || !sameVad(rec))
+    ) {
+      // A different engine/model/prompt/VAD alone never re-transcribes hours of audio: only on request.
+      count('outdated');
+      log.debug(`${key}: made with ${rec.engine} ${rec.model}${rec.vad ? ' (VAD)' : ''}; kept (use --force to redo with ${engineName} ${settings.model}${vadOn ? ' (VAD)' : ''})`);
     }
   }
   todo.sort(newestFirst);
   const selected = todo.slice(0, Math.min(options.maxEpisodes, todo.length));
   if (todo.length > selected.length) log.info(`${todo.length} episodes need transcripts; doing the newest ${selected.length} (maxEpisodes)`);
-  return selected;
-}
 
-const viaPublisher = (run: SiteRun, ep: EpisodeRecord) => !!(run.site.transcription.usePublisherTranscripts && ep.transcripts?.length);
-
-/** Dry run: say what would be done, and whether what the engine needs (its model…) is missing; nothing is fetched or loaded. */
-async function describeWork(run: SiteRun, selected: EpisodeRecord[]): Promise<void> {
-  const { engineName, settings, log } = run;
-  for (const ep of selected) {
-    log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher(run, ep) ? ' from the publisher transcript (else ' + engineName + ')' : ` with ${engineName} ${settings.model}`}`);
-  }
-  if (selected.length) count(run, 'wouldTranscribe', selected.length);
-  if (selected.some((ep) => !viaPublisher(run, ep))) {
-    try {
-      await getEngine(engineName).check(settings);
-    } catch (err) {
-      const fix = fixOf(err);
-      log.warn(`${(err as Error).message}${fix ? ` — ${fix}` : ''}`);
+  const usePublisher = site.transcription.usePublisherTranscripts;
+  if (options.dryRun) {
+    for (const ep of selected) {
+      const viaPublisher = usePublisher && ep.transcripts?.length;
+      log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ' from the publisher transcript (else ' + engineName + ')' : ` with ${engineName} ${settings.model}`}`);
     }
-  }
-}
-
-/** Do one: the episode's SRT (publisher's, else the engine's), then its record; a failure is the episode's problem. */
-async function transcribeOne(run: SiteRun, ep: EpisodeRecord, label: string): Promise<void> {
-  const { site, paths, sources } = run;
-  const key = keys.transcript(ep.podcast, ep.fileKey);
-  let made: { srt: string; record: TranscriptSource } | undefined;
-
-  // 1. The publisher's own transcript, when the feed links one.
-  if (viaPublisher(run, ep)) made = await publisherTranscript(run, ep, label);
-
-  // 2. Else the engine.
-  if (!made) {
-    try {
-      made = await engineTranscript(run, ep, label);
-    } catch (err) {
-      const fix = fixOf(err);
-      const message = (err as Error).message;
-      count(run, 'failed');
-      run.problems.push({
-        site: site.id,
-        podcast: ep.podcast,
-        episode: ep.fileKey,
-        file: ep.audio?.key ?? keys.audio(ep.podcast, ep.fileKey),
-        message,
-        fix: fix ?? (/decode|audio file/.test(message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined),
-      });
-      return;
+    if (selected.length) count('wouldTranscribe', selected.length);
+    const recorrect = await needsCorrections(paths, manifest, sources, corrections, new Set(selected.map((ep) => keys.transcript(ep.podcast, ep.fileKey))));
+    if (recorrect.length) {
+      log.info(`would re-apply ${corrections.file ?? 'the corrections'} to ${recorrect.length} transcript(s)`);
+      count('wouldCorrect', recorrect.length);
     }
+    // Say now if what the engine needs (its model…) is missing; nothing is fetched or loaded.
+    if (selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
+      try {
+        await getEngine(engineName).check(settings);
+      } catch (err) {
+        const fix = fixOf(err);
+        log.warn(`${(err as Error).message}${fix ? ` — ${fix}` : ''}`);
+      }
+    }
+    return { state: undefined, counts, problems };
   }
 
-  // SRT first, then its record: a crash in between leaves an SRT without record, which counts as done.
-  await writeFileAtomic(paths.transcriptFile(ep.podcast, ep.fileKey), made.srt);
-  sources[key] = made.record;
-  await saveSources(paths, sources);
-  count(run, made.record.source === 'publisher' ? 'publisher' : 'transcribed');
-}
-
-/** The publisher's transcript as SRT; undefined (with a warning) when it cannot be had. */
-async function publisherTranscript(run: SiteRun, ep: EpisodeRecord, label: string): Promise<{ srt: string; record: TranscriptSource } | undefined> {
+  let ffmpeg: FfmpegBinary | undefined;
+  let vad: SileroVad | undefined;
   try {
-    const got = await publisherTranscriptSrt(ep.transcripts!, run.feedUrls.get(ep.podcast) ?? '');
-    if (!got) return undefined;
-    run.log.info(`${label}: publisher transcript (${got.format})`);
-    return { srt: got.srt, record: { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: sha256(got.srt) } };
-  } catch (err) {
-    run.log.warn(`${label}: ${(err as Error).message}; falling back to ${run.engineName}`);
-    return undefined;
-  }
-}
+  for (const [i, ep] of selected.entries()) {
+    const key = keys.transcript(ep.podcast, ep.fileKey);
+    const file = paths.transcriptFile(ep.podcast, ep.fileKey);
+    const label = `${ep.podcast}/${ep.fileKey} [${i + 1}/${selected.length}]`;
+    const problem = (message: string, fix?: string) => {
+      count('failed');
+      problems.push({ site: site.id, podcast: ep.podcast, episode: ep.fileKey, file: ep.audio?.key ?? keys.audio(ep.podcast, ep.fileKey), message, fix });
+    };
+    let record: TranscriptSource | undefined;
+    let srt: string | undefined;
 
-/** The engine's transcript as SRT, with progress on long audio. Throws what the engine or decoding throws. */
-async function engineTranscript(run: SiteRun, ep: EpisodeRecord, label: string): Promise<{ srt: string; record: TranscriptSource }> {
-  const { paths, options, settings, engineName, log } = run;
-  if (!run.ffmpeg) {
-    run.ffmpeg = findFfmpeg();
-    log.debug(`ffmpeg: ${run.ffmpeg.path} (from ${run.ffmpeg.source})`);
+    // 1. The publisher's own transcript, when the feed links one.
+    if (usePublisher && ep.transcripts?.length) {
+      try {
+        const got = await publisherTranscriptSrt(ep.transcripts, feedUrls.get(ep.podcast) ?? '');
+        if (got) {
+          srt = got.srt;
+          record = { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: '' };
+          log.info(`${label}: publisher transcript (${got.format})`);
+        }
+      } catch (err) {
+        log.warn(`${label}: ${(err as Error).message}; falling back to ${engineName}`);
+      }
+    }
+
+    // 2. Else the engine.
+    if (!srt) {
+      try {
+        if (!ffmpeg) {
+          ffmpeg = findFfmpeg();
+          log.debug(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.source})`);
+        }
+        const engine = getEngine(engineName);
+        const audioFile = paths.file(ep.audio!.key);
+        // Speech regions first (before Whisper's threads start), cached per audio hash.
+        let speech: Awaited<ReturnType<typeof speechRegions>> | undefined;
+        if (vadOn) {
+          await engine.check(settings); // a missing model fails before the VAD runs
+          if (!vad) vad = await SileroVad.load();
+          speech = await speechRegions(audioFile, ep.audio!.sha256, paths.cacheDir(), vadSettings, { ffmpeg, vad });
+          const speechSamples = speech.regions.reduce((n, [a, b]) => n + b - a, 0);
+          log.debug(
+            `${label}: ${speech.regions.length} speech regions, ${clock(speechSamples / 16000)} of ${clock(speech.totalSamples / 16000)} is speech` +
+              (speech.cached ? ' (cached)' : ` (VAD ${(speech.vadMs / 1000).toFixed(1)} s)`),
+          );
+        }
+        const session = await engine.open(settings);
+        let lastProgress = 0;
+        let result;
+        try {
+          result = await transcribeAudio(paths.file(ep.audio!.key), session, {
+            windowSeconds: vadOn ? vadSettings.windowSeconds : options.windowSeconds,
+            speech,
+            ffmpeg,
+            onProgress: ({ doneSeconds, elapsedMs, windowDone }) => {
+              // Every window's end; within a window at most every 10 s (one log line each in CI).
+              if (!windowDone && elapsedMs - lastProgress < 10000) return;
+              lastProgress = elapsedMs;
+              const total = ep.durationSeconds ? ` of ${clock(ep.durationSeconds)}` : '';
+              const speed = elapsedMs > 0 ? (doneSeconds * 1000) / elapsedMs : 0;
+              log.progress(`${label} ${clock(doneSeconds)}${total}, ${speed.toFixed(1)}× real time`);
+            },
+          });
+        } finally {
+          await session.close();
+        }
+        srt = toSrt(result.segments);
+        const elapsedMs = result.elapsedMs + (speech?.vadMs ?? 0);
+        const speed = elapsedMs > 0 ? (result.durationSeconds * 1000) / elapsedMs : 0;
+        const heard = result.speechSeconds !== undefined ? ` (${clock(result.speechSeconds)} of speech heard)` : '';
+        const dropped = droppedText(result.guards);
+        log.info(`${label}: ${engineName} ${settings.model}, ${clock(result.durationSeconds)} of audio${heard} at ${speed.toFixed(1)}× real time${dropped ? `; guards: ${dropped}` : ''}`);
+        count('audioSeconds', Math.round(result.durationSeconds));
+        if (result.speechSeconds !== undefined) count('speechSeconds', Math.round(result.speechSeconds));
+        for (const [k, n] of Object.entries(result.guards ?? {})) if (n) count(`guard.${k}`, n);
+        record = {
+          source: engine.name,
+          engine: engine.name,
+          model: settings.model,
+          prompt: settings.prompt,
+          vad: vadRecord,
+          ...(result.guards ? { guards: { ...result.guards } } : {}),
+          audioSha256: ep.audio!.sha256,
+          transcriptSha256: '',
+        };
+      } catch (err) {
+        const fix = fixOf(err);
+        const message = (err as Error).message;
+        problem(message, fix ?? (/decode|audio file/.test(message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
+        continue;
+      }
+    }
+
+    // The raw transcript, then the corrected SRT, then its record: a crash in between leaves an SRT
+    // without record, which counts as done (and gets the corrections on the next run).
+    await writeFileAtomic(rawTranscriptFile(paths, key), srt);
+    const corrected = correctSrt(srt, corrections);
+    await writeFileAtomic(file, corrected);
+    sources[key] = { ...record!, transcriptSha256: sha256(corrected), correctionsSha256: corrections.sha256 };
+    await saveSources(paths, sources);
+    count(record!.source === 'publisher' ? 'publisher' : 'transcribed');
   }
-  const engine = getEngine(engineName);
-  const session = await engine.open(settings);
-  let lastProgress = 0;
-  let result;
-  try {
-    result = await transcribeAudio(paths.file(ep.audio!.key), session, {
-      windowSeconds: options.windowSeconds,
-      ffmpeg: run.ffmpeg,
-      onProgress: ({ doneSeconds, elapsedMs, windowDone }) => {
-        // Every window's end; within a window at most every 10 s (one log line each in CI).
-        if (!windowDone && elapsedMs - lastProgress < 10000) return;
-        lastProgress = elapsedMs;
-        const total = ep.durationSeconds ? ` of ${clock(ep.durationSeconds)}` : '';
-        const speed = elapsedMs > 0 ? (doneSeconds * 1000) / elapsedMs : 0;
-        log.progress(`${label} ${clock(doneSeconds)}${total}, ${speed.toFixed(1)}× real time`);
-      },
-    });
   } finally {
-    await session.close();
+    await vad?.close();
   }
-  const srt = toSrt(result.segments);
-  const speed = result.elapsedMs > 0 ? (result.durationSeconds * 1000) / result.elapsedMs : 0;
-  log.info(`${label}: ${engineName} ${settings.model}, ${clock(result.durationSeconds)} of audio at ${speed.toFixed(1)}× real time`);
-  count(run, 'audioSeconds', Math.round(result.durationSeconds));
-  return {
-    srt,
-    record: { source: engine.name, engine: engine.name, model: settings.model, prompt: settings.prompt, audioSha256: ep.audio!.sha256, transcriptSha256: sha256(srt) },
-  };
-}
 
-/** State of the site's transcripts: every one the manifest's episodes have now, sorted by key. */
-async function stateOf(paths: SitePaths, manifest: EpisodeManifest, sources: Record<string, TranscriptSource>): Promise<{ transcripts: TranscriptState[] }> {
+  // Corrections changed (or new): re-apply them to every other transcript from its raw text, without Whisper.
+  for (const item of await needsCorrections(paths, manifest, sources, corrections, new Set())) {
+    const file = paths.transcriptFile(item.podcast, item.fileKey);
+    const rawFile = rawTranscriptFile(paths, item.key);
+    let raw = (await readIfExists(rawFile))?.toString('utf8');
+    if (raw === undefined) {
+      if (item.record?.correctionsSha256) {
+        log.warn(`${item.key}: its raw transcript is gone, so the new corrections cannot be re-applied; redo it with --force`);
+        continue;
+      }
+      // Never corrected: the SRT is the raw transcript.
+      raw = (await fsp.readFile(file)).toString('utf8');
+      await writeFileAtomic(rawFile, raw);
+    }
+    const corrected = correctSrt(raw, corrections);
+    await writeFileAtomic(file, corrected);
+    sources[item.key] = {
+      ...(item.record ?? { source: 'unknown', audioSha256: item.audioSha256 }),
+      transcriptSha256: sha256(corrected),
+      correctionsSha256: corrections.sha256,
+    };
+    await saveSources(paths, sources);
+    count('corrected');
+  }
+
+  // The state: every transcript the manifest's episodes have now.
   const transcripts: TranscriptState[] = [];
   for (const ep of manifest.episodes) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     const data = await readIfExists(paths.transcriptFile(ep.podcast, ep.fileKey));
     if (data !== undefined) transcripts.push({ key, sha256: sha256(data), source: sources[key]?.source ?? 'unknown' });
   }
-  transcripts.sort(byKey);
-  return { transcripts };
+  transcripts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { state: { transcripts }, counts, problems };
+}
+
+function droppedText(guards: GuardCounts | undefined): string {
+  if (!guards) return '';
+  const names: Record<keyof GuardCounts, string> = { repeated: 'repeated', loop: 'loops', noSpeech: 'text without speech', nonSpeech: 'non-speech tags', clamped: 'cut to their region' };
+  return (Object.keys(names) as Array<keyof GuardCounts>)
+    .filter((k) => guards[k])
+    .map((k) => `${guards[k]} ${names[k]}`)
+    .join(', ');
+}
+
+/** Existing transcripts (outside `skip`) whose applied corrections differ from `corrections`. */
+async function needsCorrections(
+  paths: SitePaths,
+  manifest: EpisodeManifest,
+  sources: Record<string, TranscriptSource>,
+  corrections: Corrections,
+  skip: Set<string>,
+): Promise<Array<{ key: string; podcast: string; fileKey: string; audioSha256: string; record?: TranscriptSource }>> {
+  const out = [];
+  for (const ep of manifest.episodes) {
+    const key = keys.transcript(ep.podcast, ep.fileKey);
+    if (skip.has(key) || !ep.audio?.sha256) continue;
+    const record = sources[key];
+    if ((record?.correctionsSha256 ?? '') === corrections.sha256) continue;
+    if ((await ifExists(fsp.stat(paths.transcriptFile(ep.podcast, ep.fileKey)))) === undefined) continue;
+    out.push({ key, podcast: ep.podcast, fileKey: ep.fileKey, audioSha256: ep.audio.sha256, record });
+  }
+  return out;
 }

@@ -20,9 +20,9 @@ describe('whisper-cli engine', () => {
   });
 
   it('passes the same decoding settings as the built-in engine', () => {
-    expect(whisperCliArgs('/m.bin', settings())).toEqual(['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '1', '-bo', '5', '-l', 'en', '-np']);
+    expect(whisperCliArgs('/m.bin', settings())).toEqual(['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '1', '-bo', '5', '-l', 'en', '-et', '2.4', '-lpt', '-1', '-np']);
     expect(whisperCliArgs('/m.bin', settings({ beamSize: 4, prompt: 'Hi', noFallback: true, language: '' }))).toEqual(
-      ['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '4', '-bo', '5', '-l', 'auto', '--prompt', 'Hi', '-nf', '-np'],
+      ['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '4', '-bo', '5', '-l', 'auto', '--prompt', 'Hi', '-et', '2.4', '-lpt', '-1', '-nf', '-np'],
     );
   });
 

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { encodeWav16, findOnPath } from '@podline/media';
-import { EngineError, type EngineSettings, type TranscriptionEngine } from './engine';
+import { EngineError, whisperEnv, type EngineSettings, type TranscriptionEngine } from './engine';
 import { checkModel } from './model';
+import { WHISPER_GUARDS } from './whisper-engine';
 import { parseTimestamp, type Segment } from './srt';
 
 /** whisper.cpp's CLI: $WHISPER_CLI_PATH, else `whisper-cli` on PATH. */
@@ -33,6 +34,8 @@ export function whisperCliArgs(modelPath: string, s: EngineSettings): string[] {
     '-bo', '5',
     '-l', s.language || 'auto',
     ...(s.prompt ? ['--prompt', s.prompt] : []),
+    '-et', String(WHISPER_GUARDS.entropyThreshold),
+    '-lpt', String(WHISPER_GUARDS.logprobThreshold),
     ...(s.noFallback ? ['-nf'] : []),
     '-np', // results only
   ];
@@ -62,7 +65,7 @@ export const whisperCliEngine: TranscriptionEngine = {
     return {
       transcribe: (pcm) =>
         new Promise<Segment[]>((resolve, reject) => {
-          const child = spawn(bin, whisperCliArgs(file, settings), { stdio: ['pipe', 'pipe', 'pipe'] });
+          const child = spawn(bin, whisperCliArgs(file, settings), { stdio: ['pipe', 'pipe', 'pipe'], env: whisperEnv() });
           let stdout = '';
           let stderr = '';
           child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -26,7 +26,7 @@ describe('whisper engine (smart-whisper in a child process)', () => {
   it('is greedy by default and beam search only when asked', () => {
     expect(whisperParams(settings('x'))).toMatchObject({ strategy: 0, beam_size: 1, n_threads: 2, language: 'en' });
     expect(whisperParams({ ...settings('x'), beamSize: 5, prompt: 'Podline' })).toMatchObject({ strategy: 1, beam_size: 5, initial_prompt: 'Podline' });
-    expect(whisperParams(settings('x'))).not.toHaveProperty('temperature_inc');
+    expect(whisperParams(settings('x'))).toMatchObject({ temperature_inc: 0.2, entropy_thold: 2.4, logprob_thold: -1, no_context: true, suppress_blank: true, suppress_non_speech_tokens: true });
     expect(whisperParams({ ...settings('x'), noFallback: true })).toMatchObject({ temperature_inc: 0 });
   });
 

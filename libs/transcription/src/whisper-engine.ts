@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { EngineError, type EngineSession, type EngineSettings, type TranscriptionEngine } from './engine';
+import { EngineError, whisperEnv, type EngineSession, type EngineSettings, type TranscriptionEngine } from './engine';
 import { checkModel } from './model';
 import type { Segment } from './srt';
 
@@ -10,6 +10,9 @@ const WORKER = path.join(__dirname, 'whisper-worker.js');
 const GREEDY = 0;
 const BEAM_SEARCH = 1;
 
+/** whisper.cpp's own guards against loops and invented text, as both engines pass them. */
+export const WHISPER_GUARDS = { entropyThreshold: 2.4, logprobThreshold: -1, temperatureIncrement: 0.2 };
+
 /** whisper_full parameters: greedy unless a beam is asked for (smart-whisper defaults to beam search). */
 export function whisperParams(s: EngineSettings): Record<string, unknown> {
   return {
@@ -17,7 +20,16 @@ export function whisperParams(s: EngineSettings): Record<string, unknown> {
     beam_size: Math.max(1, s.beamSize),
     best_of: 5, // whisper.cpp's greedy default, used on temperature fallback
     n_threads: s.threads,
-    ...(s.noFallback ? { temperature_inc: 0 } : {}),
+    // Guards inside whisper.cpp: no text from an earlier call as context (the site prompt is still
+    // given), and a chunk whose entropy is below 2.4 (repetitive) or whose mean log probability is
+    // below −1 is decoded again at a higher temperature (steps of 0.2) unless fallback is off.
+    no_context: true,
+    entropy_thold: WHISPER_GUARDS.entropyThreshold,
+    logprob_thold: WHISPER_GUARDS.logprobThreshold,
+    temperature_inc: s.noFallback ? 0 : WHISPER_GUARDS.temperatureIncrement,
+    // No blank first token, no non-speech tokens ([MUSIC], ♪…).
+    suppress_blank: true,
+    suppress_non_speech_tokens: true,
     language: s.language || 'auto',
     ...(s.prompt ? { initial_prompt: s.prompt } : {}),
   };
@@ -112,7 +124,7 @@ export const whisperEngine: TranscriptionEngine = {
     const { file, inspection } = await checkModel(settings.workspaceRoot, settings.model);
     settings.debug?.(`whisper: model ${file} (${inspection.size} bytes, ${inspection.tensors} tensors), ${settings.threads} threads, ${settings.beamSize > 1 ? `beam ${settings.beamSize}` : 'greedy'}`);
     // Plain node (no loader flags of this process): the worker is JavaScript.
-    const child = fork(WORKER, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(WORKER, [], { execArgv: [], env: whisperEnv(), serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const session = new WorkerSession(child);
     session.params = whisperParams(settings);
     try {

@@ -53,7 +53,7 @@ function taskOutcomes(ws: TempWorkspace): Record<string, 'ran' | 'cached' | 'fai
 function report(ws: TempWorkspace) {
   return JSON.parse(readFileSync(path.join(ws.dataDir, '.reports', 'latest.json'), 'utf8')) as {
     success: boolean;
-    rows: Array<{ site: string; target: string; status: string; counts?: Record<string, number>; problems?: Array<{ message: string }> }>;
+    rows: Array<{ site: string; target: string; status: string; seconds?: number; counts?: Record<string, number>; problems?: Array<{ message: string }> }>;
   };
 }
 
@@ -128,8 +128,9 @@ describe('nx run-many -t index, end to end', () => {
     expect(keys.filter((k) => k.startsWith('search-entries/show/'))).toHaveLength(2);
     expect(keys.filter((k) => k.startsWith('audio/show/'))).toHaveLength(2);
     expect(keys.filter((k) => k.startsWith('transcripts/show/'))).toHaveLength(2);
-    // The run report has a row for every task.
+    // The run report has a row for every task, each with its real duration (a worker starting alone takes time).
     expect(report(ws).rows).toHaveLength(18);
+    expect(report(ws).rows.filter((r) => !(r.seconds! > 0))).toEqual([]);
     // The Nx cache holds state files only: no audio.
     expect(filesUnder(path.join(ws.root, '.nx', 'cache')).filter((f) => /\.(mp3|srt|sqlite)$/.test(f))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import type { PostTasksExecution, PreTasksExecution } from '@nx/devkit';
 import { locksDir, releaseLocks, reportsDir } from '@podline/config';
-import { buildRunReport, formatRunReport, readRunRecords, writeRunReport, type NxTaskResult } from '@podline/report';
+import { buildRunReport, formatRunReport, readRunRecords, taskSeconds, writeRunReport, type NxTaskResult } from '@podline/report';
 import * as path from 'node:path';
 
 /** Give every task of this Nx run one run id: their report records and site locks are keyed by it. */
@@ -15,13 +15,18 @@ export const preTasksExecution: PreTasksExecution = (_options, context) => {
 export const postTasksExecution: PostTasksExecution = async (_options, context) => {
   const root = context.workspaceRoot;
   await releaseLocks(locksDir(root), context.id);
-  const results: NxTaskResult[] = Object.values(context.taskResults).map((r) => ({
+  const tasks = Object.values(context.taskResults);
+  // Nx's timing covers the whole task (worker start and module loading included), not only the executor's part.
+  const seconds = taskSeconds(
+    tasks.map((r) => ({ project: r.task.target.project, target: r.task.target.target, startTime: r.task.startTime, endTime: r.task.endTime })),
+    context.startTime,
+  );
+  const results: NxTaskResult[] = tasks.map((r, i) => ({
     id: r.task.id,
     project: r.task.target.project,
     target: r.task.target.target,
     status: r.status,
-    // Nx's own timing covers the whole task (process start and module loading included), not only our part.
-    seconds: r.task.startTime && r.task.endTime ? (r.task.endTime - r.task.startTime) / 1000 : undefined,
+    seconds: seconds[i],
   }));
   const records = await readRunRecords(root, context.id);
   const report = buildRunReport(context.id, context.startTime, context.endTime, results, records);

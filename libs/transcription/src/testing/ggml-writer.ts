@@ -39,6 +39,15 @@ export const REALISTIC_HPARAMS: Record<'tiny.en' | 'base.en', WhisperHparams> = 
 
 const F32 = 0;
 const F16 = 1;
+const Q5_0 = 6;
+const Q5_1 = 7;
+const Q8_0 = 8;
+
+/** ggml_ftype of the file (hparams.ftype % 1000) → ggml_type of its 2-D weights: f32, f16, q8_0, q5_0, q5_1. */
+const FTYPE_WEIGHT_TYPE: Record<number, number> = { 0: F32, 1: F16, 7: Q8_0, 8: Q5_0, 9: Q5_1 };
+
+/** hparams.ftype of a quantized model as whisper.cpp's quantize tool writes it (ftype + 1000 × quantisation version 2). */
+export const QUANTIZED_FTYPE = { q8_0: 2007, q5_0: 2008, q5_1: 2009 } as const;
 
 interface TensorSpec {
   name: string;
@@ -52,9 +61,9 @@ interface TensorSpec {
 /** Every tensor whisper_model_load() expects, in its order, with exact names and shapes. */
 export function whisperTensorSpecs(h: WhisperHparams): TensorSpec[] {
   const ftype = h.ftype % 1000;
-  if (ftype !== 0 && ftype !== 1) throw new Error('the test model writer supports f32 and f16 models only');
-  const wtype = ftype === 0 ? F32 : F16;
-  const vtype = wtype; // conv weights: f32 for f32 models, else f16
+  const wtype = FTYPE_WEIGHT_TYPE[ftype];
+  if (wtype === undefined) throw new Error(`the test model writer supports ftypes ${Object.keys(FTYPE_WEIGHT_TYPE).join(', ')} (f32, f16, q8_0, q5_0, q5_1), not ${ftype}`);
+  const vtype = wtype === F32 ? F32 : F16; // conv weights: f32 for f32 models, else f16 (as whisper.cpp's loader expects)
   const specs: TensorSpec[] = [];
   const t = (name: string, ne: number[], type: number, init: TensorSpec['init'] = 'random') => specs.push({ name, ne, type, init });
   const a = h.n_audio_state;
@@ -188,11 +197,23 @@ export async function writeTestModel(file: string, options: TestModelOptions): P
       const chunk = 1 << 20;
       for (let start = 0; start < n; start += chunk) {
         const count = Math.min(chunk, n - start);
-        const buf = Buffer.alloc(count * bytesPer);
-        for (let i = 0; i < count; i++) {
-          const v = spec.init === 'one' ? 1 : spec.init === 'zero' ? 0 : (rand() - 0.5) * 0.2;
-          if (spec.type === F32) buf.writeFloatLE(v, i * 4);
-          else buf.writeUInt16LE(toHalf(v), i * 2);
+        const [blockSize] = GGML_TYPE_SIZES[spec.type];
+        const buf = Buffer.alloc((count / blockSize) * bytesPer);
+        if (blockSize > 1) {
+          // Quantized blocks of 32 weights: an f16 scale (and min for q5_1) and random quants, |w| ≲ 0.1.
+          for (let b = 0; b < count / blockSize; b++) {
+            const o = b * bytesPer;
+            buf.writeUInt16LE(toHalf(spec.type === Q8_0 ? 0.1 / 127 : 0.1 / 16), o);
+            let q = o + 2;
+            if (spec.type === Q5_1) buf.writeUInt16LE(toHalf(-0.1), (q += 2) - 2);
+            for (; q < o + bytesPer; q++) buf[q] = Math.floor(rand() * 256);
+          }
+        } else {
+          for (let i = 0; i < count; i++) {
+            const v = spec.init === 'one' ? 1 : spec.init === 'zero' ? 0 : (rand() - 0.5) * 0.2;
+            if (spec.type === F32) buf.writeFloatLE(v, i * 4);
+            else buf.writeUInt16LE(toHalf(v), i * 2);
+          }
         }
         await write(buf);
       }

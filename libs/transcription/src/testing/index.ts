@@ -1,2 +1,2 @@
 // Test helpers (not for production code): generated whisper.cpp-format models.
-export { REALISTIC_HPARAMS, TINY_TEST_HPARAMS, whisperTensorSpecs, writeTestModel, type TestModelOptions } from './ggml-writer';
+export { QUANTIZED_FTYPE, REALISTIC_HPARAMS, TINY_TEST_HPARAMS, whisperTensorSpecs, writeTestModel, type TestModelOptions } from './ggml-writer';

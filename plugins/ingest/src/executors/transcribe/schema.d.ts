@@ -7,4 +7,5 @@ export interface Schema {
   maxEpisodes?: number;
   engine?: '' | 'whisper' | 'whisper-cli';
   model?: string;
+  vad?: boolean;
 }

@@ -1,0 +1,188 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { stableStringify, writeJsonAtomic } from '@podline/config';
+import { decodePcmWindows, SAMPLE_RATE, type FfmpegBinary } from '@podline/media';
+import { CARRY_SAMPLES, FRAME_SAMPLES, SileroVad, VAD_MODEL_VERSION } from './vad';
+
+/** How speech regions are found and shaped. Every field is part of the region cache's key. */
+export interface VadSettings {
+  /** Speech probability that starts a region (Silero's default 0.5); it ends below threshold − 0.15. */
+  threshold: number;
+  /** Shorter bursts of speech are ignored. */
+  minSpeechMs: number;
+  /** Non-speech at least this long ends a region; shorter pauses stay inside it (and Whisper hears them). */
+  minSilenceMs: number;
+  /** Audio kept before and after each region. */
+  padMs: number;
+  /** Longest region = the engine window (seconds of speech per engine call). Longer speech is split at its quietest frame. */
+  windowSeconds: number;
+}
+
+export const DEFAULT_VAD_SETTINGS: VadSettings = { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 1000, padMs: 300, windowSeconds: 30 };
+
+/** Speech in an episode: half-open sample ranges [start, end), sorted, disjoint (they may touch where long speech was split). */
+export interface SpeechRegions {
+  totalSamples: number;
+  regions: Array<[number, number]>;
+}
+
+/** Bumped when region finding changes in a way the settings do not show. */
+const REGIONS_VERSION = 1;
+
+export function vadSettingsOf(partial: Partial<VadSettings> = {}): VadSettings {
+  const s = { ...DEFAULT_VAD_SETTINGS };
+  for (const k of Object.keys(s) as Array<keyof VadSettings>) if (typeof partial[k] === 'number' && Number.isFinite(partial[k])) s[k] = partial[k]!;
+  return s;
+}
+
+/** What a transcript's record says about the VAD that shaped it. */
+export function vadDescription(settings: VadSettings): { model: string; settings: VadSettings } {
+  return { model: VAD_MODEL_VERSION, settings };
+}
+
+/**
+ * Speech regions from per-frame probabilities (Silero's get_speech_timestamps, then padding,
+ * merging and splitting): a region starts at a frame ≥ threshold, ends after `minSilenceMs` below
+ * threshold − 0.15, is dropped if shorter than `minSpeechMs`, gets `padMs` on both sides; regions
+ * that then overlap are merged, and regions longer than the window are split at the frame of
+ * lowest speech probability in the second half of each window-long stretch.
+ */
+export function regionsFromProbabilities(probs: Float32Array, totalSamples: number, settings: VadSettings): SpeechRegions {
+  const msFrames = (ms: number) => Math.max(1, Math.round((ms * SAMPLE_RATE) / 1000 / FRAME_SAMPLES));
+  const neg = Math.max(settings.threshold - 0.15, 0.01);
+  const minSilence = msFrames(settings.minSilenceMs);
+  const minSpeech = msFrames(settings.minSpeechMs);
+  const raw: Array<[number, number]> = [];
+  let triggered = false;
+  let start = 0;
+  let tempEnd = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i];
+    if (p >= settings.threshold && tempEnd >= 0) tempEnd = -1;
+    if (p >= settings.threshold && !triggered) {
+      triggered = true;
+      start = i;
+      continue;
+    }
+    if (triggered && p < neg) {
+      if (tempEnd < 0) tempEnd = i;
+      if (i + 1 - tempEnd >= minSilence) {
+        raw.push([start, tempEnd]);
+        triggered = false;
+        tempEnd = -1;
+      }
+    }
+  }
+  if (triggered) raw.push([start, tempEnd >= 0 ? tempEnd : probs.length]);
+  const pad = Math.round((settings.padMs * SAMPLE_RATE) / 1000);
+  const merged: Array<[number, number]> = [];
+  for (const [a, b] of raw) {
+    if (b - a < minSpeech) continue;
+    const s = Math.max(0, a * FRAME_SAMPLES - pad);
+    const e = Math.min(totalSamples, b * FRAME_SAMPLES + pad);
+    if (e <= s) continue;
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
+  const maxSamples = Math.round(settings.windowSeconds * SAMPLE_RATE);
+  const regions: Array<[number, number]> = [];
+  for (const [s0, e] of merged) {
+    let s = s0;
+    while (e - s > maxSamples) {
+      // The quietest frame boundary in (s + max/2, s + max]: the cut lies between frames.
+      const lo = Math.ceil((s + maxSamples / 2) / FRAME_SAMPLES);
+      const hi = Math.floor((s + maxSamples) / FRAME_SAMPLES);
+      let cut = hi;
+      for (let f = hi - 1; f >= lo; f--) if (f < probs.length && probs[f] < (probs[cut] ?? 1)) cut = f;
+      const at = Math.min(cut * FRAME_SAMPLES, s + maxSamples);
+      regions.push([s, at]);
+      s = at;
+    }
+    regions.push([s, e]);
+  }
+  return { totalSamples, regions };
+}
+
+export interface DetectOptions {
+  ffmpeg?: FfmpegBinary;
+  /** A loaded VAD to reuse (else one is loaded and closed). */
+  vad?: SileroVad;
+}
+
+/** Seconds of audio decoded and run through the VAD at a time: bounds memory (19 MB) whatever the episode's length. */
+const CHUNK_SECONDS = 300;
+
+/**
+ * Run the VAD over the whole decoded 16 kHz stream of `file`, chunk by chunk (memory: one chunk of
+ * audio plus 4 bytes per 32 ms of probabilities), and return its speech regions.
+ */
+export async function detectSpeech(file: string, settings: VadSettings, options: DetectOptions = {}): Promise<SpeechRegions & { probabilities: Float32Array }> {
+  const vad = options.vad ?? (await SileroVad.load());
+  const parts: Float32Array[] = [];
+  let total = 0;
+  let previous: Float32Array = new Float32Array(0);
+  try {
+    for await (const w of decodePcmWindows(file, { windowSamples: CHUNK_SECONDS * SAMPLE_RATE, ffmpeg: options.ffmpeg })) {
+      parts.push(await vad.probabilities(w.samples, previous));
+      previous = w.samples.slice(Math.max(0, w.samples.length - CARRY_SAMPLES));
+      total = w.start + w.samples.length;
+    }
+  } finally {
+    if (!options.vad) await vad.close();
+  }
+  const probabilities = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    probabilities.set(p, o);
+    o += p.length;
+  }
+  return { ...regionsFromProbabilities(probabilities, total, settings), probabilities };
+}
+
+interface CacheFile {
+  version: number;
+  model: string;
+  settings: VadSettings;
+  audioSha256: string;
+  totalSamples: number;
+  regions: Array<[number, number]>;
+}
+
+export function regionsCacheFile(cacheDir: string, audioSha256: string): string {
+  return path.join(cacheDir, 'speech-regions', `${audioSha256}.json`);
+}
+
+/**
+ * Speech regions of an episode, cached per audio hash (`<cacheDir>/speech-regions/<sha256>.json`)
+ * with the model and settings that made them: a re-transcription of the same audio with the same
+ * settings does not run the VAD again; other settings or another model recompute it.
+ */
+export async function speechRegions(
+  file: string,
+  audioSha256: string,
+  cacheDir: string,
+  settings: VadSettings,
+  options: DetectOptions = {},
+): Promise<SpeechRegions & { cached: boolean; vadMs: number }> {
+  const t0 = Date.now();
+  const cacheFile = regionsCacheFile(cacheDir, audioSha256);
+  try {
+    const doc = JSON.parse(await fsp.readFile(cacheFile, 'utf8')) as CacheFile;
+    if (
+      doc.version === REGIONS_VERSION &&
+      doc.model === VAD_MODEL_VERSION &&
+      doc.audioSha256 === audioSha256 &&
+      stableStringify(doc.settings) === stableStringify(settings) &&
+      Array.isArray(doc.regions)
+    ) {
+      return { totalSamples: doc.totalSamples, regions: doc.regions, cached: true, vadMs: Date.now() - t0 };
+    }
+  } catch {
+    /* missing or unreadable: compute */
+  }
+  const found = await detectSpeech(file, settings, options);
+  const doc: CacheFile = { version: REGIONS_VERSION, model: VAD_MODEL_VERSION, settings, audioSha256, totalSamples: found.totalSamples, regions: found.regions };
+  await writeJsonAtomic(cacheFile, doc);
+  return { totalSamples: found.totalSamples, regions: found.regions, cached: false, vadMs: Date.now() - t0 };
+}
