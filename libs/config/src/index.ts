@@ -40,3 +40,4 @@ export {
   type SiteConfigFile,
   type StorageConfig,
 } from './types';
+export { checkProducts, PRODUCTS_STATE, productsState, recordProducts, TARGETS_WITH_PRODUCTS } from './products';

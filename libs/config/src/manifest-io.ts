@@ -7,11 +7,14 @@ import type { EpisodeManifest } from './manifest';
  * The file itself is never touched; the fix says how to get a good one back.
  */
 export class ManifestError extends PodlineError {
+  /** What is wrong with the file, without the fix (for callers whose fix differs, e.g. the bucket's copy). */
+  readonly reason: string;
   constructor(message: string, site: string, file: string) {
     const fix =
       `move it aside, then run \`nx run ${site}:pre-sync\` to fetch the bucket's copy, ` +
       `or \`nx run ${site}:rss\` to rebuild it from the feeds (audio already here is adopted, not downloaded again)`;
     super(`${message}. Fix: ${fix}`, { fix, site, file });
+    this.reason = message;
   }
 }
 
@@ -39,3 +42,4 @@ export async function readManifest(file: string, site: string): Promise<EpisodeM
   if (parsed.site !== site) throw new ManifestError(`${file} belongs to site "${parsed.site}", not "${site}"; it was left as is`, site, file);
   return parsed;
 }
+

@@ -1,4 +1,5 @@
 // What other projects use from this lib, by name (everything else is internal).
 export { downloadAudio } from './download';
+export { type ManifestMerge, mergeManifests } from './manifest-merge';
 export { RSS_DEFAULTS, type RssOptions } from './options';
 export { runRss, type RssLogger, type RssResult } from './sync';

@@ -33,6 +33,16 @@ export interface BuildOptions {
   log?: BuildLog;
 }
 
+/** SQLite's own structural check (pages, b-trees; a few ms per MB), as a damaged index must not be patched. */
+function isIntact(db: NonNullable<ReturnType<typeof openIndexReadonly>>): boolean {
+  try {
+    const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+    return rows.length === 1 && rows[0].quick_check === 'ok';
+  } catch {
+    return false;
+  }
+}
+
 /** The deterministic state of a site's local index: what is there, never what a run did. */
 export interface LocalIndexState {
   kind: 'local';
@@ -191,7 +201,8 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
   const db = openIndexReadonly(indexFile);
   let held: IndexedEpisode[] | undefined;
   try {
-    held = db ? readIndexedEpisodes(db) : undefined;
+    // A damaged index (quick_check finds it) is built again from scratch, never patched.
+    held = db && isIntact(db) ? readIndexedEpisodes(db) : undefined;
   } finally {
     db?.close();
   }

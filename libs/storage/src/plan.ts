@@ -30,15 +30,28 @@ const MTIME_SLACK_MS = 1000;
 export async function decide(
   source: ObjectEntry,
   target: ObjectEntry | undefined,
-  mode: ConflictMode,
+  mode: ConflictMode | 'owned',
   same: () => Promise<boolean | undefined>,
 ): Promise<Decision> {
   if (!target) return 'transfer';
+  if (mode === 'owned') return decideOwned(source, target, await same());
   if (mode === 'skip-existing') return 'exists';
   if ((await same()) === true) return 'same';
   if (mode === 'overwrite-always') return 'transfer';
   const diff = source.mtimeMs - target.mtimeMs;
   if (diff > MTIME_SLACK_MS) return 'transfer';
   if (Math.abs(diff) <= MTIME_SLACK_MS && source.size > target.size) return 'transfer';
+  return 'not-newer';
+}
+
+/**
+ * Files Podline owns (see owned.ts) follow their content whatever the operator's mode: copied when known to
+ * differ, unless the target is newer (beyond the slack); when the content cannot be compared (multipart
+ * ETags), when the source is newer.
+ */
+function decideOwned(source: ObjectEntry, target: ObjectEntry, same: boolean | undefined): Decision {
+  if (same === true) return 'same';
+  const diff = source.mtimeMs - target.mtimeMs;
+  if (same === false ? diff >= -MTIME_SLACK_MS : diff > MTIME_SLACK_MS) return 'transfer';
   return 'not-newer';
 }

@@ -13,6 +13,7 @@ import { Progress } from './progress';
 import { digestListing } from './state';
 import { resolveSyncOptions, type SyncOptions } from './options';
 import type { Listing, ObjectEntry, StorageBackend, SyncLog } from './types';
+import { isOwnedKey, reconcileManifest } from './owned';
 import { removeStaleTemps, walkFolders } from './walk';
 
 /** Where and for whom a sync runs (everything an executor already has). */
@@ -158,13 +159,14 @@ interface Transfer {
 /** Sort candidates into transfers and skip counts by the conflict mode. */
 async function plan(
   candidates: Array<{ source: ObjectEntry; target?: ObjectEntry; local: ObjectEntry; bucket?: ObjectEntry }>,
-  mode: ConflictMode,
+  mode: ConflictMode | ((key: string) => ConflictMode | 'owned'),
   session: Session,
 ): Promise<{ transfers: Transfer[]; skipped: Record<Decision, number> }> {
   const skipped: Record<Decision, number> = { transfer: 0, exists: 0, same: 0, 'not-newer': 0 };
   const transfers: Transfer[] = [];
+  const modeOf = typeof mode === 'function' ? mode : () => mode;
   for (const c of candidates) {
-    const d = await decide(c.source, c.target, mode, () => (c.bucket ? session.same(c.local, c.bucket) : Promise.resolve(undefined)));
+    const d = await decide(c.source, c.target, modeOf(c.source.key), () => (c.bucket ? session.same(c.local, c.bucket) : Promise.resolve(undefined)));
     if (d === 'transfer') transfers.push({ source: c.source, target: c.target });
     else skipped[d]++;
   }
@@ -208,6 +210,21 @@ function bytesOf(entries: Transfer[]): number {
   return entries.reduce((n, t) => n + t.source.size, 0);
 }
 
+/** Merge the bucket's manifest into the local one; a copy that cannot be used becomes the site's problem. */
+async function mergeManifestFromBucket(session: Session, entry: ObjectEntry, problems: TaskProblem[]) {
+  const { ctx } = session;
+  try {
+    const result = await reconcileManifest(session.backend, entry, ctx.paths, ctx.site.id);
+    if (result.fromBucket) ctx.log.info(`${MANIFEST_KEY}: ${result.fromBucket} episode(s) merged in from the bucket's copy`);
+    for (const c of result.clashes) ctx.log.warn(`${MANIFEST_KEY}: the bucket's episode ${c} was left out: its file key belongs to another episode here`);
+    return result;
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    problems.push({ site: ctx.site.id, file: MANIFEST_KEY, message: err.message, fix: err.fix });
+    return undefined;
+  }
+}
+
 /** pre-sync: download what the bucket has and this machine lacks (by default never overwriting). */
 export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
   return guarded(ctx, options, async (session) => {
@@ -220,8 +237,12 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
       if (stale) counts.staleTempsRemoved = stale;
     }
     const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
+    // Both sides have a manifest: it is merged (below), whatever the conflict mode; else it is copied like any file.
+    const bucketManifest = folders.includes('episode-manifest') ? bucket.get(MANIFEST_KEY) : undefined;
+    const localManifest = local.get(MANIFEST_KEY);
+    const merge = !!bucketManifest && !!localManifest && (await session.same(localManifest, bucketManifest)) !== true;
     const candidates = [...bucket.values()]
-      .filter((e) => folders.includes(folderOf(e.key)!))
+      .filter((e) => folders.includes(folderOf(e.key)!) && !(merge && e.key === MANIFEST_KEY))
       .sort(byKey)
       .map((b) => ({ source: b, target: local.get(b.key), local: local.get(b.key)!, bucket: b }));
     const { transfers, skipped } = await plan(candidates, mode, session);
@@ -229,7 +250,8 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
     const state = { storage: storageLabel(ctx.site), bucket: digestListing(bucket) };
     if (options.dryRun) {
       for (const t of transfers) ctx.log.info(`would download ${t.source.key} (${t.source.size} bytes)${t.target ? ' over the local file' : ''}`);
-      return { counts: { ...counts, wouldDownload: transfers.length, wouldDownloadBytes: bytesOf(transfers) }, problems: [] };
+      if (merge) ctx.log.info(`would merge the bucket's ${MANIFEST_KEY} into the local one (it differs)`);
+      return { counts: { ...counts, wouldDownload: transfers.length, wouldDownloadBytes: bytesOf(transfers), ...(merge && { wouldMergeManifest: 1 }) }, problems: [] };
     }
     const problems: TaskProblem[] = [];
     const done = await transferAll(session, transfers, 'download', async (t, onBytes) => {
@@ -238,6 +260,11 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
       // to the ms, as utimes may land a hair below the value set).
       if (got.etag) session.localHashes.remember({ ...got, mtimeMs: Math.round(got.mtimeMs) }, got.etag);
     }, problems);
+    if (merge) {
+      // After the files: the episodes the bucket's manifest brings in find their audio and transcripts here.
+      const merged = await mergeManifestFromBucket(session, bucketManifest!, problems);
+      if (merged) counts.manifestEpisodesMerged = merged.fromBucket;
+    }
     return { state, counts: { ...counts, downloaded: done.files, downloadedBytes: done.bytes }, problems };
   });
 }
@@ -287,18 +314,34 @@ export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise
     const folders = resolveFolders(ctx.site, options.folders, defaults);
     const mode = options.conflict;
     const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
+    // Media keep the operator's conflict mode; the files Podline owns go up when the local copy is newer.
+    // The manifest, when the bucket has a different one, is merged first (below): never replaced by ours.
+    const bucketManifest = bucket.get(MANIFEST_KEY);
+    const localManifest = local.get(MANIFEST_KEY);
+    const merge = !!bucketManifest && !!localManifest && (await session.same(localManifest, bucketManifest)) !== true;
     const candidates = [...local.values()]
+      .filter((l) => !(merge && l.key === MANIFEST_KEY))
       .sort(byKey)
       .map((l) => ({ source: l, target: bucket.get(l.key), local: l, bucket: bucket.get(l.key) }));
-    const { transfers, skipped } = await plan(candidates, mode, session);
+    const { transfers, skipped } = await plan(candidates, (key) => (isOwnedKey(key) ? 'owned' : mode), session);
     const counts: Record<string, number> = skipCounts(skipped);
     if (options.dryRun) {
       for (const t of transfers) ctx.log.info(`would upload ${t.source.key} (${t.source.size} bytes)${t.target ? ' over the bucket object' : ''}`);
-      return { counts: { ...counts, wouldUpload: transfers.length, wouldUploadBytes: bytesOf(transfers) }, problems: [] };
+      if (merge) ctx.log.info(`would merge the bucket's ${MANIFEST_KEY} with the local one and upload the result if the bucket lacks episodes`);
+      return { counts: { ...counts, wouldUpload: transfers.length, wouldUploadBytes: bytesOf(transfers), ...(merge && { wouldMergeManifest: 1 }) }, problems: [] };
     }
     const manifest = transfers.filter((t) => t.source.key === MANIFEST_KEY);
     const rest = transfers.filter((t) => t.source.key !== MANIFEST_KEY);
     const problems: TaskProblem[] = [];
+    if (merge) {
+      // Both sides' episodes in one manifest, here first; it goes up (last, as always) when the bucket lacks some.
+      const merged = await mergeManifestFromBucket(session, bucketManifest!, problems);
+      if (merged?.fromBucket) counts.manifestEpisodesMerged = merged.fromBucket;
+      if (merged?.bucketBehind) {
+        const entry = (await session.localListing(['episode-manifest'])).get(MANIFEST_KEY);
+        if (entry) manifest.push({ source: entry, target: bucketManifest });
+      } else if (merged) counts.identical = (counts.identical ?? 0) + 1;
+    }
     let changed = false;
     const put = async (t: Transfer, onBytes: (n: number) => void) => {
       const entry = await session.backend.upload(t.source, ctx.paths.file(t.source.key), onBytes);

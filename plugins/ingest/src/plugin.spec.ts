@@ -39,6 +39,9 @@ describe('ingest plugin inference', () => {
     expect(targets.index.dependsOn).toEqual([{ target: 'upload', params: 'forward' }]);
     expect(targets.rss.cache).toBe(false);
     expect(targets.transcribe.cache).toBe(true);
+    // rss also states what the data folder lost of transcribe's and index's products; both hash it.
+    expect(targets.rss.outputs).toEqual(['{workspaceRoot}/.podline/state/alpha/rss.json', '{workspaceRoot}/.podline/state/alpha/products.json']);
+    expect(targets.index.inputs).toContainEqual({ dependentTasksOutputFiles: '**/products.json', transitive: true });
   });
 
   it('finds sites one folder deeper and tags them by storage, index and account', async () => {

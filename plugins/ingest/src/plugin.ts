@@ -8,7 +8,7 @@ import { createNodesFromFiles, DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pipelineProjects } from './pipeline-projects';
-import { PIPELINE, isSiteConfigPath, stateFileRel, parseSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
+import { PIPELINE, PRODUCTS_STATE, isSiteConfigPath, stateFileRel, parseSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
 
 export interface IngestPluginOptions {
   /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
@@ -45,8 +45,9 @@ function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
       // changes, so hashing them would make the next run re-upload for nothing.
       return [...base, { dependentTasksOutputFiles: '**/{rss,transcribe}.json', transitive: true }];
     case 'index':
-      // Only upload's state: the bucket's content digest, which changes exactly when something was uploaded.
-      return [...base, { dependentTasksOutputFiles: '**/*.json' }];
+      // Upload's state: the bucket's content digest, which changes exactly when something was uploaded;
+      // and rss's products state, which changes when the data folder lost what the index's state vouches for.
+      return [...base, { dependentTasksOutputFiles: '**/*.json' }, { dependentTasksOutputFiles: `**/${PRODUCTS_STATE}.json`, transitive: true }];
     default:
       return base;
   }
@@ -62,7 +63,8 @@ export function siteTargets(siteId: string, prefix = ''): Record<string, TargetC
       dependsOn: i === 0 ? [] : [{ target: prefix + PIPELINE[i - 1], params: 'forward' }],
       cache: !outward,
       inputs: inputsFor(name),
-      outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`],
+      // rss also writes the products state: what the data folder lost of the cached targets' products.
+      outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`, ...(name === 'rss' ? [`{workspaceRoot}/${stateFileRel(siteId, PRODUCTS_STATE)}`] : [])],
       options: {},
       metadata: {
         description: DESCRIPTIONS[name],

@@ -8,6 +8,8 @@ import {
   acquireLock,
   lockFile,
   loadSiteConfig,
+  recordProducts,
+  TARGETS_WITH_PRODUCTS,
   stateFile,
   writeJsonAtomic,
   type PipelinePhase,
@@ -48,7 +50,15 @@ export interface SiteTask<O> {
  * What a run produced: report's one result type (its state is written to the target's state file, the Nx
  * output the next target hashes), with counts and problems optional for a run that has none.
  */
-export type TaskOutcome = Partial<TaskResult>;
+export interface TaskOutcome extends Partial<TaskResult> {
+  /**
+   * Keys of the data-folder files this state vouches for (cached targets): recorded in the products ledger,
+   * so a later run notices when they are lost (see checkProducts in @podline/config).
+   */
+  products?: string[];
+  /** Further state files of this target (name -> content), e.g. rss's `products` state. */
+  extraStates?: Record<string, unknown>;
+}
 
 export type SiteRun<O> = (task: SiteTask<O>) => Promise<TaskOutcome>;
 
@@ -194,6 +204,12 @@ export async function runSiteTask<O>(
     const outcome = await run({ workspaceRoot, projectName, target, site, paths, options, log, shared });
     if (!options.dryRun && outcome.state !== undefined) {
       await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), outcome.state);
+      if (outcome.products || (TARGETS_WITH_PRODUCTS as readonly string[]).includes(target)) {
+        await recordProducts(paths, workspaceRoot, target, outcome.products ?? []);
+      }
+    }
+    if (!options.dryRun) {
+      for (const [name, state] of Object.entries(outcome.extraStates ?? {})) await writeJsonAtomic(stateFile(workspaceRoot, site.id, name), state);
     }
     record.counts = outcome.counts ?? {};
     record.problems = outcome.problems ?? [];

@@ -25,10 +25,12 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
     // Site-wide failures (no manifest…) carry their fix; keep it in the report.
     return { problems: [{ site: site.id, message: (err as Error).message, fix: fixOf(err) }] };
   }
-  if (site.storage.kind === 'none') return { state: built.state, counts: built.counts, problems: built.problems };
+  // The entry files and the index this state vouches for: a later run notices if the data folder loses them.
+  const products = built.state && [...built.state.entries.map((e) => e.key), built.state.index.key];
+  if (site.storage.kind === 'none') return { state: built.state, counts: built.counts, problems: built.problems, products };
   // The index is derived and was just rebuilt: a newer local copy replaces the bucket's.
   const published = await uploadSite(syncContext(task), { dryRun: options.dryRun, folders: [...INDEX_FOLDERS], conflict: 'overwrite-if-newer' });
   const { uploaded, uploadedBytes, wouldUpload } = published.counts;
   const counts = { ...built.counts, ...(uploaded && { published: uploaded, publishedBytes: uploadedBytes ?? 0 }), ...(wouldUpload && { wouldPublish: wouldUpload }) };
-  return { state: built.state, counts, problems: [...built.problems, ...published.problems] };
+  return { state: built.state, counts, problems: [...built.problems, ...published.problems], products };
 }

@@ -1,4 +1,6 @@
+import { checkProducts, PRODUCTS_STATE, productsState, TARGETS_WITH_PRODUCTS } from '@podline/config';
 import { runRss } from '@podline/feeds';
+import { runId } from '@podline/report';
 import { defineSiteExecutor } from '../common';
 import type { Schema } from './schema';
 
@@ -8,10 +10,12 @@ const interactive = () => !!process.stdout.isTTY && !process.env.CI;
 /**
  * `rss`: the site's feeds -> episode manifest + downloaded audio (all of it in @podline/feeds).
  * Several sites of one batch run at once: the work is network-bound.
+ * Last of the outward-looking targets, it also states what the data folder lost of the cached targets'
+ * products (the `products` state, hashed by transcribe and index), so a cache hit never stands in for them.
  */
 const { executor, batch } = defineSiteExecutor<Schema>(
   'rss',
-  async ({ site, paths, options, log }) => {
+  async ({ workspaceRoot, site, paths, options, log }) => {
     const { state, counts, problems } = await runRss(
       site,
       paths,
@@ -31,7 +35,13 @@ const { executor, batch } = defineSiteExecutor<Schema>(
       },
       log,
     );
-    return { state, counts, problems };
+    const lost = await checkProducts(paths, workspaceRoot, TARGETS_WITH_PRODUCTS);
+    for (const [target, keys] of Object.entries(lost)) {
+      if (!keys.length) continue;
+      const what = keys[0] === '(no record)' ? 'are not on record in this data folder' : `are missing or changed here (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''})`;
+      log.warn(`the products of ${target} ${what}: ${target} runs again instead of taking its cache`);
+    }
+    return { state, counts, problems, extraStates: { [PRODUCTS_STATE]: productsState(lost, runId()) } };
   },
   { batchConcurrency: 4 },
 );

@@ -9,7 +9,11 @@ import type { Schema } from './schema';
  */
 const { executor, batch } = defineSiteExecutor<Schema>(
   'transcribe',
-  ({ workspaceRoot, site, paths, options, log }) => transcribeSite({ workspaceRoot, site, paths, log, options }),
+  async ({ workspaceRoot, site, paths, options, log }) => {
+    const result = await transcribeSite({ workspaceRoot, site, paths, log, options });
+    // The transcripts this state vouches for: a later run notices if the data folder loses them.
+    return { ...result, products: result.state?.transcripts.map((t) => t.key) };
+  },
   { batchConcurrency: 1 },
 );
 
