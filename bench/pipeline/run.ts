@@ -31,7 +31,7 @@ function addSites(ws: TempWorkspace, server: FeedServer, n: number, items: numbe
   for (let i = 0; i < n; i++) {
     const id = `site-${String(i).padStart(2, '0')}`;
     server.route(`/${id}.xml`, { body: feedXml(id, items), contentType: 'application/rss+xml', etag: true });
-    ws.writeSite(id, { title: id, podcasts: [{ id: 'show', title: 'Show', feedUrl: server.url(`/${id}.xml`) }] });
+    ws.writeSite(id, { title: id, podcasts: [{ id: 'show', title: 'Show', feedUrl: server.url(`/${id}.xml`) }], network: { allowPrivateAddresses: true } });
   }
 }
 

@@ -67,6 +67,7 @@ async function secondRun(server: FeedServer, work: string) {
     podcasts: Array.from({ length: FEEDS }, (_, f) => ({ id: `feed-${f}`, title: `Feed ${f}`, feedUrl: server.url(`/f${f}/feed.xml`), active: true })),
     storage: { kind: 'local' },
     transcription: { engine: 'whisper', model: 'base.en', language: 'en', usePublisherTranscripts: true },
+    network: { allowPrivateAddresses: true }, // the feed server is on 127.0.0.1
     index: { kind: 'local' },
   };
   for (let f = 0; f < FEEDS; f++) {

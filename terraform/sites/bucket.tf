@@ -40,6 +40,23 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "site" {
   }
 }
 
+# A multipart upload cut off by a kill leaves its parts in the bucket, invisible in listings and billed, until it
+# is aborted: S3 aborts every incomplete multipart upload a day after it started.
+resource "aws_s3_bucket_lifecycle_configuration" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
 data "aws_iam_policy_document" "bucket_tls_only" {
   statement {
     sid     = "DenyInsecureTransport"

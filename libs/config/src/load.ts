@@ -137,9 +137,12 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       language: raw.transcription?.language ?? 'en',
       prompt: raw.transcription?.prompt,
       usePublisherTranscripts: raw.transcription?.usePublisherTranscripts ?? true,
+      mode: raw.transcription?.mode ?? 'local',
+      queueAttempts: raw.transcription?.queueAttempts ?? 3,
       vad: raw.transcription?.vad ?? {},
       corrections: path.resolve(path.dirname(configFile), raw.transcription?.corrections ?? 'corrections.txt'),
     },
+    network: { allowPrivateAddresses: raw.network?.allowPrivateAddresses ?? false },
     index: raw.index ?? { kind: 'local' },
   };
 }

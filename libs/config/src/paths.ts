@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { SiteConfig } from './types';
+import { PodlineError } from './errors';
 
 /**
  * The one owner of every path Podline uses. Keys are '/'-separated and identical locally
@@ -87,9 +88,9 @@ export class SitePaths {
   ) {
     this.root = path.join(dataRoot(workspaceRoot, env), siteId);
   }
-  /** Absolute local path of a key. */
+  /** Absolute local path of a key (`a..b.mp3` is a normal name; a `..` or `.` part is refused). */
   file(key: string): string {
-    if (key.includes('..') || path.isAbsolute(key)) throw new Error(`refusing unsafe key "${key}"`);
+    if (unsafeKeyPart(key) || path.isAbsolute(key)) throw new Error(`refusing unsafe key "${key}"`);
     return path.join(this.root, ...key.split('/'));
   }
   folder(folder: SiteFolder): string {
@@ -127,4 +128,77 @@ export class SitePaths {
 export function localBucketDir(site: Pick<SiteConfig, 'id' | 'storage'>, workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
   if (site.storage.kind === 'local' && site.storage.path) return path.resolve(workspaceRoot, site.storage.path);
   return path.join(dataRoot(workspaceRoot, env), '.bucket', site.id);
+}
+
+/** Why a '/'-separated key cannot name a file below a folder: an empty, `.` or `..` part, a NUL; undefined when it can. */
+export function unsafeKeyPart(key: string): string | undefined {
+  if (key.includes('\0')) return 'it contains a NUL character';
+  const parts = key.split('/');
+  if (parts.some((p) => p === '..' || p === '.')) return 'it has a "." or ".." part';
+  if (parts.some((p) => p === '')) return 'it has an empty part (a leading, trailing or double "/")';
+  return undefined;
+}
+
+/** Podline does not follow symbolic links inside data folders and local buckets, in either direction. */
+export class SymlinkError extends PodlineError {
+  constructor(readonly link: string) {
+    super(`${link} is a symbolic link; Podline does not follow links inside data folders and buckets`, {
+      file: link,
+      fix: `replace ${link} with a real folder or file (or move the data: PODLINE_DATA_DIR, storage.path)`,
+    });
+  }
+}
+
+/**
+ * The first symbolic link on the way from `root` (not itself checked: it is the operator's choice) down to
+ * `target`, or undefined. The walk stops at the first part that does not exist yet.
+ */
+export async function symlinkBelow(root: string, target: string): Promise<string | undefined> {
+  const rel = path.relative(root, target);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  let current = root;
+  for (const part of rel.split(path.sep)) {
+    current = path.join(current, part);
+    let st;
+    try {
+      st = await fsp.lstat(current);
+    } catch {
+      return undefined;
+    }
+    if (st.isSymbolicLink()) return current;
+  }
+  return undefined;
+}
+
+/** Throw SymlinkError when a part of `target` below `root` is a symbolic link. */
+export async function refuseSymlinkBelow(root: string, target: string): Promise<void> {
+  const link = await symlinkBelow(root, target);
+  if (link) throw new SymlinkError(link);
+}
+
+/**
+ * Symbolic links among a site's data folders and their podcast folders (`<root>/<folder>`,
+ * `<root>/<folder>/<podcast>`, `<root>/.cache`): where rss, transcribe and index write. Cheap: two levels only;
+ * deeper links are met (and never followed) by the walks of the storage targets.
+ */
+export async function dataFolderSymlinks(root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const folder of [...SITE_FOLDERS, '.cache']) {
+    const dir = path.join(root, folder);
+    let st;
+    try {
+      st = await fsp.lstat(dir);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      found.push(dir);
+      continue;
+    }
+    if (!st.isDirectory()) continue;
+    for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
+      if (entry.isSymbolicLink()) found.push(path.join(dir, entry.name));
+    }
+  }
+  return found;
 }

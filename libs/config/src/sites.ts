@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
+import type { ConfigProblem } from './errors';
 import { SITE_CONFIG_FILE } from './load';
 
 /**
@@ -46,4 +47,30 @@ export function findSiteConfigsOnDisk(workspaceRoot: string): string[] {
     },
     (file) => existsSync(path.join(workspaceRoot, file)),
   );
+}
+
+/**
+ * Site ids used by more than one folder (`sites/a/show` and `sites/b/show`): id → every folder using it,
+ * workspace-relative and sorted. Ids used once are left out. A site's id is its folder's name.
+ */
+export function siteIdClashes(configFiles: readonly string[]): Map<string, string[]> {
+  const byId = new Map<string, string[]>();
+  for (const file of configFiles) {
+    const dir = path.posix.dirname(file.split(path.sep).join('/'));
+    const id = path.posix.basename(dir);
+    byId.set(id, [...(byId.get(id) ?? []), dir].sort());
+  }
+  return new Map([...byId].filter(([, dirs]) => dirs.length > 1));
+}
+
+/** The problem of one folder whose site id another folder also uses: names both, says how to fix it. */
+export function siteIdClashProblem(siteDir: string, folders: readonly string[]): ConfigProblem {
+  const id = path.posix.basename(siteDir);
+  const others = folders.filter((f) => f !== siteDir);
+  return {
+    file: `${siteDir}/${SITE_CONFIG_FILE}`,
+    field: 'id',
+    message: `site id "${id}" is also used by ${others.join(' and ')}: two sites cannot share an id (their data folders, state and bucket keys would mix)`,
+    fix: `rename one of the folders ${[siteDir, ...others].join(', ')} (and its "id") so every site id is unique`,
+  };
 }

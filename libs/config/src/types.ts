@@ -37,6 +37,10 @@ export interface TranscriptionConfig {
   language?: string;
   prompt?: string;
   usePublisherTranscripts?: boolean;
+  /** local (default): Whisper on this machine; queue: jobs on the shared queue, done by workers anywhere. */
+  mode?: 'local' | 'queue';
+  /** Queue mode: attempts per job before it is failed (default 3). */
+  queueAttempts?: number;
   /** Voice-activity detection: Whisper hears only the speech. */
   vad?: VadConfig;
   /** Corrections file relative to the site folder (default corrections.txt; missing: none). */
@@ -52,6 +56,11 @@ export interface VadConfig {
   windowSeconds?: number;
 }
 
+/** What URLs from untrusted sources (feeds, the bucket) may reach; see the schema's "network". */
+export interface NetworkConfig {
+  allowPrivateAddresses?: boolean;
+}
+
 export type IndexConfig =
   | { kind: 'local' }
   | { kind: 'lambda'; functionName: string; invocationType?: 'RequestResponse' | 'Event' };
@@ -64,6 +73,7 @@ export interface SiteConfigFile {
   storage?: StorageConfig;
   aws?: AwsConfig;
   transcription?: TranscriptionConfig;
+  network?: NetworkConfig;
   index?: IndexConfig;
 }
 
@@ -78,13 +88,18 @@ export interface SiteConfig {
   podcasts: Array<PodcastConfig & { active: boolean }>;
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
-  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections'>> & {
+  /** `mode` and `queueAttempts` are filled in by the loader; absent (configs built in code) means local, 3. */
+  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts'>> & {
     prompt?: string;
     /** As configured (defaults are filled in by the speech lib); absent: all defaults. */
     vad?: VadConfig;
     /** Absolute path of the corrections file (it may not exist); absent: none. */
     corrections?: string;
+    mode?: 'local' | 'queue';
+    queueAttempts?: number;
   };
+  /** Optional so hand-made configs (tests, scripts) stay valid; absent means the defaults (nothing private). */
+  network?: Required<NetworkConfig>;
   index: IndexConfig;
 }
 

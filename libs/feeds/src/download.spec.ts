@@ -9,6 +9,8 @@ import { looksLikeAudio } from './audio';
 import { downloadAudio, NotAudioError, removeStaleTemps } from './download';
 
 const retry = { retries: 2, baseMs: 1, maxMs: 5 };
+// The server is on 127.0.0.1: allowed here as a site config's "network" setting would.
+const loopback = { allowPrivateAddresses: true };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('looksLikeAudio', () => {
@@ -47,7 +49,7 @@ describe('downloadAudio against a loopback server', () => {
     server.route('/a.mp3', { body, contentType: 'audio/mpeg' });
     const dest = path.join(dir, 'audio', 'a.mp3');
     const seen: number[] = [];
-    const got = await downloadAudio(server.url('/a.mp3'), dest, { timeoutMs: 2000, retry, onProgress: (n) => seen.push(n) });
+    const got = await downloadAudio(server.url('/a.mp3'), dest, { timeoutMs: 2000, policy: loopback, retry, onProgress: (n) => seen.push(n) });
     expect(got).toEqual({ size: body.length, sha256: sha(body) });
     expect(readFileSync(dest).equals(body)).toBe(true);
     expect(seen[seen.length - 1]).toBe(body.length);
@@ -58,7 +60,7 @@ describe('downloadAudio against a loopback server', () => {
     const body = fakeMp3(100_000);
     server.route('/cut.mp3', { body, cutAfter: 40_000 });
     const dest = path.join(dir, 'cut.mp3');
-    const err = await downloadAudio(server.url('/cut.mp3'), dest, { timeoutMs: 2000, retry }).catch((e) => e);
+    const err = await downloadAudio(server.url('/cut.mp3'), dest, { timeoutMs: 2000, policy: loopback, retry }).catch((e) => e);
     expect(err.message).toMatch(/cut\.mp3 was cut off after \d+ of 100000 bytes/);
     expect(server.count('/cut.mp3')).toBe(3);
     expect(existsSync(dest)).toBe(false);
@@ -69,7 +71,7 @@ describe('downloadAudio against a loopback server', () => {
     const body = fakeMp3(50_000);
     server.route('/once.mp3', [{ body, cutAfter: 10_000 }, { body }]);
     const dest = path.join(dir, 'once.mp3');
-    const got = await downloadAudio(server.url('/once.mp3'), dest, { timeoutMs: 2000, retry });
+    const got = await downloadAudio(server.url('/once.mp3'), dest, { timeoutMs: 2000, policy: loopback, retry });
     expect(got.sha256).toBe(sha(body));
     expect(server.count('/once.mp3')).toBe(2);
   });
@@ -77,37 +79,37 @@ describe('downloadAudio against a loopback server', () => {
   it('a chunked body shorter than the feed says is treated as cut off', async () => {
     server.route('/short.mp3', { body: fakeMp3(1000), chunked: true });
     const dest = path.join(dir, 'short.mp3');
-    await expect(downloadAudio(server.url('/short.mp3'), dest, { timeoutMs: 2000, retry: { ...retry, retries: 0 }, feedLength: 5000 })).rejects.toThrow(/ended after 1000 bytes; the feed says 5000/);
+    await expect(downloadAudio(server.url('/short.mp3'), dest, { timeoutMs: 2000, policy: loopback, retry: { ...retry, retries: 0 }, feedLength: 5000 })).rejects.toThrow(/ended after 1000 bytes; the feed says 5000/);
     expect(existsSync(dest)).toBe(false);
   });
 
   it('retries 503 and 429, not 404', async () => {
     const body = fakeMp3(3000);
     server.route('/busy.mp3', [{ status: 503 }, { status: 429 }, { body }]);
-    await downloadAudio(server.url('/busy.mp3'), path.join(dir, 'busy.mp3'), { timeoutMs: 2000, retry });
+    await downloadAudio(server.url('/busy.mp3'), path.join(dir, 'busy.mp3'), { timeoutMs: 2000, policy: loopback, retry });
     expect(server.count('/busy.mp3')).toBe(3);
     server.route('/missing.mp3', { status: 404 });
-    await expect(downloadAudio(server.url('/missing.mp3'), path.join(dir, 'missing.mp3'), { timeoutMs: 2000, retry })).rejects.toThrow(/HTTP 404/);
+    await expect(downloadAudio(server.url('/missing.mp3'), path.join(dir, 'missing.mp3'), { timeoutMs: 2000, policy: loopback, retry })).rejects.toThrow(/HTTP 404/);
     expect(server.count('/missing.mp3')).toBe(1);
   });
 
   it('rejects an HTML page served as 200, without retrying', async () => {
     server.route('/page.mp3', { body: '<!DOCTYPE html><html><body>Please log in</body></html>', contentType: 'application/octet-stream' });
-    const err = await downloadAudio(server.url('/page.mp3'), path.join(dir, 'page.mp3'), { timeoutMs: 2000, retry }).catch((e) => e);
+    const err = await downloadAudio(server.url('/page.mp3'), path.join(dir, 'page.mp3'), { timeoutMs: 2000, policy: loopback, retry }).catch((e) => e);
     expect(err).toBeInstanceOf(NotAudioError);
     expect(err.message).toMatch(/is not audio \(got an HTML page\)/);
     expect(server.count('/page.mp3')).toBe(1);
     server.route('/typed.mp3', { body: fakeMp3(100), contentType: 'text/html; charset=utf-8' });
-    await expect(downloadAudio(server.url('/typed.mp3'), path.join(dir, 'typed.mp3'), { timeoutMs: 2000, retry })).rejects.toThrow(/served text\/html/);
+    await expect(downloadAudio(server.url('/typed.mp3'), path.join(dir, 'typed.mp3'), { timeoutMs: 2000, policy: loopback, retry })).rejects.toThrow(/served text\/html/);
     server.route('/empty.mp3', { body: '' });
-    await expect(downloadAudio(server.url('/empty.mp3'), path.join(dir, 'empty.mp3'), { timeoutMs: 2000, retry })).rejects.toThrow(/is empty/);
+    await expect(downloadAudio(server.url('/empty.mp3'), path.join(dir, 'empty.mp3'), { timeoutMs: 2000, policy: loopback, retry })).rejects.toThrow(/is empty/);
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('a stalled download times out and leaves nothing', async () => {
     server.route('/stall.mp3', { body: fakeMp3(100_000), stallAfter: 20_000 });
     const dest = path.join(dir, 'stall.mp3');
-    await expect(downloadAudio(server.url('/stall.mp3'), dest, { timeoutMs: 200, retry: { ...retry, retries: 0 } })).rejects.toThrow(/timed out/);
+    await expect(downloadAudio(server.url('/stall.mp3'), dest, { timeoutMs: 200, policy: loopback, retry: { ...retry, retries: 0 } })).rejects.toThrow(/timed out/);
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -132,7 +134,7 @@ describe('downloadAudio against a loopback server', () => {
     expect(leftovers()).toHaveLength(1);
 
     server.route('/killed.mp3', { body });
-    const got = await downloadAudio(server.url('/killed.mp3'), dest, { timeoutMs: 2000, retry });
+    const got = await downloadAudio(server.url('/killed.mp3'), dest, { timeoutMs: 2000, policy: loopback, retry });
     expect(got.sha256).toBe(sha(body));
     expect(readdirSync(dir)).toEqual(['killed.mp3']);
   });

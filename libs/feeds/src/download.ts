@@ -7,6 +7,7 @@ import { isStaleTemp, PodlineError, tempPathFor } from '@podline/config';
 import { AUDIO_SNIFF_BYTES, describeHead, looksLikeAudio, looksLikeVideo } from './audio';
 import { DeadlineError, describeStreamError, FetchError, openUrl } from './http';
 import { withRetry, type RetryPolicy } from './retry';
+import type { UrlPolicy } from './url-policy';
 
 export interface DownloadOptions {
   /** Idle timeout per request (ms). */
@@ -17,6 +18,8 @@ export interface DownloadOptions {
   /** Called as bytes arrive (received, total when known). */
   onProgress?: (received: number, total?: number) => void;
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+  /** What the enclosure URL (from a feed: untrusted) may reach. Default: http(s) to public addresses only. */
+  policy?: UrlPolicy;
   /** Largest file accepted (bytes); larger fails with TooLargeError. Default: no limit. */
   maxBytes?: number;
   /** A video is what the podcast wants (includeVideo): accept video containers and video/* types. */
@@ -104,7 +107,12 @@ export async function removeStaleTemps(dest: string): Promise<number> {
 }
 
 async function attempt(url: string, dest: string, opts: DownloadOptions): Promise<DownloadedFile> {
-  const res = await openUrl(url, { timeoutMs: opts.timeoutMs, signal: opts.signal, headers: { Accept: opts.video ? 'video/*, audio/*, */*;q=0.5' : 'audio/*, */*;q=0.5' } });
+  const res = await openUrl(url, {
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal,
+    headers: { Accept: opts.video ? 'video/*, audio/*, */*;q=0.5' : 'audio/*, */*;q=0.5' },
+    policy: opts.policy ?? { allowPrivateAddresses: false },
+  });
   const type = (res.headers['content-type'] ?? '').split(';')[0].trim();
   if (/^text\/html/i.test(type) || (!opts.video && /^video\//i.test(type))) {
     res.body.destroy();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { openUrl, readBody } from './http';
 import { withRetry, type RetryPolicy } from './retry';
+import type { UrlPolicy } from './url-policy';
 
 /**
  * Largest feed accepted, after decompression. The largest real podcast feeds are a few tens of MB; parsing holds
@@ -43,6 +44,8 @@ export interface FeedFetchOptions {
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
   /** Hears every request made (retries included), failed ones too. */
   onRequest?: () => void;
+  /** Checks the redirects the feed server answers with (the feed URL itself is the operator's). */
+  policy?: UrlPolicy;
 }
 
 /**
@@ -61,7 +64,7 @@ export async function fetchFeed(url: string, previous: FeedValidators | undefine
       requests++;
       opts.onRequest?.();
       const left = Math.max(1, Math.min(opts.timeoutMs, deadlineAt - Date.now()));
-      const res = await openUrl(url, { headers, timeoutMs: left, deadlineMs: left, maxRedirects: opts.maxRedirects, decompress: true, signal: opts.signal });
+      const res = await openUrl(url, { headers, timeoutMs: left, deadlineMs: left, maxRedirects: opts.maxRedirects, decompress: true, signal: opts.signal, policy: opts.policy, trustedStart: true });
       if (res.status === 304) {
         res.body.resume();
         return { changed: false as const, requests, permanentUrl: res.permanentUrl };

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
 import { PodlineError } from '@podline/config';
+import { checkUntrustedUrl, policyLookup, RefusedUrlError, type UrlPolicy } from './url-policy';
 
 /** Sent with every request, so publishers can see who reads their feed. */
 export const USER_AGENT = 'Podline/0.1 (podcast search ingest; feed reader)';
@@ -40,6 +41,14 @@ export interface OpenOptions {
   maxRedirects?: number;
   /** Accept gzip/deflate/br and decode it (feeds: text compresses well). Off for audio, whose length we check. */
   decompress?: boolean;
+  /**
+   * The URL came from an untrusted source (a feed, the bucket): every hop is checked against this policy
+   * (http(s) only, no non-public hosts unless allowed). Unset: the operator's own URL, but redirects to file:
+   * are still refused.
+   */
+  policy?: UrlPolicy;
+  /** The first URL is the operator's own (a feed URL from the site config): the policy applies to redirects only. */
+  trustedStart?: boolean;
   /** Stops the request (and its body) when aborted: the run's deadline. */
   signal?: AbortSignal;
 }
@@ -124,12 +133,13 @@ async function openFile(url: string, headers: Record<string, string>): Promise<O
   return { url, status: 200, headers: out, length: stat.size, body: createReadStream(file) };
 }
 
-function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOptions): Promise<{ res: http.IncomingMessage }> {
+function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOptions, policy?: UrlPolicy): Promise<{ res: http.IncomingMessage }> {
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const encoding = opts.decompress ? 'gzip, deflate, br' : 'identity';
     if (opts.signal?.aborted) return reject(new DeadlineError());
-    const req = lib.get(url, { headers: { 'User-Agent': USER_AGENT, 'Accept-Encoding': encoding, ...headers } });
+    const lookup = policy && policyLookup(policy, url.href);
+    const req = lib.get(url, { headers: { 'User-Agent': USER_AGENT, 'Accept-Encoding': encoding, ...headers }, ...(lookup ? { lookup } : {}) });
     const onAbort = () => fail(new DeadlineError());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('close', () => opts.signal?.removeEventListener('abort', onAbort));
@@ -153,7 +163,7 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
     }
     req.on('error', (err) => {
       clearTimeout(deadline);
-      if (err instanceof FetchError || err instanceof DeadlineError) return reject(err);
+      if (err instanceof FetchError || err instanceof DeadlineError || err instanceof RefusedUrlError) return reject(err);
       const code = (err as NodeJS.ErrnoException).code;
       reject(new FetchError(`${url.href}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, url.href, { retryable: isRetryable(err), code }));
     });
@@ -206,6 +216,8 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
     } catch {
       throw new FetchError(`"${current}" is not a valid URL`, current);
     }
+    const policy = opts.policy && !(hop === 0 && opts.trustedStart) ? opts.policy : undefined;
+    if (policy) checkUntrustedUrl(parsed, policy, hop > 0);
     if (parsed.protocol === 'file:') {
       if (hop > 0) throw new FetchError(`${url} redirects to a local file (${current}); refused`, url);
       return openFile(parsed.href, headers);
@@ -214,7 +226,7 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
       throw new FetchError(`"${current}" uses ${parsed.protocol}, which Podline cannot fetch`, current);
     }
     seen.add(parsed.href);
-    const { res } = await requestOnce(parsed, headers, opts);
+    const { res } = await requestOnce(parsed, headers, opts, policy);
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && status !== 304) {
       res.resume();
@@ -236,6 +248,8 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
     if (decoder) {
       // A truncated compressed body fails in the decoder ("unexpected end of file").
       res.on('error', (err) => decoder.destroy(err));
+      // A reader that stops early (a size cap) closes the connection too, so nothing more is inflated or read.
+      decoder.on('close', () => res.destroy());
       return { url: parsed.href, status, headers: flatHeaders(res.headers), permanentUrl, body: res.pipe(decoder) };
     }
     const len = res.headers['content-length'];

@@ -20,6 +20,8 @@ function makeSite(root: string, podcasts: Array<Omit<PodcastConfig, 'title'>>): 
     podcasts: podcasts.map((p) => ({ ...p, title: p.id, active: p.active ?? true })),
     storage: { kind: 'local' },
     transcription: { engine: 'whisper', model: 'base.en', language: 'en', usePublisherTranscripts: true },
+    // The feeds and enclosures of these tests are served on 127.0.0.1.
+    network: { allowPrivateAddresses: true },
     index: { kind: 'local' },
   };
 }

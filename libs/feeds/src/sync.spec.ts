@@ -21,6 +21,8 @@ function makeSite(root: string, podcasts: Array<{ id: string; feedUrl: string; a
     podcasts: podcasts.map((p) => ({ id: p.id, title: p.id, feedUrl: p.feedUrl, active: p.active ?? true })),
     storage: { kind: 'local' },
     transcription: { engine: 'whisper', model: 'base.en', language: 'en', usePublisherTranscripts: true },
+    // The feeds and enclosures of these tests are served on 127.0.0.1.
+    network: { allowPrivateAddresses: true },
     index: { kind: 'local' },
   };
 }

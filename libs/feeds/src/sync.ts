@@ -4,6 +4,7 @@ import {
   mapLimit,
   readManifest,
   keys,
+  localResourceProblem,
   resolveFeedUrl,
   stripControl,
   writeFileAtomic,
@@ -24,6 +25,7 @@ import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
 import { resolveRssOptions, type RssOptions } from './options';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry';
+import { untrustedUrlPolicy } from './url-policy';
 import { rssState, type RssState } from './state';
 
 export type { RssOptions } from './options';
@@ -83,6 +85,7 @@ function feedFix(err: unknown): string {
 /** What to do about a failed download; `givingUp`: this was its last automatic try. */
 function downloadFix(err: unknown, podcast: string, givingUp: boolean): string {
   const next = givingUp ? 'later runs skip it; once fixed, run rss with --retryFailed' : 'it is tried again on the next run';
+  if (typeof (err as { fix?: unknown }).fix === 'string') return `${(err as { fix: string }).fix}; ${next}`;
   if (err instanceof NotAudioError && err.video) return `the enclosure is a video: to transcribe its audio set "includeVideo": true on podcast ${podcast} in site.config.json; ${next}`;
   if (err instanceof NotAudioError) return `the enclosure URL does not serve audio: tell the publisher; ${next}`;
   if (err instanceof TooLargeError) return `raise "maxAudioMB" of podcast ${podcast} in site.config.json if the file is genuine; ${next}`;
@@ -94,13 +97,11 @@ function downloadFix(err: unknown, podcast: string, givingUp: boolean): string {
 }
 
 /**
- * An enclosure URL as the feed wrote it, made absolute against the feed's URL. A relative `file:` enclosure is
- * allowed in a `file:` feed only: a feed from the network may not point at this machine's files.
+ * An enclosure URL as the feed wrote it, made absolute against the feed's URL. What it may reach (a `file:`
+ * enclosure only in a `file:` feed, no private hosts) is the download's URL policy.
  */
 function resolveMediaUrl(raw: string, feedUrl: string): string {
-  const url = new URL(raw, feedUrl);
-  if (url.protocol === 'file:' && !feedUrl.startsWith('file:')) throw new FetchError(`the enclosure ${raw} points at a local file; refused for a feed served over the network`, raw);
-  return url.href;
+  return new URL(raw, feedUrl).href;
 }
 
 function parseSince(since: string | undefined): number | undefined {
@@ -262,6 +263,8 @@ interface Downloads {
   total: number;
   saving: Promise<unknown>;
   lastSave: number;
+  /** This machine's own trouble (disk full, no permission): downloading stops, no episode is blamed. */
+  stopped?: { key: string; message: string; fix: string };
 }
 
 async function runRssUntil(run: Run): Promise<RssResult> {
@@ -307,6 +310,10 @@ async function runRssUntil(run: Run): Promise<RssResult> {
   dl.total = todo.length;
   await mapLimit(todo, run.concurrency, (r) => downloadOne(run, dl, r));
   await dl.saving;
+  if (dl.stopped) {
+    const left = todo.length - counts.downloaded - counts.failed - counts.deferred;
+    problems.push({ site: site.id, file: dl.stopped.key, message: `downloads stopped: ${dl.stopped.message}; ${left} episode(s) not downloaded (not counted against them)`, fix: dl.stopped.fix });
+  }
   for (const [host, n] of dl.pausedHosts) {
     run.log.warn(`${host} timed out ${HOST_TIMEOUTS_BEFORE_PAUSE} times: its other ${n} download(s) are left for the next run`);
   }
@@ -363,6 +370,7 @@ async function readOneFeed(run: Run, records: Records, feeds: FeedsRead, podcast
       signal: stop,
       retry: run.retry,
       onRequest: () => counts.requests++,
+      policy: untrustedUrlPolicy(site, url),
       onRetry: (err, attempt, wait) => log.warn(`podcast ${podcast.id}: feed attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
     });
     const remember = (movedTo: string | undefined, how: string) => {
@@ -447,12 +455,14 @@ async function selectDownloads(run: Run, dl: Downloads, unsafe: Set<EpisodeRecor
 /** Step 2, do one: download an episode's media; a failure is recorded on the episode (a deadline is not its fault). */
 async function downloadOne(run: Run, dl: Downloads, r: EpisodeRecord): Promise<void> {
   const { site, paths, options, log, counts, stop, maxFailedRuns } = run;
+  if (dl.stopped) return;
   const key = mediaKey(dl, r);
   const tag = () => `[${dl.done + 1}/${dl.total}] ${key}`;
   const podcast = dl.podcastsById.get(r.podcast);
   let host = '';
   try {
-    const url = resolveMediaUrl(r.audioUrl!, dl.feedUrls.get(r.podcast) ?? resolveFeedUrl(site, podcast!.feedUrl));
+    const feedUrl = dl.feedUrls.get(r.podcast) ?? resolveFeedUrl(site, podcast!.feedUrl);
+    const url = resolveMediaUrl(r.audioUrl!, feedUrl);
     host = hostOf(url);
     if (stop.aborted) throw new DeadlineError();
     // A host that keeps timing out gets no more of this run's downloads: they wait for the next run.
@@ -467,6 +477,7 @@ async function downloadOne(run: Run, dl: Downloads, r: EpisodeRecord): Promise<v
       retry: run.retry,
       signal: stop,
       feedLength: r.audioLength,
+      policy: untrustedUrlPolicy(site, feedUrl),
       maxBytes: (podcast?.maxAudioMB ?? DEFAULT_MAX_AUDIO_MB) * 1e6,
       video: !!podcast?.includeVideo && isVideoRecord(r),
       onProgress: (received, total) => {
@@ -482,6 +493,11 @@ async function downloadOne(run: Run, dl: Downloads, r: EpisodeRecord): Promise<v
     counts.bytes += got.size;
     log.progress(`${tag()} done, ${formatBytes(got.size)}`);
   } catch (err) {
+    const local = localResourceProblem(err, paths.file(key));
+    if (local) {
+      dl.stopped ??= { key, ...local };
+      return;
+    }
     if (err instanceof DeadlineError) {
       // Not the episode's fault: nothing recorded against it.
       counts.deferred++;

@@ -8,6 +8,24 @@ export class IndexMissingError extends PodlineError {
   }
 }
 
+/** The most hits one search returns. */
+export const MAX_SEARCH_LIMIT = 1000;
+
+/** A search option out of range: says which and what is allowed. */
+export class SearchOptionError extends PodlineError {
+  constructor(option: string, value: unknown, allowed: string) {
+    super(`${option} ${JSON.stringify(value)} is not ${allowed}`, { fix: `use ${option} with ${allowed}` });
+  }
+}
+
+/** The number of hits asked for, checked: a whole number from 1 to MAX_SEARCH_LIMIT. */
+export function checkSearchLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {
+    throw new SearchOptionError('--limit', limit, `a whole number from 1 to ${MAX_SEARCH_LIMIT}`);
+  }
+  return limit;
+}
+
 /** The search target's options; `query` is FTS5 syntax (words, "a phrase", prefix*). */
 export interface SearchOptions {
   query?: string;
@@ -31,6 +49,7 @@ export function resolveSearchOptions(options: SearchOptions = {}): Required<Sear
 
 /** Query a site's local index; opened read-only, so searching never changes it. */
 export function searchSite(paths: SitePaths, siteId: string, query: string, limit = SEARCH_DEFAULTS.limit): SearchHit[] {
+  checkSearchLimit(limit);
   const db = openIndexReadonly(paths.file(keys.searchIndex()));
   if (!db) throw new IndexMissingError(siteId);
   try {

@@ -1,3 +1,6 @@
 // What other projects use from this lib, by name (everything else is internal).
 export { SYNC_DEFAULTS } from './options';
 export { checkSite, INDEX_FOLDERS, preSync, type SyncContext, uploadSite } from './sync';
+export { StorageError } from './errors';
+export { openBackend } from './open';
+export type { StorageBackend } from './types';

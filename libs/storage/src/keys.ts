@@ -1,9 +1,9 @@
 import * as path from 'node:path';
-import { isTempOrJunk, SITE_FOLDERS, type SiteFolder } from '@podline/config';
+import { isTempOrJunk, SITE_FOLDERS, unsafeKeyPart, type SiteFolder } from '@podline/config';
 
 /** Absolute path of a site key under `root`; refuses keys that would escape it. */
 export function keyPath(root: string, key: string): string {
-  if (key.split('/').some((p) => p === '..' || p === '') || path.isAbsolute(key)) throw new Error(`refusing unsafe key "${key}"`);
+  if (unsafeKeyPart(key) || path.isAbsolute(key)) throw new Error(`refusing unsafe key "${key}"`);
   return path.join(root, ...key.split('/'));
 }
 
@@ -25,3 +25,20 @@ export function podcastOf(key: string): string | undefined {
 
 /** The order every listing, plan and state is sorted in: config's one key order. */
 export { byKey, compareKeys } from '@podline/config';
+
+/** Longest file or folder name most file systems store (bytes); our temp names add about 30 more. */
+const MAX_NAME_BYTES = 255 - 32;
+
+/** Why a bucket key cannot be stored as a local file (undefined: it can). Such keys are skipped with a warning. */
+export function unstorableReason(key: string): string | undefined {
+  const unsafe = unsafeKeyPart(key);
+  if (unsafe) return unsafe;
+  const long = key.split('/').find((p) => Buffer.byteLength(p) > MAX_NAME_BYTES);
+  if (long) return `a name in it is ${Buffer.byteLength(long)} bytes long (at most ${MAX_NAME_BYTES} can be stored)`;
+  return undefined;
+}
+
+/** File-system errors that mean "this key cannot be a local file here" (name clash, name too long, bad name). */
+export function isUnstorableError(err: unknown): boolean {
+  return ['ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'EEXIST', 'EILSEQ', 'EINVAL'].includes((err as NodeJS.ErrnoException)?.code ?? '');
+}

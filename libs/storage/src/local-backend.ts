@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { SITE_FOLDERS } from '@podline/config';
+import { refuseSymlinkBelow, SITE_FOLDERS } from '@podline/config';
 import { streamToFileAtomic } from './atomic-stream';
 import type { HashCache } from './hash-cache';
 import { keyPath } from './keys';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
-import { walkFolders } from './walk';
+import { removeStaleTemps, walkFolders, type OnSymlink } from './walk';
 
 /**
  * A plain folder acting as the bucket (the embedded default). Same key layout as S3; copies are streamed
@@ -18,6 +18,8 @@ export class LocalFolderBackend implements StorageBackend {
   constructor(
     readonly root: string,
     private readonly hashes: HashCache,
+    /** Symbolic links met in the bucket folder: reported, never followed. */
+    private readonly onSymlink?: OnSymlink,
   ) {
     this.description = `local folder ${root}`;
     this.id = `local:${root}`;
@@ -25,14 +27,16 @@ export class LocalFolderBackend implements StorageBackend {
 
   async list(): Promise<Listing> {
     this.requests++;
-    const listing = await walkFolders(this.root, SITE_FOLDERS);
+    const listing = await walkFolders(this.root, SITE_FOLDERS, this.onSymlink);
     for (const entry of listing.values()) entry.etag = await this.hashes.md5(entry, keyPath(this.root, entry.key));
     return listing;
   }
 
   async download(entry: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {
     this.requests++;
-    const { size, md5 } = await streamToFileAtomic(createReadStream(keyPath(this.root, entry.key)), file, {
+    const source = keyPath(this.root, entry.key);
+    await refuseSymlinkBelow(this.root, source);
+    const { size, md5 } = await streamToFileAtomic(createReadStream(source), file, {
       expectedSize: entry.size,
       expectedMd5: entry.etag,
       mtimeMs: entry.mtimeMs,
@@ -44,7 +48,9 @@ export class LocalFolderBackend implements StorageBackend {
 
   async upload(local: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {
     this.requests++;
-    const { size, md5 } = await streamToFileAtomic(createReadStream(file), keyPath(this.root, local.key), {
+    const target = keyPath(this.root, local.key);
+    await refuseSymlinkBelow(this.root, target);
+    const { size, md5 } = await streamToFileAtomic(createReadStream(file), target, {
       expectedSize: local.size,
       mtimeMs: local.mtimeMs,
       onBytes,
@@ -53,6 +59,11 @@ export class LocalFolderBackend implements StorageBackend {
     const entry = { key: local.key, size, mtimeMs: local.mtimeMs, etag: md5 };
     this.hashes.remember(entry, md5);
     return entry;
+  }
+
+  /** Temp files of killed uploads into this folder (as in the data folder): removed when their writer is gone. */
+  removeStaleTemps(): Promise<number> {
+    return removeStaleTemps(this.root, SITE_FOLDERS);
   }
 
   flush(): Promise<void> {

@@ -16,6 +16,8 @@ export interface OpenOptions {
   concurrency?: number;
   requestTimeoutMs?: number;
   retry?: RetryOptions;
+  /** Hears about symbolic links met (and not followed) in a local bucket. */
+  onSymlink?: (link: string) => void;
 }
 
 /** The site's bucket side: a local folder (default), S3, or undefined for storage kind "none". */
@@ -27,7 +29,7 @@ export async function openBackend(site: SiteConfig, paths: SitePaths, options: O
       return undefined;
     case 'local': {
       const hashes = await HashCache.open(path.join(paths.cacheDir(), 'sync', 'bucket-hashes.json'));
-      return new LocalFolderBackend(localBucketDir({ id: site.id, storage }, options.workspaceRoot, env), hashes);
+      return new LocalFolderBackend(localBucketDir({ id: site.id, storage }, options.workspaceRoot, env), hashes, options.onSymlink);
     }
     case 's3': {
       // PODLINE_S3_ENDPOINT points every S3 site at an S3-compatible server (tests, end-to-end runs).

@@ -1,10 +1,10 @@
 import * as path from 'node:path';
-import { MANIFEST_KEY, SITE_FOLDERS, type ConflictMode, type SiteConfig, type SiteFolder, type SitePaths } from '@podline/config';
+import { localResourceProblem, MANIFEST_KEY, refuseSymlinkBelow, SITE_FOLDERS, SymlinkError, type ConflictMode, type SiteConfig, type SiteFolder, type SitePaths } from '@podline/config';
 import type { TaskProblem, TaskResult } from '@podline/report';
 import { VerificationError, plainMd5 } from './atomic-stream';
 import { StorageError, describeError, type RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
-import { byKey, compareKeys, folderOf, podcastOf } from './keys';
+import { byKey, compareKeys, folderOf, isUnstorableError, podcastOf, unstorableReason } from './keys';
 import { ListingCache } from './listing-cache';
 import { openBackend, storageLabel, type OpenOptions } from './open';
 import { decide, type Decision } from './plan';
@@ -56,9 +56,36 @@ class Session {
     private readonly listingCache: ListingCache,
   ) {}
 
+  /** Keys and links skipped with a warning this run (counted in the report, never problems). */
+  readonly skipped = { symlinks: new Set<string>(), unstorable: new Set<string>() };
+
+  /** A symbolic link met on either side: warned about once, never followed. */
+  symlink(link: string): void {
+    if (this.skipped.symlinks.has(link)) return;
+    this.skipped.symlinks.add(link);
+    this.ctx.log.warn(`${link} is a symbolic link: skipped, not followed (Podline never follows links in data folders and buckets); replace it with a real folder or file`);
+  }
+
+  /** A bucket key this machine cannot store as a file: warned about once, skipped; the site carries on. */
+  unstorable(key: string, why: string, direction: 'download' | 'upload' = 'download'): void {
+    if (this.skipped.unstorable.has(key)) return;
+    this.skipped.unstorable.add(key);
+    if (direction === 'download') this.ctx.log.warn(`bucket key ${JSON.stringify(key)} cannot be stored as a local file (${why}): skipped; rename it in the bucket if it should be here`);
+    else this.ctx.log.warn(`${key} cannot be stored in ${this.backend.description} (${why}: a file and a folder of the same name): skipped; rename the one in the bucket`);
+  }
+
+  skipCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (this.skipped.symlinks.size) out.symlinksSkipped = this.skipped.symlinks.size;
+    if (this.skipped.unstorable.size) out.unstorableSkipped = this.skipped.unstorable.size;
+    return out;
+  }
+
   static async open(ctx: SyncContext, options: Required<SyncOptions>): Promise<Session | undefined> {
     const env = ctx.env ?? process.env;
+    let session: Session | undefined;
     const backend = await openBackend(ctx.site, ctx.paths, {
+      onSymlink: (link) => session?.symlink(link),
       workspaceRoot: ctx.workspaceRoot,
       env,
       credentials: ctx.credentials,
@@ -74,7 +101,8 @@ class Session {
     if (!backend) return undefined;
     const cacheDir = ctx.paths.cacheDir();
     const localHashes = await HashCache.open(path.join(cacheDir, 'sync', 'local-hashes.json'));
-    return new Session(ctx, options, backend, localHashes, ListingCache.forSite(cacheDir, env.PODLINE_RUN_ID, backend.id));
+    session = new Session(ctx, options, backend, localHashes, ListingCache.forSite(cacheDir, env.PODLINE_RUN_ID, backend.id));
+    return session;
   }
 
   /** The bucket listing: this run's cached one when pre-sync/check already listed, else one full listing. */
@@ -95,7 +123,7 @@ class Session {
   }
 
   localListing(folders: readonly SiteFolder[]): Promise<Listing> {
-    return walkFolders(this.ctx.paths.root, folders);
+    return walkFolders(this.ctx.paths.root, folders, (link) => this.symlink(link));
   }
 
   /** Same content? true/false when known (size, then MD5 where the bucket's ETag is one), else undefined. */
@@ -140,11 +168,15 @@ async function guarded(ctx: SyncContext, options: SyncOptions, fn: (s: Session) 
       return { state: resolved.dryRun ? undefined : { storage: { kind: 'none' } }, counts: {}, problems: [] };
     }
     const outcome = await fn(session);
+    Object.assign(outcome.counts, session.skipCounts());
     // Requests this run sent to the bucket (a no-op re-sync is one listing page per 1,000 keys, or none).
     outcome.counts.requests = session.backend.requests;
     return outcome;
   } catch (err) {
     if (err instanceof StorageError) return { counts: {}, problems: [{ site: ctx.site.id, message: err.message, fix: err.fix }] };
+    if (err instanceof SymlinkError) return { counts: {}, problems: [{ site: ctx.site.id, message: err.message, fix: err.fix }] };
+    const local = localResourceProblem(err);
+    if (local) return { counts: {}, problems: [{ site: ctx.site.id, message: local.message, fix: local.fix }] };
     throw err;
   } finally {
     await session?.close();
@@ -199,7 +231,12 @@ async function transferAll(
       done.bytes += t.source.size;
     } catch (err) {
       if (err instanceof StorageError) throw err;
-      problems.push(problemFor(ctx.site, t.source.key, verb, err));
+      const local = localResourceProblem(err, verb === 'download' ? ctx.paths.file(t.source.key) : `${session.backend.description} (${t.source.key})`);
+      // A full, read-only or forbidden disk is this machine's trouble, not the file's: stop the site, say where.
+      if (local) throw new StorageError('other', `${verb} of ${t.source.key} stopped: ${local.message}`, local.fix, err);
+      if (err instanceof SymlinkError) session.symlink(err.link);
+      else if (isUnstorableError(err)) session.unstorable(t.source.key, (err as NodeJS.ErrnoException).code!, verb);
+      else problems.push(problemFor(ctx.site, t.source.key, verb, err));
     }
     progress.fileDone();
   });
@@ -243,6 +280,11 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
     const merge = !!bucketManifest && !!localManifest && (await session.same(localManifest, bucketManifest)) !== true;
     const candidates = [...bucket.values()]
       .filter((e) => folders.includes(folderOf(e.key)!) && !(merge && e.key === MANIFEST_KEY))
+      .filter((e) => {
+        const why = unstorableReason(e.key);
+        if (why) session.unstorable(e.key, why);
+        return !why;
+      })
       .sort(byKey)
       .map((b) => ({ source: b, target: local.get(b.key), local: local.get(b.key)!, bucket: b }));
     const { transfers, skipped } = await plan(candidates, mode, session);
@@ -255,7 +297,9 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
     }
     const problems: TaskProblem[] = [];
     const done = await transferAll(session, transfers, 'download', async (t, onBytes) => {
-      const got = await session.backend.download(t.source, ctx.paths.file(t.source.key), onBytes);
+      const file = ctx.paths.file(t.source.key);
+      await refuseSymlinkBelow(ctx.paths.root, file);
+      const got = await session.backend.download(t.source, file, onBytes);
       // The MD5 was computed on the way in: no need to hash the new file again (mtimes are compared rounded
       // to the ms, as utimes may land a hair below the value set).
       if (got.etag) session.localHashes.remember({ ...got, mtimeMs: Math.round(got.mtimeMs) }, got.etag);
@@ -313,6 +357,11 @@ export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise
     const defaults = ctx.site.index?.kind === 'lambda' ? SITE_FOLDERS.filter((f) => !INDEX_FOLDERS.includes(f)) : SITE_FOLDERS;
     const folders = resolveFolders(ctx.site, options.folders, defaults);
     const mode = options.conflict;
+    const counts: Record<string, number> = {};
+    if (!options.dryRun && session.backend.removeStaleTemps) {
+      const stale = await session.backend.removeStaleTemps();
+      if (stale) counts.staleTempsRemovedInBucket = stale;
+    }
     const [bucket, local] = await Promise.all([session.bucketListing(), session.localListing(folders)]);
     // Media keep the operator's conflict mode; the files Podline owns go up when the local copy is newer.
     // The manifest, when the bucket has a different one, is merged first (below): never replaced by ours.
@@ -324,7 +373,7 @@ export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise
       .sort(byKey)
       .map((l) => ({ source: l, target: bucket.get(l.key), local: l, bucket: bucket.get(l.key) }));
     const { transfers, skipped } = await plan(candidates, (key) => (isOwnedKey(key) ? 'owned' : mode), session);
-    const counts: Record<string, number> = skipCounts(skipped);
+    Object.assign(counts, skipCounts(skipped));
     if (options.dryRun) {
       for (const t of transfers) ctx.log.info(`would upload ${t.source.key} (${t.source.size} bytes)${t.target ? ' over the bucket object' : ''}`);
       if (merge) ctx.log.info(`would merge the bucket's ${MANIFEST_KEY} with the local one and upload the result if the bucket lacks episodes`);

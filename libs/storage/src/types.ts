@@ -30,6 +30,8 @@ export interface StorageBackend {
   upload(local: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry>;
   /** Number of requests sent to the bucket so far (for reports and benchmarks). */
   readonly requests: number;
+  /** Remove temp files left in the bucket by killed runs (a local folder; S3 has its lifecycle rule instead). */
+  removeStaleTemps?(): Promise<number>;
   /** Persist local bookkeeping (e.g. the local folder's hash cache). */
   flush?(): Promise<void>;
   close(): void;

@@ -217,6 +217,21 @@ describe('validateTerraform', () => {
     expect(problems.map((p) => p.message)).toEqual(['central_account_id is "999999999999" but terraform/sites/central.auto.tfvars says central_account_id "111111111111"']);
   });
 
+  it('reports a site bucket without the rule that aborts incomplete multipart uploads', async () => {
+    const bucketTf = 'terraform/sites/bucket.tf';
+    expect(good[bucketTf]).toMatch(/abort_incomplete_multipart_upload/);
+    const without = await problemsAfter((f) => {
+      f[bucketTf] = f[bucketTf].replace(/resource "aws_s3_bucket_lifecycle_configuration" "site" \{[\s\S]*?\n\}\n/, '');
+    });
+    expect(without).toEqual([
+      expect.objectContaining({ file: bucketTf, message: expect.stringMatching(/no lifecycle rule aborting incomplete multipart uploads/), fix: expect.stringMatching(/days_after_initiation = 1/) }),
+    ]);
+    const disabled = await problemsAfter((f) => {
+      f[bucketTf] = f[bucketTf].replace('status = "Enabled"\n\n    filter {}', 'status = "Disabled"\n\n    filter {}');
+    });
+    expect(disabled.map((p) => p.file)).toEqual([bucketTf]);
+  });
+
   it('reports a file that is not valid HCL, with line and column', async () => {
     const problems = await problemsAfter((f) => (f[tfvars('gamma')] = 'site_id = "gamma"\nbroken = {\n'));
     expect(problems).toHaveLength(1);

@@ -99,7 +99,8 @@ function tfvarsHint(expected: Omit<SiteTfvars, 'create_automation_role'>): strin
  * - no two sites claim the same bucket (global) or indexing function (per account and region);
  * - backend files give each site its own state key;
  * - terraform/automation/sites.auto.tfvars lists exactly the automated sites, with matching accounts and roles,
- *   and the same central identity as terraform/sites/central.auto.tfvars.
+ *   and the same central identity as terraform/sites/central.auto.tfvars;
+ * - the site bucket aborts incomplete multipart uploads (a killed upload's parts are otherwise kept and billed).
  * Returns every problem, each with the file and the fix; empty when the tree is consistent.
  */
 export async function validateTerraform(reader: WorkspaceReader): Promise<ConfigProblem[]> {
@@ -137,6 +138,7 @@ export async function validateTerraform(reader: WorkspaceReader): Promise<Config
   checkNameClaims(c, tree);
   const automationExists = reader.read(layout.automationTfvars) !== undefined;
   checkAutomation(c, tree, await c.parse(layout.automationTfvars), automationExists);
+  await checkBucketLifecycle(c);
   return c.problems;
 }
 
@@ -307,4 +309,34 @@ function checkAutomation(c: Collector, tree: Tree, doc: HclDocument | undefined,
     const why = !site ? 'there is no such site' : !site.config ? 'its site config has problems' : !site.config.aws ? 'it has no "aws" block' : 'it has no active podcast';
     c.add(file, `lists site "${id}", but ${why}: the automation user may assume a role it should not`, REGENERATE);
   }
+}
+
+type Blocks = Record<string, Array<Record<string, unknown>>>;
+
+/** The site module has a lifecycle rule on its bucket that aborts incomplete multipart uploads. */
+async function checkBucketLifecycle(c: Collector): Promise<void> {
+  const files = c.reader.children(SITES_MODULE_DIR).filter((n) => n.endsWith('.tf') && !isTempOrJunk(n));
+  if (!files.length) return; // reported by moduleVariables
+  for (const name of files) {
+    const doc = (await c.parse(`${SITES_MODULE_DIR}/${name}`)) ?? {};
+    const resources = (doc.resource ?? {}) as Record<string, Blocks>;
+    for (const bodies of Object.values(resources.aws_s3_bucket_lifecycle_configuration ?? {})) {
+      for (const body of bodies) {
+        if (body.bucket !== '${aws_s3_bucket.site.id}') continue;
+        const rules = (body.rule ?? []) as Array<Record<string, unknown>>;
+        const aborts = rules.some((r) => {
+          if (r.status !== 'Enabled') return false;
+          const abort = ((r.abort_incomplete_multipart_upload ?? []) as Array<Record<string, unknown>>)[0];
+          const days = abort?.days_after_initiation;
+          return typeof days === 'number' && days >= 1;
+        });
+        if (aborts) return;
+      }
+    }
+  }
+  c.add(
+    `${SITES_MODULE_DIR}/bucket.tf`,
+    'has no lifecycle rule aborting incomplete multipart uploads on the site bucket: parts of a killed upload would stay, billed, for good',
+    'add an aws_s3_bucket_lifecycle_configuration for aws_s3_bucket.site.id with a rule { status = "Enabled", filter {}, abort_incomplete_multipart_upload { days_after_initiation = 1 } }',
+  );
 }

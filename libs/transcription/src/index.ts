@@ -1,12 +1,13 @@
 // What other projects use from this lib, by name (everything else is internal).
-export { EngineError, whisperEnv, type EngineSettings } from './engine';
+export { EngineError, whisperEnv, type EngineSettings, type TranscriptionEngine } from './engine';
 export { ENGINES, getEngine } from './engines';
 export { inspectModelFile, ModelFormatError } from './ggml';
 export { checkModel, downloadCommand, ModelError, modelFile } from './model';
 export { defaultThreads, TRANSCRIBE_DEFAULTS, type TranscribeOptions } from './options';
-export { loadSources, rawTranscriptFile } from './records';
-export { validateSrt } from './srt';
+export { loadSources, rawTranscriptFile, type TranscriptSource } from './records';
+export { toSrt, validateSrt } from './srt';
 export { DEFAULT_SPEECH_WINDOW_SECONDS, transcribeAudio } from './transcribe-audio';
-export { type RunLog, transcribeSite } from './transcribe-site';
+export { type RemoteEpisode, type RemoteTranscriber, type RemoteTranscript, type RunLog, transcribeSite } from './transcribe-site';
+export { timedEngine } from './timed-engine';
 export { findWhisperCli, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine } from './whisper-cli-engine';
 export { WHISPER_GUARDS, whisperEngine, whisperParams } from './whisper-engine';

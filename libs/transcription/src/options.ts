@@ -16,6 +16,10 @@ export interface TranscribeOptions {
   model?: string;
   /** Seconds of audio per engine call (0: 600 without speech windows, the site's vad.windowSeconds (30) with them). */
   windowSeconds?: number;
+  /** Queue mode: wait for the site's jobs; give up waiting after waitTimeout seconds (0: 6 h); requeue failed jobs. */
+  wait?: boolean;
+  waitTimeout?: number;
+  retryFailed?: boolean;
   /** Speech windows (voice-activity detection); undefined: the site's transcription.vad.enabled (on by default). */
   vad?: boolean;
 }
@@ -33,6 +37,9 @@ export const TRANSCRIBE_DEFAULTS: Readonly<Required<Omit<TranscribeOptions, 'vad
   engine: '',
   model: '',
   windowSeconds: 0,
+  wait: false,
+  waitTimeout: 0,
+  retryFailed: false,
 });
 
 export function defaultThreads(): number {

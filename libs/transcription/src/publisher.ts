@@ -1,6 +1,5 @@
-import { promises as fsp } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TranscriptLink } from '@podline/config';
+import { openUrl, readBody, type UrlPolicy } from '@podline/feeds';
 import { parseJsonTranscript, parseSrt, parseVtt, toSrt, type Segment } from './srt';
 
 /** Formats of publisher transcripts we can turn into SRT, best first. */
@@ -29,21 +28,42 @@ export function pickTranscriptLink(links: TranscriptLink[] | undefined): { link:
 }
 
 /**
- * Absolute URL of a transcript link. http(s) and absolute file:// links stand as they are;
- * relative ones (`file:transcripts/1.srt` or a bare path) resolve against the feed's own URL.
+ * Absolute URL of a transcript link. http(s) and absolute file:// links stand as they are; bare paths resolve
+ * against the feed's own URL, and so do relative `file:transcripts/1.srt` links in a `file:` feed (anywhere else
+ * they stay file: URLs, which the URL policy refuses).
  */
 export function resolveTranscriptUrl(url: string, feedUrl: string): URL {
-  if (url.startsWith('file:') && !url.startsWith('file://')) return new URL(url.slice('file:'.length), feedUrl);
+  if (url.startsWith('file:') && !url.startsWith('file://') && feedUrl.startsWith('file:')) return new URL(url.slice('file:'.length), feedUrl);
   return new URL(url, feedUrl);
 }
 
-/** Fetch a transcript's text: Node's fetch for http(s), the file system for file: URLs. */
-export async function fetchTranscriptText(url: URL, timeoutMs = 60000): Promise<string> {
-  if (url.protocol === 'file:') return fsp.readFile(fileURLToPath(url), 'utf8');
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported transcript URL scheme ${url.protocol}`);
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
-  if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-  return res.text();
+/** Limits on one publisher transcript: the link comes from a feed or the bucket, so it is untrusted. */
+export interface TranscriptFetchOptions {
+  /** What the link may reach (see @podline/feeds' untrustedUrlPolicy). Default: http(s) to public hosts only. */
+  policy?: UrlPolicy;
+  /** Largest transcript accepted, counted after decompression. Default 20 MB (hours of SRT are well under 1 MB). */
+  maxBytes?: number;
+  /** The whole download must finish within this (ms). Default 60 s. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_TRANSCRIPT_MAX_BYTES = 20e6;
+
+/**
+ * Fetch a transcript's text through the same guarded HTTP client as feeds and audio: the URL policy on every
+ * hop, a size cap after decompression (a gzip bomb stops at the cap), an idle timeout and a whole-request deadline.
+ */
+export async function fetchTranscriptText(url: URL, options: TranscriptFetchOptions = {}): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const res = await openUrl(url.href, {
+    headers: { Accept: 'application/x-subrip, text/vtt, application/json;q=0.9, */*;q=0.5' },
+    timeoutMs: Math.min(timeoutMs, 30_000),
+    deadlineMs: timeoutMs,
+    decompress: true,
+    policy: options.policy ?? { allowPrivateAddresses: false },
+  });
+  const body = await readBody(res, options.maxBytes ?? DEFAULT_TRANSCRIPT_MAX_BYTES);
+  return body.toString('utf8');
 }
 
 export function parsePublisherTranscript(text: string, format: PublisherFormat): Segment[] {
@@ -61,13 +81,14 @@ export function parsePublisherTranscript(text: string, format: PublisherFormat):
 export async function publisherTranscriptSrt(
   links: TranscriptLink[] | undefined,
   feedUrl: string,
+  options: TranscriptFetchOptions = {},
 ): Promise<{ srt: string; url: string; format: PublisherFormat } | undefined> {
   const picked = pickTranscriptLink(links);
   if (!picked) return undefined;
   const url = resolveTranscriptUrl(picked.link.url, feedUrl);
   let text: string;
   try {
-    text = await fetchTranscriptText(url);
+    text = await fetchTranscriptText(url, options);
   } catch (err) {
     throw new Error(`could not fetch the publisher transcript ${url.href}: ${(err as Error).message}`);
   }

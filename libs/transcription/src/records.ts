@@ -15,6 +15,12 @@ export interface TranscriptSource {
   engine?: string;
   model?: string;
   prompt?: string;
+  /** Queue mode: the job this transcript came from, and what the worker measured. */
+  jobKey?: string;
+  worker?: string;
+  durationSeconds?: number;
+  /** Audio seconds per wall-clock second. */
+  speed?: number;
   /** Engine transcripts: the voice-activity model and settings that chose what Whisper heard; false: none (whole audio). */
   vad?: { model: string; settings: VadSettings } | false;
   /** Engine transcripts: what the guards dropped or cut, by reason. */

@@ -13,6 +13,7 @@ import {
   type SiteConfig,
   type SitePaths,
 } from '@podline/config';
+import { untrustedUrlPolicy } from '@podline/feeds';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import type { TaskProblem } from '@podline/report';
 import {
@@ -34,6 +35,33 @@ import { loadSources, rawTranscriptFile, saveSources, type TranscriptSource } fr
 import { toSrt } from './srt';
 import { transcribeAudio } from './transcribe-audio';
 
+
+/** An episode handed to a remote transcriber; `upgrade`: it has a transcript already (made with another model). */
+export interface RemoteEpisode {
+  episode: EpisodeRecord;
+  upgrade: boolean;
+  /** False: only collect it if its job exists (an upgrade asked for by an earlier --force run); never enqueue. */
+  enqueue: boolean;
+}
+
+/** A transcript a remote transcriber brought back, checked against the episode's audio. */
+export interface RemoteTranscript {
+  episode: EpisodeRecord;
+  srt: string;
+  record: TranscriptSource;
+}
+
+/**
+ * Somewhere else that runs the engine (the shared job queue): given the episodes that need the engine,
+ * it hands back the transcripts that are ready; the rest it reports as pending in its counts.
+ */
+export interface RemoteTranscriber {
+  transcribe(input: { episodes: RemoteEpisode[]; engine: string; settings: EngineSettings; log: RunLog }): Promise<{
+    transcripts: RemoteTranscript[];
+    counts: Record<string, number>;
+    problems: TaskProblem[];
+  }>;
+}
 
 export interface RunLog {
   info(msg: string): void;
@@ -87,8 +115,10 @@ export async function transcribeSite(input: {
   paths: SitePaths;
   options: TranscribeOptions;
   log: RunLog;
+  /** Queue mode: the engine runs elsewhere (publisher transcripts still come first, here). */
+  remote?: RemoteTranscriber;
 }): Promise<TranscribeResult> {
-  const { workspaceRoot, site, paths, log } = input;
+  const { workspaceRoot, site, paths, log, remote } = input;
   const options = resolveTranscribeOptions(site, input.options);
   const counts: Record<string, number> = {};
   const count = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
@@ -131,21 +161,26 @@ export async function transcribeSite(input: {
   // What needs doing.
   const candidates = manifest.episodes.filter((e) => e.status === 'downloaded' && e.audio?.sha256);
   const todo: EpisodeRecord[] = [];
+  const hasTranscript = new Set<EpisodeRecord>();
+  const outdated: EpisodeRecord[] = [];
   for (const ep of candidates) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     // Only whether it is there: the SRT itself is read (and hashed) once, for the state at the end.
     const exists = (await ifExists(fsp.stat(paths.transcriptFile(ep.podcast, ep.fileKey)))) !== undefined;
     const rec = sources[key];
+    if (exists) hasTranscript.add(ep);
     if (!exists || options.force || (rec && rec.audioSha256 !== ep.audio!.sha256)) {
       todo.push(ep);
     } else if (
       rec &&
       rec.source !== 'publisher' &&
       rec.source !== 'unknown' &&
-      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || !sameVad(rec))
+      // Queue workers (jobKey) do not run speech windows yet: their transcripts are judged without VAD.
+      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || (!rec.jobKey && !sameVad(rec)))
     ) {
       // A different engine/model/prompt/VAD alone never re-transcribes hours of audio: only on request.
       count('outdated');
+      outdated.push(ep);
       log.debug(`${key}: made with ${rec.engine} ${rec.model}${rec.vad ? ' (VAD)' : ''}; kept (use --force to redo with ${engineName} ${settings.model}${vadOn ? ' (VAD)' : ''})`);
     }
   }
@@ -157,7 +192,8 @@ export async function transcribeSite(input: {
   if (options.dryRun) {
     for (const ep of selected) {
       const viaPublisher = usePublisher && ep.transcripts?.length;
-      log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ' from the publisher transcript (else ' + engineName + ')' : ` with ${engineName} ${settings.model}`}`);
+      const how = remote ? `by a queue job (${engineName} ${settings.model})` : `with ${engineName} ${settings.model}`;
+      log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ` from the publisher transcript (else ${how})` : ` ${how}`}`);
     }
     if (selected.length) count('wouldTranscribe', selected.length);
     const recorrect = await needsCorrections(paths, manifest, sources, corrections, new Set(selected.map((ep) => keys.transcript(ep.podcast, ep.fileKey))));
@@ -166,7 +202,7 @@ export async function transcribeSite(input: {
       count('wouldCorrect', recorrect.length);
     }
     // Say now if what the engine needs (its model…) is missing; nothing is fetched or loaded.
-    if (selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
+    if (!remote && selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
       try {
         await getEngine(engineName).check(settings);
       } catch (err) {
@@ -178,11 +214,11 @@ export async function transcribeSite(input: {
   }
 
   let ffmpeg: FfmpegBinary | undefined;
+  const remoteEpisodes: RemoteEpisode[] = [];
   let vad: SileroVad | undefined;
   try {
   for (const [i, ep] of selected.entries()) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
-    const file = paths.transcriptFile(ep.podcast, ep.fileKey);
     const label = `${ep.podcast}/${ep.fileKey} [${i + 1}/${selected.length}]`;
     const problem = (message: string, fix?: string) => {
       count('failed');
@@ -190,22 +226,29 @@ export async function transcribeSite(input: {
     };
     let record: TranscriptSource | undefined;
     let srt: string | undefined;
+    let publisherFailure: string | undefined;
 
     // 1. The publisher's own transcript, when the feed links one.
     if (usePublisher && ep.transcripts?.length) {
       try {
-        const got = await publisherTranscriptSrt(ep.transcripts, feedUrls.get(ep.podcast) ?? '');
+        const feedUrl = feedUrls.get(ep.podcast) ?? '';
+        const got = await publisherTranscriptSrt(ep.transcripts, feedUrl, { policy: untrustedUrlPolicy(site, feedUrl) });
         if (got) {
           srt = got.srt;
           record = { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: '' };
           log.info(`${label}: publisher transcript (${got.format})`);
         }
       } catch (err) {
-        log.warn(`${label}: ${(err as Error).message}; falling back to ${engineName}`);
+        publisherFailure = (err as Error).message;
+        log.warn(`${label}: ${publisherFailure}; falling back to ${engineName}`);
       }
     }
 
-    // 2. Else the engine.
+    // 2. Else the engine: elsewhere (queue mode) or here.
+    if (!srt && remote) {
+      remoteEpisodes.push({ episode: ep, upgrade: hasTranscript.has(ep), enqueue: true });
+      continue;
+    }
     if (!srt) {
       try {
         if (!ffmpeg) {
@@ -267,8 +310,8 @@ export async function transcribeSite(input: {
         };
       } catch (err) {
         const fix = fixOf(err);
-        const message = (err as Error).message;
-        problem(message, fix ?? (/decode|audio file/.test(message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
+        const message = `${(err as Error).message}${publisherFailure ? ` (the publisher transcript was not usable either: ${publisherFailure})` : ''}`;
+        problem(message, fix ?? (/decode|audio file/.test((err as Error).message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
         continue;
       }
     }
@@ -277,7 +320,7 @@ export async function transcribeSite(input: {
     // without record, which counts as done (and gets the corrections on the next run).
     await writeFileAtomic(rawTranscriptFile(paths, key), srt);
     const corrected = correctSrt(srt, corrections);
-    await writeFileAtomic(file, corrected);
+    await writeFileAtomic(paths.transcriptFile(ep.podcast, ep.fileKey), corrected);
     sources[key] = { ...record!, transcriptSha256: sha256(corrected), correctionsSha256: corrections.sha256 };
     await saveSources(paths, sources);
     count(record!.source === 'publisher' ? 'publisher' : 'transcribed');
@@ -309,6 +352,23 @@ export async function transcribeSite(input: {
     };
     await saveSources(paths, sources);
     count('corrected');
+  }
+
+  // Upgrades enqueued by an earlier --force run are collected by every later run (the old transcript stays until then).
+  if (remote) for (const ep of outdated) remoteEpisodes.push({ episode: ep, upgrade: true, enqueue: false });
+  if (remote && remoteEpisodes.length) {
+    const got = await remote.transcribe({ episodes: remoteEpisodes, engine: engineName, settings, log });
+    // Raw and corrected SRTs, then the records once (a crash in between leaves SRTs without records: they count as done).
+    for (const t of got.transcripts) {
+      const key = keys.transcript(t.episode.podcast, t.episode.fileKey);
+      await writeFileAtomic(rawTranscriptFile(paths, key), t.srt);
+      const corrected = correctSrt(t.srt, corrections);
+      await writeFileAtomic(paths.transcriptFile(t.episode.podcast, t.episode.fileKey), corrected);
+      sources[key] = { ...t.record, transcriptSha256: sha256(corrected), correctionsSha256: corrections.sha256 };
+    }
+    if (got.transcripts.length) await saveSources(paths, sources);
+    for (const [k, v] of Object.entries(got.counts)) count(k, v);
+    problems.push(...got.problems);
   }
 
   // The state: every transcript the manifest's episodes have now.

@@ -3,7 +3,7 @@
  * served on 127.0.0.1 whose episodes carry publisher transcripts (so no Whisper model is needed), then
  * `nx run <site>:index` and `nx run <site>:search`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createTempWorkspace, type TempWorkspace } from '@podline/testing/temp-workspace';
 import { fakeMp3, startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
@@ -55,6 +55,8 @@ describe('your own podcast: a local site from the generator to a search', () => 
     const config = JSON.parse(readFileSync(path.join(ws.root, 'sites', 'my-show', 'site.config.json'), 'utf8'));
     expect(config.storage).toEqual({ kind: 'local' });
     expect(config.index).toEqual({ kind: 'local' });
+    // The feed, its enclosures and transcripts are served on 127.0.0.1: the operator allows that explicitly.
+    writeFileSync(path.join(ws.root, 'sites', 'my-show', 'site.config.json'), JSON.stringify({ ...config, network: { allowPrivateAddresses: true } }, null, 2));
   });
 
   it('index runs the whole pipeline with the publisher transcripts, and search finds both episodes', async () => {

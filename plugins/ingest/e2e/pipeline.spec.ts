@@ -83,6 +83,7 @@ describe('nx run-many -t index, end to end', () => {
       ws.writeSite(site, {
         title: `Site ${site}`,
         podcasts: [{ id: 'show', title: 'Show', feedUrl: server.url(`/${site}.xml`) }],
+        network: { allowPrivateAddresses: true }, // the feed server is on 127.0.0.1
         ...(site === 'beta'
           ? { storage: { kind: 's3', bucket: 'beta-bucket', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true } }
           : {}),

@@ -65,6 +65,22 @@ describe('ingest plugin inference', () => {
     expect(results[2][1].projects!['sites/garbled'].metadata?.description).toMatch(/not valid JSON/);
   });
 
+  it('two group folders with the same site id: both kept (named by their path), both marked broken, naming each other', async () => {
+    const a = site('sites/team-a/show', config('show'));
+    const b = site('sites/team-b/show', config('show'));
+    const other = site('sites/other', config('other'));
+    const results = await createNodes[1]([a, b, other], {}, context());
+    const projects = results.map(([, r]) => Object.values(r.projects!)[0]);
+    // Distinct names, so the project graph builds (instead of "Failed to process project graph").
+    expect(projects.map((p) => p.name)).toEqual(['team-a/show', 'team-b/show', 'other']);
+    expect(projects[0].tags).toContain('config:invalid');
+    expect(projects[0].metadata?.description).toMatch(
+      /sites\/team-a\/show\/site\.config\.json: field "id": site id "show" is also used by sites\/team-b\/show: two sites cannot share an id .*Fix: rename one of the folders sites\/team-a\/show, sites\/team-b\/show/,
+    );
+    expect(projects[1].metadata?.description).toMatch(/site id "show" is also used by sites\/team-a\/show/);
+    expect(projects[2].tags).not.toContain('config:invalid');
+  });
+
   it('ignores config files at other depths', () => {
     expect(isSiteConfigPath('sites/a/site.config.json')).toBe(true);
     expect(isSiteConfigPath('sites/g/a/site.config.json')).toBe(true);

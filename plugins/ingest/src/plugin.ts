@@ -8,7 +8,20 @@ import { createNodesFromFiles, DependencyType } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pipelineProjects } from './pipeline-projects';
-import { PIPELINE, PRODUCTS_STATE, isSiteConfigPath, stateFileRel, parseSiteConfig, formatProblems, type PipelinePhase, type SiteConfigFile } from '@podline/config';
+import {
+  PIPELINE,
+  PRODUCTS_STATE,
+  SITES_DIR,
+  isSiteConfigPath,
+  siteIdClashProblem,
+  siteIdClashes,
+  stateFileRel,
+  parseSiteConfig,
+  formatProblems,
+  type ConfigProblem,
+  type PipelinePhase,
+  type SiteConfigFile,
+} from '@podline/config';
 
 export interface IngestPluginOptions {
   /** Prefix of target names, e.g. "podline-" gives "podline-rss" (tools:pipeline reads it too). Default: none. */
@@ -53,10 +66,12 @@ function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
   }
 }
 
-export function siteTargets(siteId: string, prefix = ''): Record<string, TargetConfiguration> {
+export function siteTargets(siteId: string, prefix = '', transcriptionMode: 'local' | 'queue' = 'local'): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   PIPELINE.forEach((name, i) => {
-    const outward = OUTWARD.has(name);
+    // In queue mode transcribe looks outward too (what workers finished): it always runs, and is cheap
+    // when nothing is pending (no episode needs a transcript: no connection at all).
+    const outward = OUTWARD.has(name) || (name === 'transcribe' && transcriptionMode === 'queue');
     targets[prefix + name] = {
       executor: `@podline/ingest:${name}`,
       // 'forward': options given on the command line (--dryRun above all) reach every phase before it too.
@@ -93,15 +108,20 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
 /**
  * One project per site config. A broken config (bad JSON, failed validation) still yields its project (named
  * after the folder), so only that site's tasks fail, with the loader's message, and every other site's cron
- * run carries on. Anything else (an unreadable file) is thrown, and reported by Nx for that file alone.
+ * run carries on. Anything else (an unreadable file) is thrown, and reported by Nx for that file alone. Two
+ * folders with the same site id (`sites/a/show`, `sites/b/show`) are both kept, named by their path under
+ * sites/ (`a/show`, `b/show`) so the project graph still builds, and both fail naming the two folders.
  */
-export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}): CreateNodesResult {
+export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}, clashesWith?: readonly string[]): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
   const parsed = parseSiteConfig(readFileSync(path.join(workspaceRoot, configFile), 'utf8'), configFile, folder);
   const raw = parsed.raw as Partial<SiteConfigFile> | undefined;
-  const problems = parsed.problems.length ? formatProblems(parsed.problems) : undefined;
-  const id = folder; // the folder is the project name, valid config or not
+  const found: ConfigProblem[] = clashesWith?.length ? [siteIdClashProblem(root.split(path.sep).join('/'), clashesWith)] : [];
+  found.push(...parsed.problems);
+  const problems = found.length ? formatProblems(found) : undefined;
+  // The folder is the project name, valid config or not; a clashing one is named by its path under sites/.
+  const id = clashesWith?.length ? path.relative(SITES_DIR, root).split(path.sep).join('/') : folder;
   return {
     projects: {
       [root]: {
@@ -109,7 +129,7 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
         root,
         projectType: 'application',
         tags: tagsFor(problems ? undefined : raw),
-        targets: siteTargets(id, options.targetPrefix ?? ''),
+        targets: siteTargets(id, options.targetPrefix ?? '', raw?.transcription?.mode === 'queue' ? 'queue' : 'local'),
         metadata: {
           description: problems ? `Podcast site ${id} — config has problems:\n${problems}` : `Podcast site ${raw?.title ?? id}`,
         },
@@ -120,9 +140,18 @@ export function createSiteNode(configFile: string, workspaceRoot: string, option
 
 export const createNodes: CreateNodes<IngestPluginOptions> = [
   'sites/**/site.config.json',
-  (configFiles, options, context) =>
+  (configFiles, options, context) => {
+    const files = configFiles.filter(isSiteConfigPath);
+    // One site id in two folders: both are named by their path and fail naming each other.
+    const clashes = siteIdClashes(files);
     // Per file: one file's failure is reported with its name, and every other site still gets its project.
-    createNodesFromFiles((file, opts, ctx) => createSiteNode(file, ctx.workspaceRoot, opts ?? {}), configFiles.filter(isSiteConfigPath), options ?? {}, context),
+    return createNodesFromFiles(
+      (file, opts, ctx) => createSiteNode(file, ctx.workspaceRoot, opts ?? {}, clashes.get(path.basename(path.dirname(file)))),
+      files,
+      options ?? {},
+      context,
+    );
+  },
 ];
 
 /** The plugin and the libs a site's pipeline runs (derived from the executors' imports): changes to them affect every site. */

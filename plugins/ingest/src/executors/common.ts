@@ -1,11 +1,19 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
+  ConfigError,
   PIPELINE,
   PodlineError,
   mapLimit,
   type Log,
   SitePaths,
+  SymlinkError,
+  dataFolderSymlinks,
+  fixOf,
+  findSiteConfigsOnDisk,
+  siteIdClashProblem,
+  siteIdClashes,
   acquireLock,
+  localResourceProblem,
   lockFile,
   loadSiteConfig,
   recordProducts,
@@ -16,6 +24,7 @@ import {
   type SiteConfig,
 } from '@podline/config';
 import { recordTask, runId, type TaskProblem, type TaskRecord, type TaskResult } from '@podline/report';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -124,6 +133,47 @@ async function takeSiteLock(siteId: string, workspaceRoot: string, log: Logger):
 
 class SiteBusyError extends PodlineError {}
 
+/** Targets that walk the data folder themselves, skipping symbolic links with a warning. */
+const WALKING_TARGETS = new Set<string>(['pre-sync', 'check', 'upload']);
+
+/** An option out of its schema's range. Nx checks ranges only of "number" options, and in batch mode hides why. */
+class OptionError extends PodlineError {
+  constructor(message: string, target: string, projectName: string) {
+    super(message, { fix: `see \`nx run ${projectName}:${target} --help\` for every option and its range` });
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const optionValidators = new Map<string, ValidateFunction>();
+
+/** Every option of `target` against its schema.json (types, whole numbers, ranges, enums); [] when all is well. */
+export function optionProblems(target: string, options: Record<string, unknown>): string[] {
+  let validate = optionValidators.get(target);
+  if (!validate) {
+    const { $schema: _draft, ...schema } = schemaOf(target);
+    validate = ajv.compile({ ...schema, additionalProperties: true }); // unknown options: see phaseOwnOptions
+    optionValidators.set(target, validate);
+  }
+  if (validate(options)) return [];
+  return (validate.errors ?? []).map((e) => {
+    const name = e.instancePath.replace(/^\//, '');
+    const value = options[name];
+    const shown = typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
+    return `--${name}=${shown} ${e.message}`;
+  });
+}
+
+/** A phase's schema.json, read once. */
+const schemas = new Map<string, { properties?: Record<string, unknown> } & Record<string, unknown>>();
+function schemaOf(phase: string) {
+  let schema = schemas.get(phase);
+  if (!schema) {
+    schema = JSON.parse(readFileSync(path.join(__dirname, phase, 'schema.json'), 'utf8')) as { properties?: Record<string, unknown> };
+    schemas.set(phase, schema);
+  }
+  return schema;
+}
+
 /** An option no phase of the pipeline takes (a typo, most likely). */
 class UnknownOptionError extends PodlineError {}
 
@@ -132,8 +182,7 @@ const phaseOptions = new Map<string, Set<string>>();
 function optionsOf(phase: string): Set<string> {
   let known = phaseOptions.get(phase);
   if (!known) {
-    const schema = JSON.parse(readFileSync(path.join(__dirname, phase, 'schema.json'), 'utf8')) as { properties?: Record<string, unknown> };
-    known = new Set(Object.keys(schema.properties ?? {}));
+    known = new Set(Object.keys(schemaOf(phase).properties ?? {}));
     phaseOptions.set(phase, known);
   }
   return known;
@@ -198,9 +247,18 @@ export async function runSiteTask<O>(
   try {
     if (optionError) throw optionError;
     if (ignored.length) log.debug(`ignores ${ignored.map((k) => `--${k}`).join(', ')}: ${ignored.length === 1 ? 'an option' : 'options'} of another phase`);
+    const bad = optionProblems(target, options as Record<string, unknown>);
+    if (bad.length) throw new OptionError(`invalid option${bad.length > 1 ? 's' : ''}: ${bad.join('; ')}`, target, projectName);
+    // Two folders with one site id would share a data folder and bucket keys: neither runs.
+    const clash = siteIdClashes(findSiteConfigsOnDisk(workspaceRoot)).get(path.basename(projectRoot));
+    if (clash?.includes(projectRoot.split(path.sep).join('/'))) throw new ConfigError([siteIdClashProblem(projectRoot.split(path.sep).join('/'), clash)]);
     const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
     const paths = new SitePaths(site.id, workspaceRoot);
     if (!options.dryRun) await takeSiteLock(site.id, workspaceRoot, log);
+    // Links in the data folder are never followed: the storage targets skip them (with a warning); the targets
+    // that write files there (rss, transcribe, index) stop before writing anything through them.
+    const links = await dataFolderSymlinks(paths.root);
+    if (links.length && !WALKING_TARGETS.has(target)) throw new SymlinkError(links.join(', '));
     const outcome = await run({ workspaceRoot, projectName, target, site, paths, options, log, shared });
     if (!options.dryRun && outcome.state !== undefined) {
       await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), outcome.state);
@@ -221,8 +279,10 @@ export async function runSiteTask<O>(
     log.info(`${options.dryRun ? '(dry run) ' : ''}${formatCounts(outcome.counts)}${record.problems.length ? `; ${record.problems.length} failed` : ''}`);
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    record.problems.push({ site: projectName, message });
-    log.error(message);
+    // Errors that know their fix (a full disk, a symbolic link, …) say it.
+    const fix = fixOf(err) ?? localResourceProblem(err)?.fix;
+    record.problems.push({ site: projectName, message, ...(fix ? { fix } : {}) });
+    log.error(fix ? `${message} — ${fix}` : message);
     // Our own errors say all there is to say; anything else gets its stack in debug logs.
     if (!(err instanceof PodlineError)) log.debug((err as Error)?.stack ?? '');
   }

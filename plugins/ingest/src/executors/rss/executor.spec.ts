@@ -42,7 +42,7 @@ describe('rss executor', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       path.join(dir, 'site.config.json'),
-      JSON.stringify({ id, title: id, podcasts: podcasts.map((p) => ({ id: p.id, title: p.id, feedUrl: server.url(p.path) })) }),
+      JSON.stringify({ id, title: id, podcasts: podcasts.map((p) => ({ id: p.id, title: p.id, feedUrl: server.url(p.path) })), network: { allowPrivateAddresses: true } }),
     );
   }
 

@@ -57,4 +57,13 @@ describe('search executor', () => {
     expect((await search(ws, { query: 'cucumbers' })).out).toBe('no hits for "cucumbers" in garden\n');
     expect((await search(ws, { query: '' })).success).toBe(false);
   });
+
+  it('a limit that is not a whole number from 1 to 1000 is refused with a clear message (not "datatype mismatch")', async () => {
+    for (const limit of [1e20, 0, -3, 2.5, Number.NaN]) {
+      const r = await search(ws, { query: 'tomatoes', limit });
+      expect(r.success).toBe(false);
+      expect(r.err).toMatch(/^\[garden:search\] error: --limit (100000000000000000000|0|-3|2\.5|null) is not a whole number from 1 to 1000\n$/);
+      expect(r.err).not.toMatch(/datatype mismatch/);
+    }
+  });
 });

@@ -7,5 +7,8 @@ export interface Schema {
   maxEpisodes?: number;
   engine?: '' | 'whisper' | 'whisper-cli';
   model?: string;
+  wait?: boolean;
+  waitTimeout?: number;
+  retryFailed?: boolean;
   vad?: boolean;
 }

@@ -1,0 +1,340 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { findSiteConfigsOnDisk, loadSiteConfig, SitePaths, type SiteConfig } from '@podline/config';
+import { findFfmpeg, type FfmpegBinary } from '@podline/media';
+import { StorageError, type StorageBackend } from '@podline/storage';
+import { EngineError, getEngine, ModelError, timedEngine, toSrt, transcribeAudio, type EngineSettings } from '@podline/transcription';
+import { connectQueue, QUEUE_SCHEMA, type QueueConnection } from './connection';
+import { printable } from './coordinator';
+import { QUEUE_PREFIX, workerName, type JobOutput, type JobResult, type TranscriptionJob } from './jobs';
+import { openSiteBucket } from './site-storage';
+
+export interface WorkerLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface WorkerOptions {
+  workspaceRoot: string;
+  url: string;
+  /** Jobs at once (default 1). whisper.cpp does not scale linearly with threads: several 1-2 thread jobs can beat one wide one. */
+  concurrency?: number;
+  /** Run every job with this engine instead of the one the site asked for (e.g. whisper-cli with a GPU build). */
+  engine?: string;
+  /** Serve only these models' queues (default: every model this machine has). */
+  models?: string[];
+  /** Threads per job (default: the cores divided by the concurrency). */
+  threads?: number;
+  /** When idle, look for work this often (default 1000 ms). */
+  pollMs?: number;
+  log: WorkerLog;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface WorkerStats {
+  done: number;
+  failed: number;
+  handedBack: number;
+}
+
+export interface WorkerHandle {
+  /** This worker's name in job outputs and transcript records: host:pid. */
+  name: string;
+  /**
+   * Stop taking jobs. Jobs expected to end within `graceSeconds` finish; the others (and any still
+   * running when the grace period ends) go back to the queue without using up an attempt.
+   */
+  stop(graceSeconds?: number): void;
+  /** Resolves when every slot has stopped and the connection is closed. */
+  finished: Promise<WorkerStats>;
+}
+
+interface Running {
+  id: string;
+  queue: string;
+  label: string;
+  /** Estimated seconds still to go (from the progress so far), Infinity before any. */
+  remaining: () => number;
+  handBack: () => void;
+}
+
+/** Hand a job back to the queue: no attempt used, available again after `delaySeconds`. */
+async function handBackJob(conn: QueueConnection, queue: string, id: string, reason: string, delaySeconds: number): Promise<void> {
+  await conn.sql(
+    `UPDATE ${QUEUE_SCHEMA}.job SET state = 'created', started_on = NULL, output = $3::jsonb, start_after = now() + $4 * interval '1 second'
+     WHERE name = $1 AND id = $2::uuid AND state = 'active'`,
+    [queue, id, JSON.stringify({ handedBack: reason }), delaySeconds],
+  );
+}
+
+class HandedBack extends Error {}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function clock(seconds: number): string {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * A transcription worker: takes jobs off the shared queue (any site, any machine), streams the audio from
+ * the site's bucket, transcribes it, writes the result to the bucket (one object, atomically) and completes
+ * the job. A job whose attempt fails (bad audio) is retried by the queue, up to the site's attempts, and
+ * then failed with its error kept; a job this machine cannot do (model missing, bucket unreachable, site
+ * unknown here) is handed back untouched for another worker. A worker that dies loses its jobs to others
+ * once their expiry (from the audio's length) passes.
+ */
+export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
+  const env = options.env ?? process.env;
+  const log = options.log;
+  const name = workerName(os.hostname(), process.pid);
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const threads = options.threads && options.threads > 0 ? options.threads : Math.max(1, Math.floor(cores / concurrency));
+  const pollMs = options.pollMs ?? 1000;
+  const conn = await connectQueue(options.url, { supervise: true, env, max: concurrency + 2, onError: (m) => log.warn(m) });
+  const stats: WorkerStats = { done: 0, failed: 0, handedBack: 0 };
+  const running = new Map<string, Running>();
+  let stopping = false;
+  const wakers = new Set<() => void>();
+
+  // Sites by id, from this checkout (reloaded when a job names one we have not seen).
+  let sites = new Map<string, SiteConfig>();
+  const loadSites = () => {
+    const next = new Map<string, SiteConfig>();
+    for (const rel of findSiteConfigsOnDisk(options.workspaceRoot)) {
+      try {
+        const site = loadSiteConfig(path.join(options.workspaceRoot, rel));
+        next.set(site.id, site);
+      } catch (err) {
+        log.warn(`${rel}: ${(err as Error).message.split('\n')[0]} (its jobs are left to other workers)`);
+      }
+    }
+    sites = next;
+  };
+  loadSites();
+
+  // Queues to serve, refreshed every 10 s; models found missing here are skipped for 10 minutes.
+  let queues: string[] = [];
+  let queuesAt = 0;
+  const missingUntil = new Map<string, number>();
+  const serveQueues = async () => {
+    if (Date.now() - queuesAt > 10_000) {
+      const all = (await conn.boss.getQueues()).map((q) => q.name).filter((n) => n.startsWith(QUEUE_PREFIX));
+      const wanted = options.models?.length ? new Set(options.models.map((m) => `${QUEUE_PREFIX}${m}`)) : undefined;
+      queues = all.filter((n) => !wanted || wanted.has(n)).sort();
+      queuesAt = Date.now();
+    }
+    return queues.filter((q) => (missingUntil.get(q) ?? 0) < Date.now());
+  };
+
+  const buckets = new Map<string, StorageBackend>();
+  let ffmpeg: FfmpegBinary | undefined;
+  const tmpDir = path.join(os.tmpdir(), `podline-worker-${process.pid}`);
+  await fsp.mkdir(tmpDir, { recursive: true });
+
+  async function process1(queue: string, id: string, job: TranscriptionJob, attempt: number, attempts: number, aborted: Promise<never>, progress: (done: number, total: number, ms: number) => void): Promise<void> {
+    const label = `${printable(job.site)}/${printable(job.podcast)}/${printable(job.fileKey)}`;
+    let site = sites.get(job.site);
+    if (!site) {
+      loadSites();
+      site = sites.get(job.site);
+    }
+    if (!site) throw new HandedBack(`site ${job.site} is not in this checkout (sites/**/site.config.json): its jobs are left to other workers; git pull here to serve it`);
+    const engineName = options.engine || job.engine;
+    let engine;
+    try {
+      // The timed engine (fixed cost) is for tests and benchmarks of the queue: workers know it by name.
+      engine = engineName === timedEngine.name ? timedEngine : getEngine(engineName);
+    } catch (err) {
+      throw new HandedBack(`${(err as Error).message} — ${(err as EngineError).fix ?? ''}`);
+    }
+    const settings: EngineSettings = { workspaceRoot: options.workspaceRoot, model: job.model, language: job.language, prompt: job.prompt, threads, beamSize: 1 };
+    try {
+      await engine.check(settings);
+    } catch (err) {
+      if (err instanceof ModelError || err instanceof EngineError) {
+        missingUntil.set(queue, Date.now() + 10 * 60_000);
+        throw new HandedBack(`${err.message} — ${err.fix ?? ''} (this worker skips model ${job.model} for 10 minutes)`);
+      }
+      throw err;
+    }
+    const paths = new SitePaths(site.id, options.workspaceRoot);
+    let bucket = buckets.get(site.id);
+    if (!bucket) {
+      bucket = await openSiteBucket(site, paths, options.workspaceRoot);
+      if (!bucket) throw new HandedBack(`site ${site.id} has no bucket in this checkout's config (storage.kind "none")`);
+      buckets.set(site.id, bucket);
+    }
+    const audioFile = path.join(tmpDir, `${id}.audio`);
+    const resultFile = path.join(tmpDir, `${id}.json`);
+    try {
+      try {
+        await Promise.race([bucket.download({ key: job.audio.key, size: job.audio.size, etag: job.audio.etag, mtimeMs: Date.now() }, audioFile), aborted]);
+      } catch (err) {
+        if (err instanceof HandedBack) throw err;
+        if (err instanceof StorageError && err.kind !== 'not-found' && err.kind !== 'other') {
+          throw new HandedBack(`the bucket of site ${site.id} is unreachable from this worker: ${err.message}${err.fix ? ` — ${err.fix}` : ''}`);
+        }
+        throw new Error(`could not get the audio ${job.audio.key} from ${bucket.description}: ${(err as Error).message}`);
+      }
+      const sha = await sha256File(audioFile);
+      if (sha !== job.audio.sha256) {
+        throw new Error(
+          `the audio in the bucket (${job.audio.key}, sha256 ${sha.slice(0, 12)}…) is not the audio this job was made for (sha256 ${job.audio.sha256.slice(0, 12)}…): the episode's audio changed; the site's next transcribe run enqueues the new one`,
+        );
+      }
+      ffmpeg ??= findFfmpeg(env);
+      const session = await engine.open(settings);
+      let result;
+      try {
+        const total = job.durationSeconds ?? 0;
+        result = await Promise.race([
+          transcribeAudio(audioFile, session, { ffmpeg, onProgress: (p) => progress(p.doneSeconds, total, p.elapsedMs) }),
+          aborted,
+        ]);
+      } finally {
+        void session.close();
+      }
+      const srt = toSrt(result.segments);
+      const speed = result.elapsedMs > 0 ? (result.durationSeconds * 1000) / result.elapsedMs : 0;
+      const doc: JobResult = {
+        version: 1,
+        key: job.key,
+        srt,
+        record: {
+          source: engine.name,
+          engine: engine.name,
+          model: job.model,
+          prompt: job.prompt,
+          audioSha256: job.audio.sha256,
+          transcriptSha256: createHash('sha256').update(srt).digest('hex'),
+          durationSeconds: Math.round(result.durationSeconds * 10) / 10,
+          speed: Math.round(speed * 100) / 100,
+          worker: name,
+        },
+      };
+      await fsp.writeFile(resultFile, JSON.stringify(doc));
+      const stat = await fsp.stat(resultFile);
+      // One PUT (S3) or temp file + rename (local folder): a result is there whole or not at all.
+      const entry = await bucket.upload({ key: job.resultKey, size: stat.size, mtimeMs: stat.mtimeMs }, resultFile);
+      await bucket.flush?.();
+      const output: JobOutput = { result: { key: job.resultKey, size: stat.size, etag: entry.etag }, worker: name, elapsedMs: result.elapsedMs, durationSeconds: result.durationSeconds };
+      await conn.boss.complete(queue, id, output);
+      stats.done++;
+      log.info(`${label}: ${engine.name} ${job.model}, ${clock(result.durationSeconds)} of audio at ${speed.toFixed(1)}× real time (attempt ${attempt}/${attempts})`);
+    } finally {
+      await fsp.rm(audioFile, { force: true });
+      await fsp.rm(resultFile, { force: true });
+    }
+  }
+
+  async function slot(): Promise<void> {
+    while (!stopping) {
+      let fetched: { queue: string; id: string; data: TranscriptionJob; retryCount: number; retryLimit: number } | undefined;
+      try {
+        for (const queue of await serveQueues()) {
+          const [job] = await conn.boss.fetch<TranscriptionJob>(queue, { batchSize: 1, includeMetadata: true });
+          if (job) {
+            fetched = { queue, id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit };
+            break;
+          }
+        }
+      } catch (err) {
+        log.warn(`${(err as Error).message}; trying again in 10 s`);
+        await sleep(10_000);
+        continue;
+      }
+      if (!fetched) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(t);
+            wakers.delete(wake);
+            resolve();
+          };
+          const t = setTimeout(wake, pollMs);
+          wakers.add(wake);
+        });
+        continue;
+      }
+      const { queue, id, data: job } = fetched;
+      const attempt = fetched.retryCount + 1;
+      const attempts = fetched.retryLimit + 1;
+      let reject!: (err: Error) => void;
+      const aborted = new Promise<never>((_, r) => (reject = r));
+      aborted.catch(() => undefined);
+      let estimate = Infinity;
+      running.set(id, {
+        id,
+        queue,
+        label: `${job.site}/${job.podcast}/${job.fileKey}`,
+        remaining: () => estimate,
+        handBack: () => reject(new HandedBack('the worker was asked to stop')),
+      });
+      try {
+        await conn.sql(`UPDATE ${QUEUE_SCHEMA}.job SET output = $3::jsonb WHERE name = $1 AND id = $2::uuid AND state = 'active'`, [queue, id, JSON.stringify({ worker: name })]);
+        await process1(queue, id, job, attempt, attempts, aborted, (done, total, ms) => {
+          if (done > 0 && total > 0) estimate = ((total - done) * ms) / done / 1000;
+        });
+      } catch (err) {
+        const message = printable(String((err as Error)?.message ?? err));
+        try {
+          if (err instanceof HandedBack) {
+            stats.handedBack++;
+            await handBackJob(conn, queue, id, message, stopping ? 0 : 60);
+            log.warn(`${job.site}/${job.podcast}/${job.fileKey}: handed back to the queue: ${message}`);
+          } else {
+            stats.failed++;
+            await conn.boss.fail(queue, id, { message, worker: name });
+            log.warn(`${job.site}/${job.podcast}/${job.fileKey}: attempt ${attempt}/${attempts} failed: ${message}${attempt < attempts ? ' (the queue retries it)' : ' (no attempts left: failed)'}`);
+          }
+        } catch (again) {
+          log.warn(`${job.site}/${job.podcast}/${job.fileKey}: could not report to the queue (${(again as Error).message}); it returns to the queue when it expires`);
+        }
+      } finally {
+        running.delete(id);
+      }
+    }
+  }
+
+  const slots = Array.from({ length: concurrency }, () => slot());
+  log.info(`worker ${name}: ${concurrency} job(s) at once, ${threads} thread(s) each${options.engine ? `, engine ${options.engine}` : ''}${options.models?.length ? `, models ${options.models.join(', ')}` : ''}; queue at ${conn.where}`);
+
+  let graceTimer: NodeJS.Timeout | undefined;
+  const finished = Promise.all(slots).then(async () => {
+    if (graceTimer) clearTimeout(graceTimer);
+    for (const b of buckets.values()) b.close();
+    await fsp.rm(tmpDir, { recursive: true, force: true });
+    await conn.close();
+    log.info(`worker ${name} stopped: ${stats.done} done, ${stats.failed} failed attempt(s), ${stats.handedBack} handed back`);
+    return stats;
+  });
+
+  return {
+    name,
+    finished,
+    stop(graceSeconds = 0) {
+      const first = !stopping;
+      stopping = true;
+      for (const wake of [...wakers]) wake();
+      for (const r of running.values()) {
+        if (graceSeconds <= 0 || !(r.remaining() <= graceSeconds)) r.handBack();
+        else if (first) log.info(`${r.label}: finishing (about ${Math.ceil(r.remaining())} s left) before stopping`);
+      }
+      if (graceSeconds > 0 && first) {
+        graceTimer = setTimeout(() => {
+          for (const r of running.values()) r.handBack();
+        }, graceSeconds * 1000);
+        graceTimer.unref();
+      }
+    },
+  };
+}
