@@ -26,7 +26,7 @@ function run(command: string): Promise<{ code: number | null; out: string }> {
 
 describe('benchmarks', () => {
   it('are all bench targets: one per folder with a run.ts', () => {
-    const folders = ['index', 'pipeline', 'queue', 'rss', 'sync', 'transcribe'];
+    const folders = ['index', 'pipeline', 'queue', 'rss', 'searchpage', 'sync', 'transcribe'];
     expect(benchmarks.map(([name]) => name).sort()).toEqual(folders);
     for (const [name, t] of benchmarks) expect(t.options?.command).toBe(`node tools/scripts/run-ts.js bench/${name}/run.ts`);
   });

@@ -78,6 +78,28 @@ data "aws_iam_policy_document" "bucket_tls_only" {
       values   = ["false"]
     }
   }
+
+  # The search page's CloudFront distribution (web.tf) may read the page and the audio, nothing else.
+  dynamic "statement" {
+    for_each = var.search_page ? [1] : []
+    content {
+      sid       = "SearchPageReadsWebAndAudio"
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = [for p in local.web_public_prefixes : "${aws_s3_bucket.site.arn}/${p}*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "AWS:SourceArn"
+        values   = [aws_cloudfront_distribution.web[0].arn]
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "site" {

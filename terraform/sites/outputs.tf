@@ -17,3 +17,8 @@ output "account_id" {
   description = "The AWS account the site was applied to."
   value       = data.aws_caller_identity.current.account_id
 }
+
+output "search_page_url" {
+  description = "The listeners' search page (empty when search_page is false)."
+  value       = var.search_page ? "https://${aws_cloudfront_distribution.web[0].domain_name}/web/" : ""
+}

@@ -92,3 +92,15 @@ variable "log_retention_days" {
   type        = number
   default     = 30
 }
+
+variable "search_page" {
+  description = "Serve the site's search page (web/) and audio (audio/) through CloudFront (web.tf). Nothing else in the bucket becomes reachable."
+  type        = bool
+  default     = true
+}
+
+variable "search_page_price_class" {
+  description = "CloudFront price class of the search page's distribution."
+  type        = string
+  default     = "PriceClass_100"
+}

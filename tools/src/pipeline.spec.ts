@@ -56,7 +56,7 @@ describe('interactive', () => {
         scope: [], // the chain
         dryRun: ['y'],
         conflict: ['down'], // overwrite-if-newer
-        folders: ['down', 'space', 'down', 'down', 'down', 'down', 'space'], // not audio, not search-index
+        folders: ['down', 'space', 'down', 'down', 'down', 'down', 'space'], // not audio, not search-index (web stays)
       },
       asked,
     );
@@ -64,10 +64,10 @@ describe('interactive', () => {
     expect(asked).toEqual(['sites', 'phase', 'scope', 'dryRun', 'conflict', 'folders']);
     expect(printed()).toBe(
       [
-        'npx nx run-many -t pre-sync --projects=beta --skip-nx-cache --dryRun --conflict=overwrite-if-newer --folders=rss,transcripts,episode-manifest,search-entries &&',
-        'npx nx run-many -t check --projects=beta --exclude-task-dependencies --skip-nx-cache --dryRun --folders=rss,transcripts,episode-manifest,search-entries &&',
+        'npx nx run-many -t pre-sync --projects=beta --skip-nx-cache --dryRun --conflict=overwrite-if-newer --folders=rss,transcripts,episode-manifest,search-entries,web &&',
+        'npx nx run-many -t check --projects=beta --exclude-task-dependencies --skip-nx-cache --dryRun --folders=rss,transcripts,episode-manifest,search-entries,web &&',
         'npx nx run-many -t rss transcribe --projects=beta --exclude-task-dependencies --skip-nx-cache --dryRun &&',
-        'npx nx run-many -t upload --projects=beta --exclude-task-dependencies --skip-nx-cache --dryRun --conflict=overwrite-if-newer --folders=rss,transcripts,episode-manifest,search-entries',
+        'npx nx run-many -t upload --projects=beta --exclude-task-dependencies --skip-nx-cache --dryRun --conflict=overwrite-if-newer --folders=rss,transcripts,episode-manifest,search-entries,web',
       ].join(' '),
     );
   });

@@ -16,6 +16,7 @@ export const SITE_FOLDERS = [
   'episode-manifest',
   'search-entries',
   'search-index',
+  'web',
 ] as const;
 export type SiteFolder = (typeof SITE_FOLDERS)[number];
 

@@ -2,6 +2,6 @@
 export { buildSiteIndex } from './build';
 export { type EntryFile, sha256 } from './entries';
 export { resolveSearchOptions, SEARCH_DEFAULTS, type SearchOptions, searchSite } from './search';
-export { type SearchHit, searchIndex } from './sqlite-index';
+export { buildFullIndex, type EpisodeToIndex, type SearchHit, searchIndex } from './sqlite-index';
 export { indexSite } from './lambda';
 export { S3ObjectStore } from './object-store';

@@ -247,20 +247,27 @@ export async function updateIndex(indexFile: string, changed: EpisodeToIndex[], 
   }
 }
 
-/** Best hits for a query (see toFtsQuery for the syntax). */
+/**
+ * Best hits for a query (see toFtsQuery for the syntax), best BM25 first, ties by episode and time.
+ *
+ * Ranked inside FTS5 first: the `top` pass reads only rowids and BM25 scores to find the score of the
+ * `limit`-th hit; only matches scoring at least that well are then joined with their entry and episode
+ * and get a snippet. Joining and snippeting every match before the LIMIT made a common word read the whole
+ * entries table. Ties across the cut are kept, so the hits are exactly those of the join-everything query.
+ */
+export const SEARCH_SQL = `
+WITH top AS (SELECT rank FROM entries_fts WHERE entries_fts MATCH @q ORDER BY rank LIMIT @n)
+SELECT e.id AS entryId, ep.podcast, ep.id AS episodeId, ep.title AS episodeTitle, ep.file_key AS fileKey,
+       ep.published, e.start_ms AS startMs, e.end_ms AS endMs,
+       snippet(entries_fts, 0, '[', ']', '…', 16) AS snippet, bm25(entries_fts) AS score
+  FROM entries_fts
+  JOIN entries e ON e.rowid = entries_fts.rowid
+  JOIN episodes ep ON ep.key = e.episode_key
+ WHERE entries_fts MATCH @q AND bm25(entries_fts) <= (SELECT max(rank) FROM top)
+ ORDER BY score, e.episode_key, e.start_ms
+ LIMIT @n`;
+
 export function searchIndex(db: Database.Database, query: string, limit = 10): SearchHit[] {
-  const rows = db
-    .prepare(
-      `SELECT e.id AS entryId, ep.podcast, ep.id AS episodeId, ep.title AS episodeTitle, ep.file_key AS fileKey,
-              ep.published, e.start_ms AS startMs, e.end_ms AS endMs,
-              snippet(entries_fts, 0, '[', ']', '…', 16) AS snippet, bm25(entries_fts) AS score
-         FROM entries_fts
-         JOIN entries e ON e.rowid = entries_fts.rowid
-         JOIN episodes ep ON ep.key = e.episode_key
-        WHERE entries_fts MATCH ?
-        ORDER BY rank, e.episode_key, e.start_ms
-        LIMIT ?`,
-    )
-    .all(toFtsQuery(query), Math.max(1, Math.floor(limit))) as Array<Omit<SearchHit, 'timestamp'> & { published: string | null }>;
+  const rows = db.prepare(SEARCH_SQL).all({ q: toFtsQuery(query), n: Math.max(1, Math.floor(limit)) }) as Array<Omit<SearchHit, 'timestamp'> & { published: string | null }>;
   return rows.map((r) => ({ ...r, published: r.published ?? undefined, timestamp: formatTimestamp(r.startMs) }));
 }

@@ -11,6 +11,10 @@ const TYPES: Record<string, string> = {
   '.sqlite': 'application/vnd.sqlite3',
   '.txt': 'text/plain; charset=utf-8',
   '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
 };
 
 /** Content-Type for a site key, by extension. */

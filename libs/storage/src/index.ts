@@ -1,4 +1,5 @@
 // What other projects use from this lib, by name (everything else is internal).
+export { contentTypeFor } from './content-type';
 export { SYNC_DEFAULTS } from './options';
 export { checkSite, INDEX_FOLDERS, preSync, type SyncContext, uploadSite } from './sync';
 export { StorageError } from './errors';

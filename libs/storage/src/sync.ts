@@ -34,8 +34,8 @@ export interface SyncContext {
 /** A sync's result (report's one result type); no state in dry-run or when the run stopped. */
 export type SyncOutcome = TaskResult;
 
-/** The folders the search index target produces: not part of upload's state (see uploadSite). */
-export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index'];
+/** The folders the search index target produces (entries, index, search page): not part of upload's state (see uploadSite). */
+export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index', 'web'];
 
 function resolveFolders(site: SiteConfig, requested: string[] | undefined, fallback: readonly SiteFolder[]): SiteFolder[] {
   if (!requested || requested.length === 0) return [...fallback];

@@ -3,6 +3,7 @@ import { automationSitesFrom, type AutomationSite } from './automation';
 import { declaredVariables, HclSyntaxError, parseHcl, type HclDocument } from './hcl';
 import { AUTOMATION_MODULE_DIR, layout, SITES_MODULE_DIR } from './layout';
 import { siteStateKey } from './naming';
+import { checkSearchPageTf, SEARCH_PAGE_TF } from './search-page';
 import type { WorkspaceReader } from './reader';
 import { siteTfvarsFor, TFVARS_SOURCE, type SiteTfvars } from './site-vars';
 import { discoverSites, type DiscoveredSite } from './sites';
@@ -138,6 +139,10 @@ export async function validateTerraform(reader: WorkspaceReader): Promise<Config
   checkNameClaims(c, tree);
   const automationExists = reader.read(layout.automationTfvars) !== undefined;
   checkAutomation(c, tree, await c.parse(layout.automationTfvars), automationExists);
+  if (reader.read(SEARCH_PAGE_TF) !== undefined) {
+    const web = await c.parse(SEARCH_PAGE_TF);
+    if (web) for (const p of checkSearchPageTf(web)) c.add(SEARCH_PAGE_TF, p.message, p.fix);
+  }
   await checkBucketLifecycle(c);
   return c.problems;
 }

@@ -35,7 +35,7 @@ describe('ingest plugin inference', () => {
     expect(source).toBe(file);
     expect(result).toMatchSnapshot();
     const targets = result.projects!['sites/alpha'].targets!;
-    expect(Object.keys(targets)).toEqual(['pre-sync', 'check', 'rss', 'transcribe', 'upload', 'index', 'search']);
+    expect(Object.keys(targets)).toEqual(['pre-sync', 'check', 'rss', 'transcribe', 'upload', 'index', 'search', 'serve']);
     expect(targets.index.dependsOn).toEqual([{ target: 'upload', params: 'forward' }]);
     expect(targets.rss.cache).toBe(false);
     expect(targets.transcribe.cache).toBe(true);

@@ -30,7 +30,7 @@ export interface IngestPluginOptions {
 
 export { PIPELINE, isSiteConfigPath };
 
-const DESCRIPTIONS: Record<PipelinePhase | 'search', string> = {
+const DESCRIPTIONS: Record<PipelinePhase | 'search' | 'serve', string> = {
   'pre-sync': 'Pull what the bucket has and this machine lacks (never overwrites local files). Looks outward: always runs.',
   check: 'Compare the data folder with the bucket: only-local, only-bucket, differing. Looks outward: always runs.',
   rss: 'Read the feeds (conditional requests), update the episode manifest, download new audio. Looks outward: always runs.',
@@ -38,6 +38,7 @@ const DESCRIPTIONS: Record<PipelinePhase | 'search', string> = {
   upload: 'Push everything the bucket lacks; the manifest last. Cached on the rss and transcribe states.',
   index: 'Build the search entries and index, or invoke the site\'s indexing Lambda. Runs only when the bucket content changed.',
   search: 'Query the site\'s local search index (--query="…", --json).',
+  serve: 'Serve the site\'s search page from its bucket folder with range requests and print the URL (--port).',
 };
 
 /** Targets that look outward (feed, bucket): never cached, cheap, and byte-identical state when nothing changed. */
@@ -92,6 +93,13 @@ export function siteTargets(siteId: string, prefix = '', transcriptionMode: 'loc
     cache: false,
     options: {},
     metadata: { description: DESCRIPTIONS.search, technologies: ['podline'] },
+  };
+  targets[prefix + 'serve'] = {
+    executor: '@podline/ingest:serve',
+    cache: false,
+    continuous: true,
+    options: {},
+    metadata: { description: DESCRIPTIONS.serve, technologies: ['podline'] },
   };
   return targets;
 }

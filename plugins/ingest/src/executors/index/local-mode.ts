@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fixOf } from '@podline/config';
 import { buildSiteIndex } from '@podline/search-index';
+import { keys } from '@podline/config';
 import { INDEX_FOLDERS, uploadSite } from '@podline/storage';
+import { publishSearchPage, WEB_FOLDER } from '@podline/web';
 import type { SiteTask, TaskOutcome } from '../common';
 import { syncContext } from '../sync-context';
 import type { Schema } from './schema';
@@ -27,6 +29,29 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
   }
   // The entry files and the index this state vouches for: a later run notices if the data folder loses them.
   const products = built.state && [...built.state.entries.map((e) => e.key), built.state.index.key];
+  // The listeners' search page beside it (web/): rebuilt only when the index's content changed.
+  let pageCounts: Record<string, number> = {};
+  if (built.state) {
+    try {
+      const page = await publishSearchPage({
+        site,
+        sourceIndex: paths.file(keys.searchIndex()),
+        sourceDigest: built.state.index.digest,
+        webDir: paths.file(WEB_FOLDER),
+        dryRun: options.dryRun,
+      });
+      if (page.written.length) log.info(`search page: ${options.dryRun ? 'would write' : 'wrote'} ${page.written.join(', ')}`);
+      pageCounts = { ...(page.written.length && { pageFiles: page.written.length }), ...(page.rebuiltIndex && { webIndexRebuilt: 1 }) };
+      products?.push(...page.files.map((f) => `${WEB_FOLDER}/${f}`));
+    } catch (err) {
+      return {
+        state: built.state,
+        counts: built.counts,
+        problems: [...built.problems, { site: site.id, message: `the search page could not be built: ${(err as Error).message}`, fix: `run \`nx run ${site.id}:index --force\` to rebuild the index and the page` }],
+      };
+    }
+  }
+  built = { ...built, counts: { ...built.counts, ...pageCounts } };
   if (site.storage.kind === 'none') return { state: built.state, counts: built.counts, problems: built.problems, products };
   // The index is derived and was just rebuilt: a newer local copy replaces the bucket's.
   const published = await uploadSite(syncContext(task), { dryRun: options.dryRun, folders: [...INDEX_FOLDERS], conflict: 'overwrite-if-newer' });

@@ -1,0 +1,230 @@
+/// <reference lib="dom" />
+/**
+ * Search page benchmark (run on demand, never in tests):
+ *
+ *   npx nx run bench:searchpage [--episodes=1000] [--minutes=60] [--per-kind=8] [--rank-cap=40] [--keep]
+ *
+ * Builds the synthetic site of bench/index (same corpus), its FTS index and its search page, serves the
+ * page on loopback with range support, and queries it in headless Chromium through the page's own form:
+ *   - first load: the page, its script, site.json, the worker, the wasm and opening the index;
+ *   - cold query: a fresh browser context per query (nothing cached), bytes/requests/time of that query;
+ *   - warm query: the same query again in the same page;
+ * by kind (common word, rare word, phrase, prefix). Bytes and requests are counted by the server.
+ * The floor: the same page queries run by better-sqlite3 on the local file, and the CLI search on the
+ * FTS index. Prints one table with the issue's goals.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchChromium } from '@podline/testing/browser';
+import { keys, SitePaths, stableStringify, type EpisodeRecord } from '@podline/config';
+import { buildSiteIndex, searchIndex } from '@podline/search-index';
+import { publishSearchPage, searchWebIndex, startStaticServer, WEB_FOLDER, type Run } from '@podline/web';
+import { Corpus, episodeSrt, rng } from '../index/synthetic';
+import { benchArgs, benchHelp, numArg } from '../args';
+
+benchHelp('npx nx run bench:searchpage [--episodes=1000] [--minutes=60] [--per-kind=8] [--rank-cap=40] [--keep]');
+
+const EPISODES = numArg('episodes', 1000);
+const MINUTES = numArg('minutes', 60);
+const PER_KIND = numArg('per-kind', 8);
+const RANK_CAP = benchArgs['rank-cap'] === undefined ? undefined : Number(benchArgs['rank-cap']);
+const SITE = 'bench';
+type Kind = 'common word' | 'rare word' | 'phrase' | 'prefix';
+const KINDS: Kind[] = ['common word', 'rare word', 'phrase', 'prefix'];
+
+const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const kb = (b: number) => (b / 1024).toFixed(0);
+const mb = (b: number) => (b / 1048576).toFixed(2);
+const ms = (x: number) => x.toFixed(x < 10 ? 1 : 0);
+
+const episode = (i: number): EpisodeRecord => {
+  const fileKey = `2020-01-01_episode-${String(i).padStart(5, '0')}_${i.toString(16).padStart(6, '0')}`;
+  return { id: `bench-guid-${i}`, idSource: 'guid', podcast: `show-${i % 10}`, fileKey, title: `Episode ${i}`, published: new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString(), status: 'downloaded' };
+};
+
+function makeQueries(corpus: Corpus): Array<{ kind: Kind; q: string }> {
+  const rand = rng(11);
+  const tokens = (episodeSrt(corpus, 1000, 600).toLowerCase().match(/[\p{L}]+/gu) ?? []).filter((t) => t.length > 1);
+  const out: Array<{ kind: Kind; q: string }> = [];
+  for (let i = 0; i < PER_KIND; i++) {
+    out.push({ kind: 'common word', q: corpus.words[Math.floor(rand() * 40)] });
+    out.push({ kind: 'rare word', q: corpus.words[3000 + Math.floor(rand() * 12000)] });
+    const at = Math.floor(rand() * (tokens.length - 1));
+    out.push({ kind: 'phrase', q: `"${tokens[at]} ${tokens[at + 1]}"` });
+    const w = corpus.words[50 + Math.floor(rand() * 3000)];
+    out.push({ kind: 'prefix', q: `${w.slice(0, Math.max(4, w.length - 2))}*` });
+  }
+  return out;
+}
+
+interface Counter {
+  bytes: number;
+  requests: number;
+}
+
+async function submit(page: Page, q: string): Promise<number> {
+  const before = Number((await page.evaluate(() => document.body.dataset.searched)) ?? 0);
+  const t = process.hrtime.bigint();
+  await page.evaluate((query) => {
+    (document.getElementById('q') as HTMLInputElement).value = query;
+    (document.getElementById('search') as HTMLFormElement).requestSubmit();
+  }, q);
+  await page.waitForFunction((n) => Number(document.body.dataset.searched ?? 0) > n, { timeout: 300_000 }, before);
+  const elapsed = since(t);
+  const status = await page.$eval('#status', (e) => e.textContent ?? '');
+  if (/failed|could not/i.test(status)) throw new Error(`query ${q}: ${status}`);
+  return elapsed;
+}
+
+async function main() {
+  const root = mkdtempSync(path.join(tmpdir(), 'podline-bench-searchpage-'));
+  const paths = new SitePaths(SITE, root, {});
+  let browser: Browser | undefined;
+  const server = { stop: async () => {} };
+  try {
+    console.log(`generating ${EPISODES} episodes × ${MINUTES} min…`);
+    const corpus = new Corpus();
+    for (let i = 0; i < EPISODES; i++) {
+      const ep = episode(i);
+      const file = paths.transcriptFile(ep.podcast, ep.fileKey);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, episodeSrt(corpus, 1000 + i, MINUTES * 60));
+    }
+    mkdirSync(path.dirname(paths.manifestFile), { recursive: true });
+    writeFileSync(paths.manifestFile, stableStringify({ version: 1, site: SITE, episodes: Array.from({ length: EPISODES }, (_, i) => episode(i)) }));
+    console.log('building the FTS index…');
+    const built = await buildSiteIndex({ siteId: SITE, paths });
+    const ftsFile = paths.file(keys.searchIndex());
+    console.log('building the search page and its web index…');
+    const t0 = process.hrtime.bigint();
+    const page0 = await publishSearchPage({
+      site: { id: SITE, title: 'Bench', podcasts: Array.from({ length: 10 }, (_, i) => ({ id: `show-${i}`, title: `Show ${i}` })) },
+      sourceIndex: ftsFile,
+      sourceDigest: built.state!.index.digest,
+      webDir: paths.file(WEB_FOLDER),
+      index: RANK_CAP === undefined ? undefined : { rankCap: RANK_CAP },
+    });
+    const webBuildMs = since(t0);
+    const idx = page0.siteJson.index;
+    const webFile = path.join(paths.file(WEB_FOLDER), idx.file);
+    console.log(`  ${idx.entries} entries, web index ${mb(idx.bytes)} MB (FTS index ${mb(require('node:fs').statSync(ftsFile).size)} MB), built in ${(webBuildMs / 1000).toFixed(1)} s`);
+
+    const count: Counter = { bytes: 0, requests: 0 };
+    const srv = await startStaticServer({
+      root: paths.root,
+      onRequest: (r) => {
+        count.requests++;
+        count.bytes += r.bytes;
+      },
+    });
+    server.stop = srv.close;
+    const url = `${srv.url}${WEB_FOLDER}/`;
+    const reset = () => Object.assign(count, { bytes: 0, requests: 0 });
+    browser = await launchChromium();
+    const fresh = async (): Promise<{ page: Page; load: Counter & { ms: number }; close: () => Promise<void> }> => {
+      const ctx = await browser!.createBrowserContext();
+      const page = await ctx.newPage();
+      page.setDefaultTimeout(300_000);
+      reset();
+      const t = process.hrtime.bigint();
+      await page.goto(url);
+      await page.waitForSelector('body[data-open="true"]');
+      const load = { ...count, ms: since(t) };
+      return { page, load, close: () => ctx.close() };
+    };
+
+    const qs = makeQueries(corpus);
+    const loads: Array<Counter & { ms: number }> = [];
+    const cold: Record<Kind, Array<Counter & { ms: number }>> = { 'common word': [], 'rare word': [], phrase: [], prefix: [] };
+    const warm: Record<Kind, number[]> = { 'common word': [], 'rare word': [], phrase: [], prefix: [] };
+    let done = 0;
+    for (const { kind, q } of qs) {
+      const { page, load, close } = await fresh();
+      loads.push(load);
+      reset();
+      const t = await submit(page, q);
+      cold[kind].push({ ...count, ms: t });
+      warm[kind].push(await submit(page, q));
+      await close();
+      process.stdout.write(`\r  ${++done}/${qs.length} queries in the browser`);
+    }
+    process.stdout.write('\n');
+
+    // The floor: the same statements on the local file, and the CLI's search on the FTS index.
+    const web = new Database(webFile, { readonly: true });
+    const run: Run = async <T>(sql: string, params: unknown[]) => web.prepare(sql).all(...params) as T[];
+    const fts = new Database(ftsFile, { readonly: true });
+    const floor: Record<Kind, number[]> = { 'common word': [], 'rare word': [], phrase: [], prefix: [] };
+    const cli: Record<Kind, number[]> = { 'common word': [], 'rare word': [], phrase: [], prefix: [] };
+    for (const { kind, q } of qs) {
+      await searchWebIndex(run, q, { rankCap: idx.rankCap, limit: idx.limit }); // page cache warm, as the browser's warm run
+      let t = process.hrtime.bigint();
+      await searchWebIndex(run, q, { rankCap: idx.rankCap, limit: idx.limit });
+      floor[kind].push(since(t));
+      searchIndex(fts, q, 20);
+      t = process.hrtime.bigint();
+      searchIndex(fts, q, 20);
+      cli[kind].push(since(t));
+    }
+    web.close();
+    fts.close();
+
+    const rows: string[][] = [['', 'cold MB p50', 'cold MB p95', 'req p50', 'cold ms p50', 'cold ms p95', 'warm ms p50', 'floor ms p50', 'CLI ms p50', 'cold/floor']];
+    const all = Object.values(cold).flat();
+    const allFloor = Object.values(floor).flat();
+    for (const kind of KINDS) {
+      const c = cold[kind];
+      rows.push([
+        kind,
+        mb(pct(c.map((x) => x.bytes), 50)),
+        mb(pct(c.map((x) => x.bytes), 95)),
+        String(pct(c.map((x) => x.requests), 50)),
+        ms(pct(c.map((x) => x.ms), 50)),
+        ms(pct(c.map((x) => x.ms), 95)),
+        ms(pct(warm[kind], 50)),
+        ms(pct(floor[kind], 50)),
+        ms(pct(cli[kind], 50)),
+        `${(pct(c.map((x) => x.ms), 50) / pct(floor[kind], 50)).toFixed(0)}×`,
+      ]);
+    }
+    rows.push([
+      'all',
+      mb(pct(all.map((x) => x.bytes), 50)),
+      mb(pct(all.map((x) => x.bytes), 95)),
+      String(pct(all.map((x) => x.requests), 50)),
+      ms(pct(all.map((x) => x.ms), 50)),
+      ms(pct(all.map((x) => x.ms), 95)),
+      ms(pct(Object.values(warm).flat(), 50)),
+      ms(pct(allFloor, 50)),
+      ms(pct(Object.values(cli).flat(), 50)),
+      `${(pct(all.map((x) => x.ms), 50) / pct(allFloor, 50)).toFixed(0)}×`,
+    ]);
+    rows.push(['goal', '≤ 1', '≤ 3', '', '≤ 400', '', '≤ 20', '', '', '']);
+    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+    console.log(`\n${EPISODES} episodes × ${MINUTES} min, ${idx.entries} entries; web index ${mb(idx.bytes)} MB (rank cap ${idx.rankCap}); ${qs.length} queries (${PER_KIND} per kind), headless Chromium over loopback`);
+    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+    console.log(
+      `\nfirst load (page, script, site.json, worker, wasm, opening the index): ${kb(pct(loads.map((l) => l.bytes), 50))} KB in ${pct(loads.map((l) => l.requests), 50)} requests, ${ms(pct(loads.map((l) => l.ms), 50))} ms median (goal ≤ 300 KB; uncompressed: loopback does not gzip)`,
+    );
+    const out = path.join(__dirname, '..', 'results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, `searchpage-${EPISODES}x${MINUTES}.json`), JSON.stringify({ episodes: EPISODES, minutes: MINUTES, index: idx, webBuildMs, loads, cold, warm, floor, cli, queries: qs }, null, 2));
+  } finally {
+    await browser?.close();
+    await server.stop();
+    if (benchArgs.keep) console.log(`kept ${root}`);
+    else rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

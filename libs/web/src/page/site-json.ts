@@ -1,0 +1,14 @@
+/** `web/site.json`: what the page needs to start. Short-cached; every file it names is content-hashed. */
+export interface SiteJson {
+  format: 1;
+  site: { id: string; title: string };
+  podcasts: Array<{ id: string; title: string }>;
+  /** The web index, relative to the page, its size and page size (the range-read chunk size). */
+  index: { file: string; bytes: number; pageSize: number; rankCap: number; limit: number; episodes: number; entries: number };
+  /** Worker script and wasm of the SQLite reader, relative to the page. */
+  assets: { worker: string; wasm: string };
+  /** Where the bucket's audio is, relative to the page: `<audioBase>audio/<podcast>/<fileKey>.mp3`. */
+  audioBase: string;
+  /** Digest of the FTS index this page's index was built from. */
+  source: string;
+}

@@ -1,0 +1,157 @@
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ifExists, stableStringify, writeFileAtomic } from '@podline/config';
+import type { SiteJson } from './page/site-json';
+import { buildWebIndex, WEB_PAGE_SIZE, WEB_RESULT_LIMIT, type WebIndexOptions } from './web-index';
+
+
+const hash16 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex').slice(0, 16);
+const PAGE_SRC = path.join(__dirname, 'page');
+
+function sqlJsFile(name: string): string {
+  return path.join(path.dirname(require.resolve('sql.js-httpvfs/package.json')), 'dist', name);
+}
+
+/** The page's script: app.ts and what it imports, one minified file for browsers of the last few years. */
+export async function bundlePage(): Promise<string> {
+  const out = await build({
+    entryPoints: [path.join(PAGE_SRC, 'app.ts')],
+    bundle: true,
+    write: false,
+    minify: true,
+    format: 'iife',
+    platform: 'browser',
+    target: ['es2020'],
+    legalComments: 'none',
+    logLevel: 'silent',
+    tsconfig: path.join(__dirname, '..', 'tsconfig.json'),
+    // The query syntax's errors derive from config's PodlineError: the browser gets that module alone,
+    // not config's file-system code.
+    alias: { '@podline/config': require.resolve('../../config/src/errors.ts') },
+  });
+  return out.outputFiles[0].text;
+}
+
+export interface PublishPageOptions {
+  site: { id: string; title: string; podcasts: Array<{ id: string; title: string }> };
+  /** The site's FTS index (search-index/index.sqlite). */
+  sourceIndex: string;
+  /** Digest of what the FTS index holds (the index state's digest): the web index is rebuilt when it changes. */
+  sourceDigest: string;
+  /** The site's web folder (data/<site>/web). */
+  webDir: string;
+  /** Relative URL from the page to the bucket's root (default "../": the page is under web/). */
+  audioBase?: string;
+  index?: WebIndexOptions;
+  /** Say what would change; write nothing. */
+  dryRun?: boolean;
+}
+
+export interface PublishPageResult {
+  /** Files written this run (relative to webDir). */
+  written: string[];
+  /** Old hashed files removed from the local web folder. */
+  removed: string[];
+  siteJson: SiteJson;
+  /** True when the web index was rebuilt. */
+  rebuiltIndex: boolean;
+  /** Every file the page is made of (relative to webDir), written this run or not. */
+  files: string[];
+}
+
+async function writeIfChanged(file: string, data: string | Buffer): Promise<boolean> {
+  const current = await ifExists(fsp.readFile(file));
+  if (current && current.equals(Buffer.isBuffer(data) ? data : Buffer.from(data))) return false;
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, data);
+  return true;
+}
+
+/**
+ * Write the site's static search page into `webDir`: the web index (content-hashed name), the script bundle,
+ * the SQLite worker and wasm (hashed), then `site.json` and `index.html` last, so a page that finds them
+ * finds everything they name. Same inputs, same bytes: a second run writes nothing. Files of earlier
+ * versions are removed locally (the bucket keeps them, so open tabs keep working).
+ */
+export async function publishSearchPage(opts: PublishPageOptions): Promise<PublishPageResult> {
+  const { webDir } = opts;
+  const written: string[] = [];
+  const siteJsonFile = path.join(webDir, 'site.json');
+  const previous = await ifExists(fsp.readFile(siteJsonFile, 'utf8')).then((t) => {
+    try {
+      return t ? (JSON.parse(t) as SiteJson) : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+
+  // The index: reuse it while the FTS index holds the same content and the file is intact.
+  let index: SiteJson['index'];
+  let rebuiltIndex = false;
+  const reusable =
+    previous?.format === 1 &&
+    previous.source === opts.sourceDigest &&
+    previous.index.rankCap === (opts.index?.rankCap ?? previous.index.rankCap) &&
+    existsSync(path.join(webDir, previous.index.file)) &&
+    hash16(readFileSync(path.join(webDir, previous.index.file))) === /index-([0-9a-f]{16})\.sqlite$/.exec(previous.index.file)?.[1];
+  if (reusable) index = previous.index;
+  else if (opts.dryRun) {
+    return { written: ['index-<hash>.sqlite', 'site.json'], removed: [], siteJson: previous!, rebuiltIndex: true, files: [] };
+  } else {
+    const info = await buildWebIndex(opts.sourceIndex, webDir, opts.index);
+    const file = info.file;
+    index = { file, bytes: info.bytes, pageSize: WEB_PAGE_SIZE, rankCap: info.rankCap, limit: WEB_RESULT_LIMIT, episodes: info.episodes, entries: info.entries };
+    if (previous?.index.file !== file) written.push(file);
+    rebuiltIndex = true;
+  }
+
+  const assets: Array<[string, Buffer]> = [];
+  const bundle = Buffer.from(await bundlePage());
+  const app = `assets/app-${hash16(bundle)}.js`;
+  assets.push([app, bundle]);
+  const workerJs = readFileSync(sqlJsFile('sqlite.worker.js'));
+  const worker = `assets/sqlite.worker-${hash16(workerJs)}.js`;
+  assets.push([worker, workerJs]);
+  const wasmBytes = readFileSync(sqlJsFile('sql-wasm.wasm'));
+  const wasm = `assets/sql-wasm-${hash16(wasmBytes)}.wasm`;
+  assets.push([wasm, wasmBytes]);
+
+  const siteJson: SiteJson = {
+    format: 1,
+    site: { id: opts.site.id, title: opts.site.title },
+    podcasts: opts.site.podcasts.map((p) => ({ id: p.id, title: p.title })),
+    index,
+    assets: { worker, wasm },
+    audioBase: opts.audioBase ?? '../',
+    source: opts.sourceDigest,
+  };
+  const html = readFileSync(path.join(PAGE_SRC, 'index.html'), 'utf8').replace('__APP__', app);
+  const finals: Array<[string, string | Buffer]> = [...assets, ['site.json', stableStringify(siteJson)], ['index.html', html]];
+  const files = [index.file, ...finals.map(([name]) => name)];
+  if (opts.dryRun) {
+    const changed = finals.filter(([name, data]) => {
+      const file = path.join(webDir, name);
+      return !existsSync(file) || !readFileSync(file).equals(Buffer.isBuffer(data) ? data : Buffer.from(data));
+    });
+    return { written: changed.map(([n]) => n), removed: [], siteJson, rebuiltIndex, files };
+  }
+  for (const [name, data] of finals) if (await writeIfChanged(path.join(webDir, name), data)) written.push(name);
+
+  // Local copies of earlier versions: everything in web/ that site.json no longer names.
+  const keep = new Set(files);
+  const removed: string[] = [];
+  for (const sub of ['', 'assets']) {
+    const dir = path.join(webDir, sub);
+    const names = (await ifExists(fsp.readdir(dir, { withFileTypes: true }))) ?? [];
+    for (const d of names) {
+      const rel = sub ? `${sub}/${d.name}` : d.name;
+      if (d.isFile() && !keep.has(rel) && /-[0-9a-f]{16}\.(sqlite|js|wasm)$/.test(d.name)) {
+        await fsp.rm(path.join(dir, d.name), { force: true });
+        removed.push(rel);
+      }
+    }
+  }
+  return { written, removed, siteJson, rebuiltIndex, files };
+}

@@ -1,0 +1,4 @@
+export interface Schema {
+  port?: number;
+  host?: string;
+}
