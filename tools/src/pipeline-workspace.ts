@@ -1,7 +1,7 @@
 /** What the pipeline tool reads from the workspace: the sites, and which options each phase's executor takes. */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { findSiteConfigsOnDisk, formatProblems, validateSiteConfig } from '@podline/config';
+import { findSiteConfigsOnDisk, formatProblems, parseSiteConfig } from '@podline/config';
 import { PHASES, type Capabilities, type Phase } from './pipeline-plan';
 
 export interface SiteEntry {
@@ -21,13 +21,9 @@ export function listSites(workspaceRoot: string): SiteEntry[] {
   return findSiteConfigsOnDisk(workspaceRoot)
     .map((file) => {
       const id = path.basename(path.dirname(file));
-      try {
-        const raw = JSON.parse(readFileSync(path.join(workspaceRoot, file), 'utf8'));
-        const problems = validateSiteConfig(raw, file, id);
-        return { id, title: typeof raw?.title === 'string' ? raw.title : id, problems: problems.length ? formatProblems(problems) : undefined };
-      } catch (err) {
-        return { id, title: id, problems: `${file}: is not valid JSON (${(err as Error).message})` };
-      }
+      const { raw, problems } = parseSiteConfig(readFileSync(path.join(workspaceRoot, file), 'utf8'), file, id);
+      const title = (raw as { title?: unknown } | undefined)?.title;
+      return { id, title: typeof title === 'string' ? title : id, problems: problems.length ? formatProblems(problems) : undefined };
     })
     .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -3,7 +3,12 @@ export { ifExists, isTempOrJunk, stableStringify, TEMP_SUFFIX, tempPathFor, writ
 export { CONFLICT_MODES, type ConflictMode, DEFAULT_CONFLICT, isConflictMode } from './conflict';
 export { withDefaults } from './defaults';
 export { ConfigError, type ConfigProblem, fixOf, formatProblems, localResourceProblem, PodlineError } from './errors';
-export { automationRoleArn, loadSiteConfig, normalizeSiteConfig, resolveFeedUrl, validateSiteConfig } from './load';
+export { automationRoleArn, loadSiteConfig, normalizeSiteConfig, parseSiteConfig, resolveFeedUrl, validateSiteConfig } from './load';
+export { QUIET_LOG, type Log } from './log';
+export { ManifestError, readManifest } from './manifest-io';
+export { byKey, compareKeys } from './order';
+export { mapLimit } from './pool';
+export { backoffMs, retry, type RetryPolicy, type RetryRules } from './retry';
 export { acquireLock, isStaleTemp, releaseLocks } from './lock';
 export { type EpisodeManifest, type EpisodeRecord, type EpisodeStatus, type TranscriptLink } from './manifest';
 export {

@@ -148,6 +148,21 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
 }
 
 /**
+ * The one reading of a site config's text (the loader, the ingest plugin, the Terraform check and the tools
+ * all go through it): the parsed JSON (undefined when it is not JSON) and every problem with file, field and
+ * fix. `file` is the path shown in messages; the folder name must match the id.
+ */
+export function parseSiteConfig(text: string, file: string, folderName: string): { raw?: unknown; problems: ConfigProblem[] } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { problems: [{ file, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' }] };
+  }
+  return { raw, problems: validateSiteConfig(raw, file, folderName) };
+}
+
+/**
  * Load and validate `sites/.../site.config.json`. Throws ConfigError listing every problem
  * (file, field, fix) — never a bare stack trace.
  */
@@ -158,13 +173,7 @@ export function loadSiteConfig(configFile: string): SiteConfig {
   if (!existsSync(file)) {
     throw new ConfigError([{ file: shown, field: '', message: 'does not exist', fix: 'create it with `nx g site <id>`' }]);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError([{ file: shown, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' }]);
-  }
-  const problems = validateSiteConfig(raw, shown, path.basename(path.dirname(file)));
+  const { raw, problems } = parseSiteConfig(readFileSync(file, 'utf8'), shown, path.basename(path.dirname(file)));
   if (problems.length) throw new ConfigError(problems);
   return normalizeSiteConfig(raw as SiteConfigFile, file);
 }

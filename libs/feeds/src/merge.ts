@@ -1,4 +1,4 @@
-import type { EpisodeManifest, EpisodeRecord } from '@podline/config';
+import { compareKeys, type EpisodeManifest, type EpisodeRecord } from '@podline/config';
 import { episodeIdentity, legacyEnclosureIdentity, makeFileKey } from './identity';
 import type { FeedItem } from './parse';
 
@@ -157,7 +157,7 @@ export function mergeFeed(podcast: string, existing: readonly EpisodeRecord[], i
 }
 
 export function sortRecords(records: EpisodeRecord[]): EpisodeRecord[] {
-  return records.sort((a, b) => (a.podcast < b.podcast ? -1 : a.podcast > b.podcast ? 1 : a.fileKey < b.fileKey ? -1 : a.fileKey > b.fileKey ? 1 : 0));
+  return records.sort((a, b) => compareKeys(a.podcast, b.podcast) || compareKeys(a.fileKey, b.fileKey));
 }
 
 export function emptyManifest(site: string): EpisodeManifest {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stableStringify, type EpisodeManifest, type EpisodeStatus } from '@podline/config';
+import { compareKeys, stableStringify, type EpisodeManifest, type EpisodeStatus } from '@podline/config';
 
 /** What `rss` leaves behind, for Nx to hash: changes exactly when the manifest or the audio set changes. */
 export interface RssState {
@@ -36,6 +36,6 @@ export function rssState(manifest: EpisodeManifest): RssState {
       error: r.status === 'failed' ? r.error : undefined,
     });
   }
-  for (const p of Object.values(podcasts)) p.items.sort((a, b) => (a.fileKey < b.fileKey ? -1 : a.fileKey > b.fileKey ? 1 : 0));
+  for (const p of Object.values(podcasts)) p.items.sort((a, b) => compareKeys(a.fileKey, b.fileKey));
   return { site: manifest.site, manifestSha256: manifestSha256(manifest), podcasts };
 }

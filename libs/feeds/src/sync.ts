@@ -1,6 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import {
   DEFAULT_MAX_AUDIO_MB,
+  mapLimit,
+  readManifest,
   keys,
   localResourceProblem,
   resolveFeedUrl,
@@ -9,20 +11,20 @@ import {
   writeJsonAtomic,
   type EpisodeManifest,
   type EpisodeRecord,
+  type Log,
   type PodcastConfig,
   type SiteConfig,
   type SitePaths,
 } from '@podline/config';
-import type { TaskProblem } from '@podline/report';
+import type { TaskProblem, TaskResult } from '@podline/report';
 import { looksLikeAudio, looksLikeVideo } from './audio';
 import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
 import { fetchFeed, type FeedValidators } from './feed-fetch';
 import { DeadlineError, FetchError, isTimeout } from './http';
-import { readManifest } from './manifest-io';
 import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
 import { resolveRssOptions, type RssOptions } from './options';
-import { DEFAULT_RETRY, mapLimit, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry';
 import { untrustedUrlPolicy } from './url-policy';
 import { rssState, type RssState } from './state';
 
@@ -31,19 +33,12 @@ export type { RssOptions } from './options';
 /** A host whose downloads timed out this many times in one run gets no more of this run's downloads. */
 const HOST_TIMEOUTS_BEFORE_PAUSE = 2;
 
-export interface RssLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  debug(msg: string): void;
-  progress(msg: string): void;
-}
+/** What the rss step logs to: config's one `Log`. */
+export type RssLogger = Log;
 
-export interface RssResult {
-  /** Undefined in a dry run. */
-  state?: RssState;
+/** The rss step's result (report's one result type, no state in a dry run), with the manifest it left. */
+export interface RssResult extends TaskResult<RssState> {
   manifest: EpisodeManifest;
-  counts: Record<string, number>;
-  problems: TaskProblem[];
 }
 
 /** How often the manifest is saved while downloads run (a crash in between is recovered by adopting the files). */
@@ -192,28 +187,41 @@ function hostOf(url: string): string {
  */
 export async function runRss(site: SiteConfig, paths: SitePaths, given: RssOptions, log: RssLogger): Promise<RssResult> {
   const options = resolveRssOptions(given);
-  const dryRun = options.dryRun;
-  const concurrency = Math.max(1, options.concurrency);
-  const timeoutMs = options.timeoutSeconds * 1000;
-  const feedDeadlineMs = options.feedDeadlineSeconds * 1000;
-  const maxFeedBytes = options.maxFeedMB * 1e6;
-  const maxFailedRuns = options.maxFailedRuns;
-  const since = parseSince(options.since);
   const deadlineMs = options.deadlineSeconds * 1000;
   const stop = new AbortController();
   const stopTimer = setTimeout(() => stop.abort(), deadlineMs);
   stopTimer.unref();
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, retries: options.retries, baseMs: options.retryBaseMs, signal: stop.signal };
-  const counts: Record<string, number> = { feeds: 0, unchanged: 0, requests: 0, new: 0, noAudio: 0, video: 0, duplicates: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, deferred: 0, bytes: 0 };
-  const problems: TaskProblem[] = [];
+  const run: Run = {
+    site,
+    paths,
+    options,
+    log,
+    dryRun: options.dryRun,
+    concurrency: Math.max(1, options.concurrency),
+    timeoutMs: options.timeoutSeconds * 1000,
+    feedDeadlineMs: options.feedDeadlineSeconds * 1000,
+    maxFeedBytes: options.maxFeedMB * 1e6,
+    maxFailedRuns: options.maxFailedRuns,
+    since: parseSince(options.since),
+    deadlineMs,
+    stop: stop.signal,
+    retry: { ...DEFAULT_RETRY, retries: options.retries, baseMs: options.retryBaseMs, signal: stop.signal },
+    counts: { feeds: 0, unchanged: 0, requests: 0, new: 0, noAudio: 0, video: 0, duplicates: 0, downloaded: 0, adopted: 0, failed: 0, givenUp: 0, deferred: 0, bytes: 0 },
+    problems: [],
+  };
   try {
-    return await runRssUntil(site, paths, options, log, { dryRun, concurrency, timeoutMs, feedDeadlineMs, maxFeedBytes, maxFailedRuns, since, deadlineMs, stop: stop.signal, retry, counts, problems });
+    return await runRssUntil(run);
   } finally {
     clearTimeout(stopTimer);
   }
 }
 
-interface RunSettings {
+/** One site's rss run: its settings, and what it did so far. */
+interface Run {
+  site: SiteConfig;
+  paths: SitePaths;
+  options: Required<RssOptions>;
+  log: RssLogger;
   dryRun: boolean;
   concurrency: number;
   timeoutMs: number;
@@ -228,10 +236,98 @@ interface RunSettings {
   problems: TaskProblem[];
 }
 
-async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptions, log: RssLogger, run: RunSettings): Promise<RssResult> {
-  const { dryRun, concurrency, timeoutMs, feedDeadlineMs, maxFeedBytes, maxFailedRuns, since, stop, retry, counts, problems } = run;
+/** The manifest as it was: its usable records by podcast, and those left exactly as they were. */
+interface Records {
+  previous: EpisodeManifest;
+  haveManifest: boolean;
+  byPodcast: Map<string, EpisodeRecord[]>;
+  unsafe: Set<EpisodeRecord>;
+}
+
+/** What step 1 found: where each feed was read, and what to write for it. */
+interface FeedsRead {
+  urls: Map<string, string>;
+  writes: Array<{ podcast: string; body?: Buffer; validators: FeedValidators }>;
+}
+
+/** Step 2's working set: the manifest being updated, and the hosts that keep timing out. */
+interface Downloads {
+  manifest: EpisodeManifest;
+  index: Map<EpisodeRecord, number>;
+  dirty: boolean;
+  podcastsById: Map<string, PodcastConfig>;
+  feedUrls: Map<string, string>;
+  hostTimeouts: Map<string, number>;
+  pausedHosts: Map<string, number>;
+  done: number;
+  total: number;
+  saving: Promise<unknown>;
+  lastSave: number;
+  /** This machine's own trouble (disk full, no permission): downloading stops, no episode is blamed. */
+  stopped?: { key: string; message: string; fix: string };
+}
+
+async function runRssUntil(run: Run): Promise<RssResult> {
+  const { site, paths, dryRun, counts, problems } = run;
+  const records = await readRecords(run);
+
+  // 1. Feeds: fetch (conditionally), parse, merge. A failing feed leaves its podcast's records as they were.
+  const active = site.podcasts.filter((p) => p.active);
+  const feeds: FeedsRead = { urls: new Map(), writes: [] };
+  await mapLimit(active, run.concurrency, (podcast) => readOneFeed(run, records, feeds, podcast));
+
+  // Records that could not be used stay in the manifest exactly as they were.
+  const manifest: EpisodeManifest = { version: 1, site: site.id, episodes: sortRecords([...[...records.byPodcast.values()].flat(), ...records.unsafe]) };
+  // Nothing parsed and nothing downloaded: the manifest is not even re-serialised (the cheap hourly no-op).
+  const dirty = feeds.writes.some((w) => w.body) || !records.previous.episodes.length;
+  // Raw feeds and the manifest first, the validators last: a crash in between means a full fetch next time.
+  if (!dryRun) {
+    for (const w of feeds.writes) if (w.body) await writeFileAtomic(paths.rssFile(w.podcast), w.body);
+    if (dirty) await writeJsonAtomic(paths.manifestFile, manifest);
+    for (const w of feeds.writes) await writeJsonAtomic(paths.feedCacheFile(w.podcast), w.validators);
+  }
+
+  // 2. Audio: the wanted episodes we do not have yet (or whose file vanished), adopting verified files already here.
+  const dl: Downloads = {
+    manifest,
+    index: new Map(manifest.episodes.map((r, i) => [r, i] as const)),
+    dirty,
+    podcastsById: new Map(active.map((p) => [p.id, p] as const)),
+    feedUrls: feeds.urls,
+    hostTimeouts: new Map(),
+    pausedHosts: new Map(),
+    done: 0,
+    total: 0,
+    saving: Promise.resolve(),
+    lastSave: Date.now(),
+  };
+  const todo = await selectDownloads(run, dl, records.unsafe);
+  if (dryRun) {
+    for (const r of todo) run.log.info(`(dry run) would download ${mediaKey(dl, r)} from ${r.audioUrl}`);
+    counts.wouldDownload = todo.length;
+    return { manifest, counts: nonZero(counts), problems };
+  }
+  dl.total = todo.length;
+  await mapLimit(todo, run.concurrency, (r) => downloadOne(run, dl, r));
+  await dl.saving;
+  if (dl.stopped) {
+    const left = todo.length - counts.downloaded - counts.failed - counts.deferred;
+    problems.push({ site: site.id, file: dl.stopped.key, message: `downloads stopped: ${dl.stopped.message}; ${left} episode(s) not downloaded (not counted against them)`, fix: dl.stopped.fix });
+  }
+  for (const [host, n] of dl.pausedHosts) {
+    run.log.warn(`${host} timed out ${HOST_TIMEOUTS_BEFORE_PAUSE} times: its other ${n} download(s) are left for the next run`);
+  }
+  if (run.stop.aborted && counts.deferred) {
+    run.log.warn(`the run reached its deadline (${Math.round(run.deadlineMs / 1000)} s, --deadlineSeconds): ${counts.deferred} download(s) are left for the next run`);
+  }
+  if (dl.dirty) await writeJsonAtomic(paths.manifestFile, manifest);
+  return { state: rssState(manifest), manifest, counts: nonZero(counts), problems };
+}
+
+/** The manifest as it is; a record whose file key is not a plain file name is kept aside, untouched. */
+async function readRecords(run: Run): Promise<Records> {
+  const { site, paths, log, counts } = run;
   const stored = await readManifest(paths.manifestFile, site.id);
-  const haveManifest = stored !== undefined;
   const previous = stored ?? emptyManifest(site.id);
   const byPodcast = new Map<string, EpisodeRecord[]>();
   const unsafe = new Set<EpisodeRecord>();
@@ -249,93 +345,87 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
     else byPodcast.set(r.podcast, [r]);
   }
   if (unsafe.size) counts.unsafeRecords = unsafe.size;
+  return { previous, haveManifest: stored !== undefined, byPodcast, unsafe };
+}
 
-  // 1. Feeds: fetch (conditionally), parse, merge. A failing feed leaves its podcast's records as they were.
-  const active = site.podcasts.filter((p) => p.active);
-  const feedUrls = new Map<string, string>();
-  const feedWrites: Array<{ podcast: string; body?: Buffer; validators: FeedValidators }> = [];
-  await mapLimit(active, concurrency, async (podcast) => {
-    const configured = resolveFeedUrl(site, podcast.feedUrl);
-    counts.feeds++;
-    let url = configured;
-    try {
-      if (stop.aborted) throw new DeadlineError();
-      const known = await readValidators(paths.feedCacheFile(podcast.id));
-      const where = effectiveFeedUrl(configured, known);
-      url = where.url;
-      feedUrls.set(podcast.id, url);
-      if (where.moved) log.warn(`podcast ${podcast.id}: reading the feed from ${url}, where it moved (site.config.json still says ${podcast.feedUrl}); fix: set podcasts[].feedUrl of "${podcast.id}" to ${url}`);
-      // Conditional only when what the validators vouch for is still here.
-      const haveLocal = haveManifest && (await exists(paths.rssFile(podcast.id)));
-      const fetched = await fetchFeed(url, haveLocal ? known : undefined, {
-        timeoutMs,
-        feedDeadlineMs,
-        maxBytes: maxFeedBytes,
-        signal: stop,
-        retry,
-        onRequest: () => counts.requests++,
-        policy: untrustedUrlPolicy(site, url),
-        onRetry: (err, attempt, wait) => log.warn(`podcast ${podcast.id}: feed attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
-      });
-      const remember = (movedTo: string | undefined, how: string) => {
-        if (!movedTo || movedTo === url) return where.moved ? url : undefined;
-        log.warn(`podcast ${podcast.id}: the feed moved to ${movedTo} (${how}); later runs read it there. Fix: set podcasts[].feedUrl of "${podcast.id}" in site.config.json to ${movedTo}`);
-        return movedTo;
-      };
-      if (!fetched.changed) {
-        counts.unchanged++;
-        log.debug(`podcast ${podcast.id}: feed unchanged`);
-        const movedTo = remember(fetched.permanentUrl, 'permanent redirect');
-        const base = fetched.validators ?? (known?.url === url ? known : undefined);
-        if (base) feedWrites.push({ podcast: podcast.id, validators: { ...base, configuredUrl: configured, movedTo } });
-        return;
-      }
-      const feed = await parseFeedXml(decodeFeed(fetched.body, fetched.contentType));
-      for (const w of feed.warnings) log.warn(`podcast ${podcast.id}: feed ${url}, ${w}`);
-      const announced = newAddress(feed.newFeedUrl, url);
-      const movedTo = fetched.permanentUrl ? remember(fetched.permanentUrl, 'permanent redirect') : remember(announced, 'itunes:new-feed-url');
-      const merged = mergeFeed(podcast.id, byPodcast.get(podcast.id) ?? [], feed.items, { includeVideo: podcast.includeVideo });
-      for (const n of merged.notices) log.warn(`podcast ${n.podcast}, episode ${n.episode} ${n.message}`);
-      counts.new += merged.added;
-      counts.noAudio += merged.noAudio;
-      counts.video += merged.video;
-      counts.duplicates += merged.duplicates;
-      byPodcast.set(podcast.id, merged.records);
-      feedWrites.push({ podcast: podcast.id, body: fetched.body, validators: { ...fetched.validators, configuredUrl: configured, movedTo } });
-      log.info(`podcast ${podcast.id}: ${feed.items.length} items, ${merged.added} new`);
-    } catch (err) {
-      const message = err instanceof DeadlineError ? `not read: the run reached its deadline (${Math.round(run.deadlineMs / 1000)} s)` : `feed ${url}: ${(err as Error).message}`;
-      problems.push({ site: site.id, podcast: podcast.id, file: keys.rss(podcast.id), message, fix: err instanceof DeadlineError ? 'it is read on the next run' : feedFix(err) });
+/** Step 1 for one podcast: its feed, fetched (conditionally), parsed and merged into its records. */
+async function readOneFeed(run: Run, records: Records, feeds: FeedsRead, podcast: SiteConfig['podcasts'][number]): Promise<void> {
+  const { site, paths, log, counts, stop } = run;
+  const configured = resolveFeedUrl(site, podcast.feedUrl);
+  counts.feeds++;
+  let url = configured;
+  try {
+    if (stop.aborted) throw new DeadlineError();
+    const known = await readValidators(paths.feedCacheFile(podcast.id));
+    const where = effectiveFeedUrl(configured, known);
+    url = where.url;
+    feeds.urls.set(podcast.id, url);
+    if (where.moved) log.warn(`podcast ${podcast.id}: reading the feed from ${url}, where it moved (site.config.json still says ${podcast.feedUrl}); fix: set podcasts[].feedUrl of "${podcast.id}" to ${url}`);
+    // Conditional only when what the validators vouch for is still here.
+    const haveLocal = records.haveManifest && (await exists(paths.rssFile(podcast.id)));
+    const fetched = await fetchFeed(url, haveLocal ? known : undefined, {
+      timeoutMs: run.timeoutMs,
+      feedDeadlineMs: run.feedDeadlineMs,
+      maxBytes: run.maxFeedBytes,
+      signal: stop,
+      retry: run.retry,
+      onRequest: () => counts.requests++,
+      policy: untrustedUrlPolicy(site, url),
+      onRetry: (err, attempt, wait) => log.warn(`podcast ${podcast.id}: feed attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
+    });
+    const remember = (movedTo: string | undefined, how: string) => {
+      if (!movedTo || movedTo === url) return where.moved ? url : undefined;
+      log.warn(`podcast ${podcast.id}: the feed moved to ${movedTo} (${how}); later runs read it there. Fix: set podcasts[].feedUrl of "${podcast.id}" in site.config.json to ${movedTo}`);
+      return movedTo;
+    };
+    if (!fetched.changed) {
+      counts.unchanged++;
+      log.debug(`podcast ${podcast.id}: feed unchanged`);
+      const movedTo = remember(fetched.permanentUrl, 'permanent redirect');
+      const base = fetched.validators ?? (known?.url === url ? known : undefined);
+      if (base) feeds.writes.push({ podcast: podcast.id, validators: { ...base, configuredUrl: configured, movedTo } });
+      return;
     }
-  });
-
-  // Records that could not be used stay in the manifest exactly as they were.
-  const manifest: EpisodeManifest = { version: 1, site: site.id, episodes: sortRecords([...[...byPodcast.values()].flat(), ...unsafe]) };
-  // Nothing parsed and nothing downloaded: the manifest is not even re-serialised (the cheap hourly no-op).
-  let dirty = feedWrites.some((w) => w.body) || !previous.episodes.length;
-  // Raw feeds and the manifest first, the validators last: a crash in between means a full fetch next time.
-  if (!dryRun) {
-    for (const w of feedWrites) if (w.body) await writeFileAtomic(paths.rssFile(w.podcast), w.body);
-    if (dirty) await writeJsonAtomic(paths.manifestFile, manifest);
-    for (const w of feedWrites) await writeJsonAtomic(paths.feedCacheFile(w.podcast), w.validators);
+    const feed = await parseFeedXml(decodeFeed(fetched.body, fetched.contentType));
+    for (const w of feed.warnings) log.warn(`podcast ${podcast.id}: feed ${url}, ${w}`);
+    const announced = newAddress(feed.newFeedUrl, url);
+    const movedTo = fetched.permanentUrl ? remember(fetched.permanentUrl, 'permanent redirect') : remember(announced, 'itunes:new-feed-url');
+    const merged = mergeFeed(podcast.id, records.byPodcast.get(podcast.id) ?? [], feed.items, { includeVideo: podcast.includeVideo });
+    for (const n of merged.notices) log.warn(`podcast ${n.podcast}, episode ${n.episode} ${n.message}`);
+    counts.new += merged.added;
+    counts.noAudio += merged.noAudio;
+    counts.video += merged.video;
+    counts.duplicates += merged.duplicates;
+    records.byPodcast.set(podcast.id, merged.records);
+    feeds.writes.push({ podcast: podcast.id, body: fetched.body, validators: { ...fetched.validators, configuredUrl: configured, movedTo } });
+    log.info(`podcast ${podcast.id}: ${feed.items.length} items, ${merged.added} new`);
+  } catch (err) {
+    const message = err instanceof DeadlineError ? `not read: the run reached its deadline (${Math.round(run.deadlineMs / 1000)} s)` : `feed ${url}: ${(err as Error).message}`;
+    run.problems.push({ site: site.id, podcast: podcast.id, file: keys.rss(podcast.id), message, fix: err instanceof DeadlineError ? 'it is read on the next run' : feedFix(err) });
   }
+}
 
-  // 2. Audio: the wanted episodes we do not have yet (or whose file vanished), adopting verified files already here.
-  const index = new Map(manifest.episodes.map((r, i) => [r, i] as const));
-  const update = (r: EpisodeRecord, next: EpisodeRecord) => {
-    manifest.episodes[index.get(r)!] = next;
-    dirty = true;
-  };
-  const podcastsById = new Map(active.map((p) => [p.id, p] as const));
-  const mediaKey = (r: EpisodeRecord) => (podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r) ? keys.audio(r.podcast, r.fileKey, videoExtension(r)) : keys.audio(r.podcast, r.fileKey));
+/** Where an episode's media goes (video keeps its own extension when its podcast includes video). */
+function mediaKey(dl: Downloads, r: EpisodeRecord): string {
+  return dl.podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r) ? keys.audio(r.podcast, r.fileKey, videoExtension(r)) : keys.audio(r.podcast, r.fileKey);
+}
+
+function update(dl: Downloads, r: EpisodeRecord, next: EpisodeRecord): void {
+  dl.manifest.episodes[dl.index.get(r)!] = next;
+  dl.dirty = true;
+}
+
+/** Step 2, select work: the wanted episodes still to download; verified files already here are adopted. */
+async function selectDownloads(run: Run, dl: Downloads, unsafe: Set<EpisodeRecord>): Promise<EpisodeRecord[]> {
+  const { paths, options, log, counts, dryRun, maxFailedRuns } = run;
   const wanted = selectWanted(
-    manifest.episodes.filter((r) => !unsafe.has(r)),
-    new Set(active.map((p) => p.id)),
-    { maxEpisodes: options.maxEpisodes, since },
+    dl.manifest.episodes.filter((r) => !unsafe.has(r)),
+    new Set(dl.podcastsById.keys()),
+    { maxEpisodes: options.maxEpisodes, since: run.since },
   );
   const todo: EpisodeRecord[] = [];
   for (const r of wanted) {
-    const key = mediaKey(r);
+    const key = mediaKey(dl, r);
     const file = paths.file(key);
     const stat = await fsp.stat(file).catch(() => undefined);
     if (r.status === 'downloaded' && r.audio && stat?.size === r.audio.size) continue;
@@ -346,11 +436,11 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
     }
     if (stat?.isFile() && !dryRun) {
       const local = await hashFile(file);
-      const wantsVideo = !!podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r);
+      const wantsVideo = !!dl.podcastsById.get(r.podcast)?.includeVideo && isVideoRecord(r);
       const usable = looksLikeVideo(local.head) ? wantsVideo : looksLikeAudio(local.head);
       const matches = r.audio ? r.audio.size === local.size && r.audio.sha256 === local.sha256 : local.size > 0 && usable;
       if (matches) {
-        update(r, { ...r, audio: { key, size: local.size, sha256: local.sha256 }, status: 'downloaded', error: undefined });
+        update(dl, r, { ...r, audio: { key, size: local.size, sha256: local.sha256 }, status: 'downloaded', error: undefined });
         counts.adopted++;
         log.info(`podcast ${r.podcast}: adopted ${key} (already here, verified)`);
         continue;
@@ -359,105 +449,83 @@ async function runRssUntil(site: SiteConfig, paths: SitePaths, options: RssOptio
     }
     todo.push(r);
   }
+  return todo;
+}
 
-  if (dryRun) {
-    for (const r of todo) log.info(`(dry run) would download ${mediaKey(r)} from ${r.audioUrl}`);
-    counts.wouldDownload = todo.length;
-    return { manifest, counts: nonZero(counts), problems };
-  }
-
-  let saving: Promise<unknown> = Promise.resolve();
-  let lastSave = Date.now();
-  const saveSoon = () => {
-    if (Date.now() - lastSave < SAVE_EVERY_MS) return;
-    lastSave = Date.now();
-    saving = saving.then(() => writeJsonAtomic(paths.manifestFile, manifest));
-  };
-
-  // A host that keeps timing out gets no more of this run's downloads: they wait for the next run.
-  const hostTimeouts = new Map<string, number>();
-  const pausedHosts = new Map<string, number>();
-  let done = 0;
-  // This machine's own trouble (disk full, no permission): stop downloading, blame no episode.
-  let stopped: { key: string; message: string; fix: string } | undefined;
-  await mapLimit(todo, concurrency, async (r) => {
-    if (stopped) return;
-    const key = mediaKey(r);
-    const tag = () => `[${done + 1}/${todo.length}] ${key}`;
-    const podcast = podcastsById.get(r.podcast);
-    let host = '';
-    try {
-      const feedUrl = feedUrls.get(r.podcast) ?? resolveFeedUrl(site, podcast!.feedUrl);
-      const url = resolveMediaUrl(r.audioUrl!, feedUrl);
-      host = hostOf(url);
-      if (stop.aborted) throw new DeadlineError();
-      if ((hostTimeouts.get(host) ?? 0) >= HOST_TIMEOUTS_BEFORE_PAUSE) {
-        counts.deferred++;
-        pausedHosts.set(host, (pausedHosts.get(host) ?? 0) + 1);
-        return;
-      }
-      let lastShown = 0;
-      const got = await downloadAudio(url, paths.file(key), {
-        timeoutMs,
-        retry,
-        signal: stop,
-        feedLength: r.audioLength,
-        policy: untrustedUrlPolicy(site, feedUrl),
-        maxBytes: (podcast?.maxAudioMB ?? DEFAULT_MAX_AUDIO_MB) * 1e6,
-        video: !!podcast?.includeVideo && isVideoRecord(r),
-        onProgress: (received, total) => {
-          const interval = options.progressIntervalMs;
-          if (!interval || Date.now() - lastShown < interval) return;
-          lastShown = Date.now();
-          log.progress(`${tag()} ${formatBytes(received)}${total ? ` of ${formatBytes(total)} (${Math.floor((received / total) * 100)}%)` : ''}`);
-        },
-        onRetry: (err, attempt, wait) => log.warn(`${key}: attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
-      });
-      update(r, { ...r, audio: { key, size: got.size, sha256: got.sha256 }, status: 'downloaded', error: undefined, failedRuns: undefined });
-      counts.downloaded++;
-      counts.bytes += got.size;
-      log.progress(`${tag()} done, ${formatBytes(got.size)}`);
-    } catch (err) {
-      const local = localResourceProblem(err, paths.file(key));
-      if (local) {
-        stopped ??= { key, ...local };
-        return;
-      }
-      if (err instanceof DeadlineError) {
-        // Not the episode's fault: nothing recorded against it.
-        counts.deferred++;
-        return;
-      }
-      if (isTimeout(err)) hostTimeouts.set(host, (hostTimeouts.get(host) ?? 0) + 1);
-      const message = (err as Error).message ?? String(err);
-      const failedRuns = (r.failedRuns ?? 0) + 1;
-      update(r, { ...r, status: 'failed', error: message, audio: undefined, failedRuns }); // whatever we had is not here
-      counts.failed++;
-      const givingUp = maxFailedRuns > 0 && failedRuns >= maxFailedRuns;
-      problems.push({
-        site: site.id,
-        podcast: r.podcast,
-        episode: describe(r),
-        file: key,
-        message: `download failed: ${message}${givingUp ? ` (failed in ${failedRuns} runs in a row: given up)` : ''}`,
-        fix: downloadFix(err, r.podcast, givingUp),
-      });
-    } finally {
-      done++;
-      saveSoon();
+/** Step 2, do one: download an episode's media; a failure is recorded on the episode (a deadline is not its fault). */
+async function downloadOne(run: Run, dl: Downloads, r: EpisodeRecord): Promise<void> {
+  const { site, paths, options, log, counts, stop, maxFailedRuns } = run;
+  if (dl.stopped) return;
+  const key = mediaKey(dl, r);
+  const tag = () => `[${dl.done + 1}/${dl.total}] ${key}`;
+  const podcast = dl.podcastsById.get(r.podcast);
+  let host = '';
+  try {
+    const feedUrl = dl.feedUrls.get(r.podcast) ?? resolveFeedUrl(site, podcast!.feedUrl);
+    const url = resolveMediaUrl(r.audioUrl!, feedUrl);
+    host = hostOf(url);
+    if (stop.aborted) throw new DeadlineError();
+    // A host that keeps timing out gets no more of this run's downloads: they wait for the next run.
+    if ((dl.hostTimeouts.get(host) ?? 0) >= HOST_TIMEOUTS_BEFORE_PAUSE) {
+      counts.deferred++;
+      dl.pausedHosts.set(host, (dl.pausedHosts.get(host) ?? 0) + 1);
+      return;
     }
-  });
-  await saving;
-  if (stopped) {
-    const left = todo.length - counts.downloaded - counts.failed - counts.deferred;
-    problems.push({ site: site.id, file: stopped.key, message: `downloads stopped: ${stopped.message}; ${left} episode(s) not downloaded (not counted against them)`, fix: stopped.fix });
+    let lastShown = 0;
+    const got = await downloadAudio(url, paths.file(key), {
+      timeoutMs: run.timeoutMs,
+      retry: run.retry,
+      signal: stop,
+      feedLength: r.audioLength,
+      policy: untrustedUrlPolicy(site, feedUrl),
+      maxBytes: (podcast?.maxAudioMB ?? DEFAULT_MAX_AUDIO_MB) * 1e6,
+      video: !!podcast?.includeVideo && isVideoRecord(r),
+      onProgress: (received, total) => {
+        const interval = options.progressIntervalMs;
+        if (!interval || Date.now() - lastShown < interval) return;
+        lastShown = Date.now();
+        log.progress(`${tag()} ${formatBytes(received)}${total ? ` of ${formatBytes(total)} (${Math.floor((received / total) * 100)}%)` : ''}`);
+      },
+      onRetry: (err, attempt, wait) => log.warn(`${key}: attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
+    });
+    update(dl, r, { ...r, audio: { key, size: got.size, sha256: got.sha256 }, status: 'downloaded', error: undefined, failedRuns: undefined });
+    counts.downloaded++;
+    counts.bytes += got.size;
+    log.progress(`${tag()} done, ${formatBytes(got.size)}`);
+  } catch (err) {
+    const local = localResourceProblem(err, paths.file(key));
+    if (local) {
+      dl.stopped ??= { key, ...local };
+      return;
+    }
+    if (err instanceof DeadlineError) {
+      // Not the episode's fault: nothing recorded against it.
+      counts.deferred++;
+      return;
+    }
+    if (isTimeout(err)) dl.hostTimeouts.set(host, (dl.hostTimeouts.get(host) ?? 0) + 1);
+    const message = (err as Error).message ?? String(err);
+    const failedRuns = (r.failedRuns ?? 0) + 1;
+    update(dl, r, { ...r, status: 'failed', error: message, audio: undefined, failedRuns }); // whatever we had is not here
+    counts.failed++;
+    const givingUp = maxFailedRuns > 0 && failedRuns >= maxFailedRuns;
+    run.problems.push({
+      site: site.id,
+      podcast: r.podcast,
+      episode: describe(r),
+      file: key,
+      message: `download failed: ${message}${givingUp ? ` (failed in ${failedRuns} runs in a row: given up)` : ''}`,
+      fix: downloadFix(err, r.podcast, givingUp),
+    });
+  } finally {
+    dl.done++;
+    saveSoon(run, dl);
   }
-  for (const [host, n] of pausedHosts) {
-    log.warn(`${host} timed out ${HOST_TIMEOUTS_BEFORE_PAUSE} times: its other ${n} download(s) are left for the next run`);
-  }
-  if (stop.aborted && counts.deferred) {
-    log.warn(`the run reached its deadline (${Math.round(run.deadlineMs / 1000)} s, --deadlineSeconds): ${counts.deferred} download(s) are left for the next run`);
-  }
-  if (dirty) await writeJsonAtomic(paths.manifestFile, manifest);
-  return { state: rssState(manifest), manifest, counts: nonZero(counts), problems };
+}
+
+/** Save the manifest now and then while downloads run (a crash in between is recovered by adopting the files). */
+function saveSoon(run: Run, dl: Downloads): void {
+  if (Date.now() - dl.lastSave < SAVE_EVERY_MS) return;
+  dl.lastSave = Date.now();
+  dl.saving = dl.saving.then(() => writeJsonAtomic(run.paths.manifestFile, dl.manifest));
 }

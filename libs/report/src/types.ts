@@ -18,3 +18,17 @@ export interface TaskRecord {
   counts: Record<string, number>;
   problems: TaskProblem[];
 }
+
+/**
+ * What one site's step produced (every lib's step returns one; the executor writes the state and records
+ * the rest).
+ * - `state`: the resulting state of the site (deterministic: sorted, no timestamps, no counts of this run);
+ *   undefined in dry-run, and the state file is left untouched.
+ * - `counts`: what this run did (downloaded: 3, bytes: 1234 …), for the report and summary line.
+ * - `problems`: per-episode/per-file failures; any problem makes the task fail (after all other work is done).
+ */
+export interface TaskResult<S = unknown> {
+  state?: S;
+  counts: Record<string, number>;
+  problems: TaskProblem[];
+}

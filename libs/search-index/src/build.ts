@@ -1,7 +1,7 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { PodlineError, fixOf, ifExists, keys, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
-import type { TaskProblem } from '@podline/report';
+import { PodlineError, QUIET_LOG, compareKeys, fixOf, ifExists, keys, readManifest, type Log, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
+import type { TaskProblem, TaskResult } from '@podline/report';
 import { buildEntryFile, ENTRY_FORMAT, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
 import { sameFile, StampCache, stampOf } from './stamp-cache';
 import { parseSrt } from './srt';
@@ -20,14 +20,8 @@ import {
 } from './sqlite-index';
 
 /** The few log calls the build makes (the Nx executor's logger fits). */
-export interface BuildLog {
-  info(msg: string): void;
-  warn(msg: string): void;
-  debug(msg: string): void;
-  progress(msg: string): void;
-}
-
-const quiet: BuildLog = { info() {}, warn() {}, debug() {}, progress() {} };
+/** What a build logs to: config's one `Log`. */
+export type BuildLog = Log;
 
 export interface BuildOptions {
   siteId: string;
@@ -58,11 +52,8 @@ export interface LocalIndexState {
   index: { key: string; schema: number; digest: string; episodes: number; entries: number };
 }
 
-export interface BuildResult {
-  /** Undefined in dry-run. */
-  state?: LocalIndexState;
-  counts: Record<string, number>;
-  problems: TaskProblem[];
+/** The index build's result (report's one result type; no state in dry-run), with what it wrote. */
+export interface BuildResult extends TaskResult<LocalIndexState> {
   /** Keys of entry files written this run (for a caller that uploads them). */
   writtenKeys: string[];
   /** True when the index file was (re)written. */
@@ -72,26 +63,17 @@ export interface BuildResult {
 const readText = (file: string) => ifExists(fsp.readFile(file, 'utf8'));
 const statOrUndefined = (file: string) => ifExists(fsp.stat(file));
 
-export async function readManifest(paths: SitePaths, siteId: string): Promise<EpisodeManifest> {
-  const text = await readText(paths.manifestFile);
-  if (text === undefined) {
+/** The site's manifest (config's one reader); a site without one yet is told to run rss first. */
+async function requireManifest(paths: SitePaths, siteId: string): Promise<EpisodeManifest> {
+  const manifest = await readManifest(paths.manifestFile, siteId);
+  if (!manifest) {
     throw new PodlineError(`site ${siteId}: no episode manifest at ${keys.manifest()}`, {
       site: siteId,
       file: keys.manifest(),
       fix: `run \`nx run ${siteId}:rss\` (or the whole pipeline) first`,
     });
   }
-  try {
-    const manifest = JSON.parse(text) as EpisodeManifest;
-    if (!Array.isArray(manifest.episodes)) throw new Error('it has no "episodes" list');
-    return manifest;
-  } catch (err) {
-    throw new PodlineError(`site ${siteId}: the episode manifest ${keys.manifest()} is unreadable (${(err as Error).message})`, {
-      site: siteId,
-      file: keys.manifest(),
-      fix: `run \`nx run ${siteId}:rss\` to rewrite it`,
-    });
-  }
+  return manifest;
 }
 
 interface EpisodeOutcome {
@@ -176,13 +158,12 @@ async function syncEntryFile(
  */
 export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
   const { paths, siteId } = opts;
-  const log = opts.log ?? quiet;
+  const log = opts.log ?? QUIET_LOG;
   const counts: Record<string, number> = {};
   const problems: TaskProblem[] = [];
   const writtenKeys: string[] = [];
-  const manifest = await readManifest(paths, siteId);
-  const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  const episodes = [...manifest.episodes].sort((a, b) => byCodeUnits(episodeKey(a.podcast, a.fileKey), episodeKey(b.podcast, b.fileKey)));
+  const manifest = await requireManifest(paths, siteId);
+  const episodes = [...manifest.episodes].sort((a, b) => compareKeys(episodeKey(a.podcast, a.fileKey), episodeKey(b.podcast, b.fileKey)));
 
   const stampFile = path.join(paths.cacheDir(), 'search-index-stamps.json');
   const stamps = await StampCache.load(stampFile);
@@ -264,7 +245,7 @@ export async function buildSiteIndex(opts: BuildOptions): Promise<BuildResult> {
     state = {
       kind: 'local',
       engine: 'sqlite-fts5',
-      entries: current.map((c) => ({ key: c.entryKey, sha256: c.sha256 })).sort((a, b) => byCodeUnits(a.key, b.key)),
+      entries: current.map((c) => ({ key: c.entryKey, sha256: c.sha256 })).sort((a, b) => compareKeys(a.key, b.key)),
       index: { key: indexKey, schema: INDEX_SCHEMA, digest: contentDigest(indexed), episodes: indexed.length, entries: countEntries(after) },
     };
   } finally {

@@ -1,4 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { byKey } from '@podline/config';
 
 /**
  * The little the Lambda handler needs from a bucket. Kept this small so the handler does not wait on (or
@@ -40,7 +41,7 @@ export class S3ObjectStore implements ObjectStore {
       for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key.slice(this.base.length), etag: o.ETag });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out.sort(byKey);
   }
 
   async get(key: string): Promise<Buffer | undefined> {

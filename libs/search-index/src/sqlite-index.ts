@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, promises as fsp, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { TEMP_SUFFIX, tempPathFor } from '@podline/config';
+import { byKey, TEMP_SUFFIX, tempPathFor } from '@podline/config';
 import type { EntryFile } from './entries';
 import { sha256 } from './entries';
 import { toFtsQuery } from './query';
@@ -82,7 +82,7 @@ export function formatTimestamp(ms: number): string {
 
 /** Digest of what the index holds: the sorted (episode, entry file hash) pairs. Not the file's bytes. */
 export function contentDigest(episodes: IndexedEpisode[]): string {
-  const lines = [...episodes].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((e) => `${e.key}\t${e.sha256}\n`);
+  const lines = [...episodes].sort(byKey).map((e) => `${e.key}\t${e.sha256}\n`);
   return sha256(`schema ${INDEX_SCHEMA}\n${lines.join('')}`);
 }
 

@@ -3,7 +3,7 @@
  * retry policy for every request and for whole streamed transfers, and so fatal errors stop at once.
  */
 
-import { PodlineError } from '@podline/config';
+import { PodlineError, retry } from '@podline/config';
 
 export type ErrorKind = 'auth' | 'no-bucket' | 'retryable' | 'not-found' | 'other';
 
@@ -110,27 +110,14 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Run `op`, retrying only retryable failures (5xx, 429/SlowDown, timeouts, network) with exponential
- * backoff and full jitter. Auth and missing-bucket errors are thrown at once: no retry storm.
+ * backoff and full jitter (config's `retry`). Auth and missing-bucket errors are thrown at once: no retry storm.
  */
-export async function withRetries<T>(op: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const retries = options.retries ?? 4;
-  const base = options.baseDelayMs ?? 200;
-  const max = options.maxDelayMs ?? 10_000;
-  const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await op(attempt);
-    } catch (err) {
-      if (attempt >= retries || classifyError(err) !== 'retryable') throw err;
-      const ceiling = Math.min(max, base * 2 ** attempt);
-      const delay = Math.round(random() * ceiling);
-      options.onRetry?.(err, attempt + 1, delay);
-      await sleep(delay);
-    }
-  }
+export function withRetries<T>(op: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  return retry(
+    op,
+    { retries: options.retries ?? 4, baseMs: options.baseDelayMs ?? 200, maxMs: options.maxDelayMs ?? 10_000, jitter: 'full', sleep: options.sleep, random: options.random },
+    { retryable: (err) => classifyError(err) === 'retryable', onRetry: (err, attempt, delay) => options.onRetry?.(err, attempt + 1, delay) },
+  );
 }

@@ -23,11 +23,8 @@ export function podcastOf(key: string): string | undefined {
   return undefined;
 }
 
-/** Code-unit order of keys, the order every listing, plan and state is sorted in. */
-export const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** `compareKeys` for entries. */
-export const byKey = (a: { key: string }, b: { key: string }): number => compareKeys(a.key, b.key);
+/** The order every listing, plan and state is sorted in: config's one key order. */
+export { byKey, compareKeys } from '@podline/config';
 
 /** Longest file or folder name most file systems store (bytes); our temp names add about 30 more. */
 const MAX_NAME_BYTES = 255 - 32;

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { MANIFEST_KEY, stableStringify, writeJsonAtomic, type EpisodeManifest, type SitePaths } from '@podline/config';
-import { ManifestError, mergeManifests, readManifest } from '@podline/feeds';
+import { MANIFEST_KEY, ManifestError, readManifest, stableStringify, writeJsonAtomic, type EpisodeManifest, type SitePaths } from '@podline/config';
+import { mergeManifests } from '@podline/feeds';
 import { StorageError } from './errors';
 import { folderOf } from './keys';
 import type { ObjectEntry, StorageBackend } from './types';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { localResourceProblem, MANIFEST_KEY, refuseSymlinkBelow, SITE_FOLDERS, SymlinkError, type ConflictMode, type SiteConfig, type SiteFolder, type SitePaths } from '@podline/config';
-import type { TaskProblem } from '@podline/report';
+import type { TaskProblem, TaskResult } from '@podline/report';
 import { VerificationError, plainMd5 } from './atomic-stream';
 import { StorageError, describeError, type RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
@@ -31,12 +31,8 @@ export interface SyncContext {
   retry?: Omit<RetryOptions, 'retries'>;
 }
 
-export interface SyncOutcome {
-  /** Deterministic state for the target's state file; undefined in dry-run or when the run stopped. */
-  state?: unknown;
-  counts: Record<string, number>;
-  problems: TaskProblem[];
-}
+/** A sync's result (report's one result type); no state in dry-run or when the run stopped. */
+export type SyncOutcome = TaskResult;
 
 /** The folders the search index target produces (entries, index, search page): not part of upload's state (see uploadSite). */
 export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index', 'web'];

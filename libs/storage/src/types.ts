@@ -1,4 +1,4 @@
-import type { SiteFolder } from '@podline/config';
+import type { Log, SiteFolder } from '@podline/config';
 
 /** One object on either side, by its site key ('/'-separated, identical locally and in the bucket). */
 export interface ObjectEntry {
@@ -37,11 +37,7 @@ export interface StorageBackend {
   close(): void;
 }
 
-export interface SyncLog {
-  info(msg: string): void;
-  warn(msg: string): void;
-  debug(msg: string): void;
-  progress(msg: string): void;
-}
+/** What the sync engine logs to: config's one `Log`. */
+export type SyncLog = Log;
 
 export type { SiteFolder };

@@ -3,7 +3,7 @@ import {
   findSiteConfigs,
   isTempOrJunk,
   normalizeSiteConfig,
-  validateSiteConfig,
+  parseSiteConfig,
   type ConfigProblem,
   type SiteConfig,
   type SiteConfigFile,
@@ -23,13 +23,7 @@ export interface DiscoveredSite {
 /** Validate one site config's text with the same rules the loader applies. */
 export function readSiteConfig(file: string, text: string): DiscoveredSite {
   const id = path.posix.basename(path.posix.dirname(file));
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { id, file, problems: [{ file, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' }] };
-  }
-  const problems = validateSiteConfig(raw, file, id);
+  const { raw, problems } = parseSiteConfig(text, file, id);
   if (problems.length) return { id, file, problems };
   return { id, file, config: normalizeSiteConfig(raw as SiteConfigFile, file), problems };
 }

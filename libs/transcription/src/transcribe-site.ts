@@ -4,6 +4,7 @@ import {
   fixOf,
   ifExists,
   keys,
+  readManifest,
   resolveFeedUrl,
   stableStringify,
   writeFileAtomic,
@@ -102,16 +103,6 @@ function newestFirst(a: EpisodeRecord, b: EpisodeRecord): number {
   return b.fileKey < a.fileKey ? -1 : b.fileKey > a.fileKey ? 1 : 0;
 }
 
-async function loadManifest(paths: SitePaths): Promise<EpisodeManifest | undefined> {
-  const text = await readIfExists(paths.manifestFile);
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text.toString('utf8')) as EpisodeManifest;
-  } catch (err) {
-    throw new Error(`the episode manifest ${paths.manifestFile} is not valid JSON (${(err as Error).message}): run the rss target again`);
-  }
-}
-
 /**
  * The `transcribe` step for one site: every downloaded episode without a transcript gets an SRT,
  * from the publisher's transcript when the feed links one, else from the engine (Whisper).
@@ -133,7 +124,7 @@ export async function transcribeSite(input: {
   const count = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
   const problems: TaskProblem[] = [];
 
-  const manifest = await loadManifest(paths);
+  const manifest = await readManifest(paths.manifestFile, site.id);
   if (!manifest) {
     log.info('no episode manifest yet (run the rss target first): nothing to transcribe');
     return { state: options.dryRun ? undefined : { transcripts: [] }, counts, problems };

@@ -16,7 +16,7 @@ import {
   siteIdClashProblem,
   siteIdClashes,
   stateFileRel,
-  validateSiteConfig,
+  parseSiteConfig,
   formatProblems,
   type ConfigProblem,
   type PipelinePhase,
@@ -123,17 +123,11 @@ function tagsFor(raw: Partial<SiteConfigFile> | undefined): string[] {
 export function createSiteNode(configFile: string, workspaceRoot: string, options: IngestPluginOptions = {}, clashesWith?: readonly string[]): CreateNodesResult {
   const root = path.dirname(configFile);
   const folder = path.basename(root);
-  const text = readFileSync(path.join(workspaceRoot, configFile), 'utf8');
-  let raw: Partial<SiteConfigFile> | undefined;
-  let problems: string | undefined;
+  const parsed = parseSiteConfig(readFileSync(path.join(workspaceRoot, configFile), 'utf8'), configFile, folder);
+  const raw = parsed.raw as Partial<SiteConfigFile> | undefined;
   const found: ConfigProblem[] = clashesWith?.length ? [siteIdClashProblem(root.split(path.sep).join('/'), clashesWith)] : [];
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    found.push({ file: configFile, field: '', message: `is not valid JSON (${(err as Error).message})`, fix: 'correct the JSON syntax' });
-  }
-  if (raw !== undefined) found.push(...validateSiteConfig(raw, configFile, folder));
-  if (found.length) problems = formatProblems(found);
+  found.push(...parsed.problems);
+  const problems = found.length ? formatProblems(found) : undefined;
   // The folder is the project name, valid config or not; a clashing one is named by its path under sites/.
   const id = clashesWith?.length ? path.relative(SITES_DIR, root).split(path.sep).join('/') : folder;
   return {

@@ -3,6 +3,8 @@ import {
   ConfigError,
   PIPELINE,
   PodlineError,
+  mapLimit,
+  type Log,
   SitePaths,
   SymlinkError,
   dataFolderSymlinks,
@@ -21,7 +23,7 @@ import {
   type PipelinePhase,
   type SiteConfig,
 } from '@podline/config';
-import { recordTask, runId, type TaskProblem, type TaskRecord } from '@podline/report';
+import { recordTask, runId, type TaskProblem, type TaskRecord, type TaskResult } from '@podline/report';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -35,13 +37,9 @@ export interface CommonOptions {
 /** Their defaults (every schema.json repeats them, checked by a spec). */
 export const COMMON_DEFAULTS: Readonly<Required<CommonOptions>> = Object.freeze({ dryRun: false, verbose: false });
 
-export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
+/** config's one `Log`, plus `error` for the task's own failures (what every lib gets from an executor). */
+export interface Logger extends Log {
   error(msg: string): void;
-  debug(msg: string): void;
-  /** Progress on long work: rewritten in place on a terminal, one line per call in CI/logs. */
-  progress(msg: string): void;
 }
 
 /** What an executor's `run` gets: one site, its paths, its options. */
@@ -58,17 +56,10 @@ export interface SiteTask<O> {
 }
 
 /**
- * What a run produced.
- * - `state`: the resulting state of the site (deterministic: sorted, no timestamps, no counts of this run).
- *   Written to the target's state file, which is the Nx output the next target hashes.
- *   `undefined` in dry-run: the state file is left untouched.
- * - `counts`: what this run did (downloaded: 3, bytes: 1234 …), for the report and summary line.
- * - `problems`: per-episode/per-file failures; any problem makes the task fail (after all other work is done).
+ * What a run produced: report's one result type (its state is written to the target's state file, the Nx
+ * output the next target hashes), with counts and problems optional for a run that has none.
  */
-export interface TaskOutcome {
-  state?: unknown;
-  counts?: Record<string, number>;
-  problems?: TaskProblem[];
+export interface TaskOutcome extends Partial<TaskResult> {
   /**
    * Keys of the data-folder files this state vouches for (cached targets): recorded in the products ledger,
    * so a later run notices when they are lost (see checkProducts in @podline/config).
@@ -323,39 +314,32 @@ export function defineSiteExecutor<O>(target: PipelinePhase, run: SiteRun<O>, de
     const ids = Object.keys(taskGraph.tasks);
     const limit = Math.max(1, defineOptions.batchConcurrency ?? 4);
     const done: Array<{ task: string; result: { success: boolean; terminalOutput: string } }> = [];
-    let next = 0;
     let wake: (() => void) | undefined;
-    const worker = async () => {
-      while (next < ids.length) {
-        const id = ids[next++];
-        const task = taskGraph.tasks[id];
-        const projectName = task.target.project;
-        const projectRoot = context.projectsConfigurations!.projects[projectName].root;
-        const result = await runSiteTask(target, run, inputs[id], projectName, projectRoot, context.root, shared, true);
-        done.push({ task: id, result });
-        wake?.();
-      }
-    };
-    let running = Math.min(limit, ids.length);
-    const workers = Array.from({ length: running }, () =>
-      worker().finally(() => {
-        running--;
-        wake?.();
-      }),
-    );
-    while (done.length || running > 0) {
+    let finished = false;
+    // config's bounded concurrency runs the sites; each result is yielded as soon as it is there.
+    const all = mapLimit(ids, limit, async (id) => {
+      const projectName = taskGraph.tasks[id].target.project;
+      const projectRoot = context.projectsConfigurations!.projects[projectName].root;
+      const result = await runSiteTask(target, run, inputs[id], projectName, projectRoot, context.root, shared, true);
+      done.push({ task: id, result });
+      wake?.();
+    }).finally(() => {
+      finished = true;
+      wake?.();
+    });
+    while (done.length || !finished) {
       if (done.length) {
         yield done.shift()!;
         continue;
       }
       await new Promise<void>((resolve) => {
         wake = resolve;
-        // re-check in case a worker finished between the test and the wait
-        if (done.length || running === 0) resolve();
+        // re-check in case a site finished between the test and the wait
+        if (done.length || finished) resolve();
       });
       wake = undefined;
     }
-    await Promise.all(workers);
+    await all;
   }
 
   return { executor, batch };

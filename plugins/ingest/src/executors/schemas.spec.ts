@@ -7,6 +7,7 @@ import { SEARCH_DEFAULTS } from '@podline/search-index';
 import { SYNC_DEFAULTS } from '@podline/storage';
 import { ENGINES, TRANSCRIBE_DEFAULTS } from '@podline/transcription';
 import { COMMON_DEFAULTS } from './common';
+import { SERVE_DEFAULTS } from './serve/executor';
 
 /**
  * JSON cannot import: every executor's schema.json repeats its lib's defaults and lists (for `--help` and for
@@ -32,6 +33,7 @@ const DEFAULTS: Record<string, Readonly<Record<string, unknown>>> = {
   transcribe: TRANSCRIBE_DEFAULTS,
   index: { force: false, invocationType: SITE_INVOCATION },
   search: SEARCH_DEFAULTS,
+  serve: SERVE_DEFAULTS,
 };
 
 /** Options whose allowed values have a home of their own. */

@@ -5,6 +5,9 @@ import { loadSiteConfig, localBucketDir, SitePaths, type SiteConfig } from '@pod
 import { startStaticServer, WEB_FOLDER, type StaticServer } from '@podline/web';
 import type { Schema } from './schema';
 
+/** serve's option defaults (its schema.json repeats them, checked by a spec). */
+export const SERVE_DEFAULTS: Readonly<Required<Schema>> = Object.freeze({ port: 4300, host: '127.0.0.1' });
+
 /** The folder to serve for a site, or why there is none. */
 export function serveRoot(site: SiteConfig, workspaceRoot: string): { root: string; note?: string } | { error: string; fix: string } {
   const paths = new SitePaths(site.id, workspaceRoot);
@@ -47,7 +50,7 @@ export default async function serveExecutor(options: Schema, context: ExecutorCo
       process.stderr.write(`[${projectName}:serve] error: ${where.error}\n  fix: ${where.fix}\n`);
       return { success: false };
     }
-    server = await startStaticServer({ root: where.root, port: options.port ?? 4300, host: options.host ?? '127.0.0.1' });
+    server = await startStaticServer({ root: where.root, port: options.port ?? SERVE_DEFAULTS.port, host: options.host ?? SERVE_DEFAULTS.host });
     const shown = (options.host ?? '127.0.0.1') === '0.0.0.0' ? server.url.replace('0.0.0.0', 'localhost') : server.url;
     if (where.note) process.stdout.write(`[${projectName}:serve] ${where.note}\n`);
     process.stdout.write(`[${projectName}:serve] search page: ${shown}${WEB_FOLDER}/  (Ctrl-C to stop)\n`);

@@ -1,5 +1,5 @@
 import type { EpisodeManifest, EpisodeRecord } from '@podline/config';
-import { mergeManifests } from './manifest-io';
+import { mergeManifests } from './manifest-merge';
 
 const rec = (n: number, extra: Partial<EpisodeRecord> = {}): EpisodeRecord => ({
   id: `guid-${n}`,

@@ -1,41 +1,5 @@
-import { promises as fsp } from 'node:fs';
-import { PodlineError, type EpisodeManifest, type EpisodeRecord } from '@podline/config';
+import type { EpisodeManifest, EpisodeRecord } from '@podline/config';
 import { sortRecords } from './merge';
-
-/** An episode manifest that cannot be used; the message says what to do (the file itself is never touched). */
-export class ManifestError extends PodlineError {
-  /** What is wrong with the file, without the fix (for callers whose fix differs, e.g. the bucket's copy). */
-  readonly reason: string;
-  constructor(message: string, site: string) {
-    const fix =
-      `move it aside, then run \`nx run ${site}:pre-sync\` to fetch the bucket's copy, ` +
-      `or \`nx run ${site}:rss\` to rebuild it from the feeds (audio already here is adopted, not downloaded again)`;
-    super(`${message}. Fix: ${fix}`, { fix, site });
-    this.reason = message;
-  }
-}
-
-/** Read the site's manifest; undefined when there is none yet. Throws ManifestError when it is unreadable. */
-export async function readManifest(file: string, site: string): Promise<EpisodeManifest | undefined> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ManifestError(`cannot read ${file}: ${(err as Error).message}`, site);
-  }
-  let parsed: EpisodeManifest;
-  try {
-    parsed = JSON.parse(text) as EpisodeManifest;
-  } catch (err) {
-    throw new ManifestError(`${file} is not valid JSON (${(err as Error).message}); it was left as is`, site);
-  }
-  if (!parsed || parsed.version !== 1 || !Array.isArray(parsed.episodes)) {
-    throw new ManifestError(`${file} is not a version 1 episode manifest; it was left as is`, site);
-  }
-  if (parsed.site !== site) throw new ManifestError(`${file} belongs to site "${parsed.site}", not "${site}"; it was left as is`, site);
-  return parsed;
-}
 
 /** How far an episode got: a record that got further wins a merge (audio downloaded beats not yet). */
 const PROGRESS: Record<EpisodeRecord['status'], number> = { 'no-audio': 0, video: 0, new: 1, failed: 1, downloaded: 2 };
