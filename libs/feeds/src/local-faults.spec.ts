@@ -5,6 +5,7 @@ import { SitePaths, type EpisodeManifest, type SiteConfig } from '@podline/confi
 import { fakeMp3, startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
 import { runRss, type RssLogger } from './sync';
 import { rssXml } from './test-feeds';
+import { failWrites } from '@podline/testing/disk-faults';
 
 /**
  * A full, read-only or forbidden disk is this machine's trouble, not the publisher's: rss stops with the path and
@@ -12,26 +13,7 @@ import { rssXml } from './test-feeds';
  * No small file system can be mounted by an unprivileged test, so the error is injected at the write.
  */
 
-let mockFailWrites: string | undefined;
-jest.mock('node:fs', () => {
-  const actual = jest.requireActual('node:fs');
-  const { Writable: W } = jest.requireActual('node:stream');
-  return {
-    ...actual,
-    createWriteStream: (file: string, opts?: unknown) => {
-      const code = mockFailWrites;
-      if (!code) return actual.createWriteStream(file, opts);
-      const real = actual.createWriteStream(file, opts);
-      const failing = new W({
-        write(_chunk: unknown, _enc: unknown, cb: (err: Error) => void) {
-          cb(Object.assign(new Error(`${code}: injected, write`), { code, syscall: 'write' }));
-        },
-      });
-      failing.on('close', () => real.destroy());
-      return failing;
-    },
-  };
-});
+jest.mock('node:fs', () => require('@podline/testing/disk-faults').fsWithFailingWrites(jest.requireActual('node:fs')));
 
 describe('rss on a full disk', () => {
   let server: FeedServer;
@@ -39,7 +21,7 @@ describe('rss on a full disk', () => {
     server = await startFeedServer();
   });
   afterAll(() => server.close());
-  afterEach(() => (mockFailWrites = undefined));
+  afterEach(() => failWrites(undefined));
 
   it.each(['ENOSPC', 'EROFS', 'EACCES'])('%s stops the downloads with the path and the fix; no episode is blamed or given up on', async (code) => {
     const root = mkdtempSync(path.join(tmpdir(), 'feeds-disk-'));
@@ -62,7 +44,7 @@ describe('rss on a full disk', () => {
     const log: RssLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined, progress: () => undefined };
     const opts = { timeoutSeconds: 2, retries: 2, retryBaseMs: 1, concurrency: 1, maxFailedRuns: 3 };
 
-    mockFailWrites = code;
+    failWrites(code);
     for (let run = 0; run < 4; run++) {
       const out = await runRss(site, paths, opts, log);
       expect(out.problems).toEqual([
@@ -84,7 +66,7 @@ describe('rss on a full disk', () => {
     expect(readdirSync(path.join(paths.root, 'audio', 'show'))).toEqual([]); // no temp files left
 
     // Space freed: everything arrives on the next plain run (nothing was given up on).
-    mockFailWrites = undefined;
+    failWrites(undefined);
     const freed = await runRss(site, paths, opts, log);
     expect(freed.problems).toEqual([]);
     expect(freed.counts.downloaded).toBe(3);

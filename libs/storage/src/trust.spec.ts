@@ -1,37 +1,17 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { localBucketDir } from '@podline/config';
 import { makeSite, md5, putTree, readTree, useS3, writeTree, type TestSite } from './spec-fixtures';
 import { checkSite, preSync, uploadSite } from './sync';
+import { failWrites } from '@podline/testing/disk-faults';
 
 /**
  * The bucket's contents are untrusted and the disk can fail: odd keys, symbolic links on either side, temp files
  * of killed uploads in a local bucket, and a full or read-only disk.
  */
 
-/** Set to an errno code: every write stream of this process fails with it, as a full disk does mid-file. */
-let mockFailWrites: string | undefined;
-jest.mock('node:fs', () => {
-  const actual = jest.requireActual('node:fs');
-  const { Writable: W } = jest.requireActual('node:stream');
-  return {
-    ...actual,
-    createWriteStream: (file: string, opts?: unknown) => {
-      const code = mockFailWrites;
-      if (!code) return actual.createWriteStream(file, opts);
-      const real = actual.createWriteStream(file, opts); // the temp file exists, as it would on a full disk
-      const failing = new W({
-        write(_chunk: unknown, _enc: unknown, cb: (err: Error) => void) {
-          cb(Object.assign(new Error(`${code}: injected, write`), { code, syscall: 'write' }));
-        },
-      });
-      failing.on('close', () => real.destroy());
-      return failing;
-    },
-  };
-});
+jest.mock('node:fs', () => require('@podline/testing/disk-faults').fsWithFailingWrites(jest.requireActual('node:fs')));
 
 const s3 = useS3('trust');
 const sites: TestSite[] = [];
@@ -172,7 +152,7 @@ describe('temp files of killed uploads in a local bucket', () => {
 });
 
 describe('a full, read-only or forbidden disk stops the site and names the path', () => {
-  afterEach(() => (mockFailWrites = undefined));
+  afterEach(() => failWrites(undefined));
 
   it.each([
     ['ENOSPC', /the disk is full \(ENOSPC at .*audio\/show\/ep0\.mp3\)/, /free space on the disk holding .*ep0\.mp3/],
@@ -182,10 +162,10 @@ describe('a full, read-only or forbidden disk stops the site and names the path'
     const a = localSite();
     const bucketDir = localBucketDir(a.site, a.workspaceRoot, a.env);
     writeTree(bucketDir, Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`audio/show/ep${i}.mp3`, `audio ${i}`])));
-    mockFailWrites = code;
+    failWrites(code);
     const out = await preSync({ ...a.ctx() }, { concurrency: 1 });
     expect(out.problems).toEqual([{ site: a.site.id, message: expect.stringMatching(message), fix: expect.stringMatching(fix) }]);
-    mockFailWrites = undefined;
+    failWrites(undefined);
     const leftovers = existsSync(path.join(a.paths.root, 'audio', 'show')) ? readdirSync(path.join(a.paths.root, 'audio', 'show')) : [];
     expect(leftovers).toEqual([]);
     // Space freed: the next run completes.
