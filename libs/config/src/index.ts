@@ -41,9 +41,10 @@ export {
   DEFAULT_MAX_AUDIO_MB,
   DEFAULT_MODEL,
   type NetworkConfig,
+  type DownloadsConfig,
   type PodcastConfig,
   type SiteConfig,
   type SiteConfigFile,
   type StorageConfig,
 } from './types';
-export { checkProducts, PRODUCTS_STATE, productsState, recordProducts, TARGETS_WITH_PRODUCTS } from './products';
+export { backlogState, BACKLOG_STATE, checkProducts, PRODUCTS_STATE, productsState, recordProducts, TARGETS_WITH_PRODUCTS, transcriptBacklog } from './products';

@@ -139,9 +139,11 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       usePublisherTranscripts: raw.transcription?.usePublisherTranscripts ?? true,
       mode: raw.transcription?.mode ?? 'local',
       queueAttempts: raw.transcription?.queueAttempts ?? 3,
+      ...(raw.transcription?.maxEpisodesPerRun ? { maxEpisodesPerRun: raw.transcription.maxEpisodesPerRun } : {}),
       vad: raw.transcription?.vad ?? {},
       corrections: path.resolve(path.dirname(configFile), raw.transcription?.corrections ?? 'corrections.txt'),
     },
+    downloads: { ...raw.downloads },
     network: { allowPrivateAddresses: raw.network?.allowPrivateAddresses ?? false },
     index: raw.index ?? { kind: 'local' },
   };

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from './atomic';
-import { stateFile, type SitePaths } from './paths';
+import { keys, stateFile, type SitePaths } from './paths';
+import type { EpisodeManifest } from './manifest';
 
 /**
  * The products ledger: which local files a cached target's state vouches for, with the cheap facts (size,
@@ -88,4 +89,32 @@ export function productsState(lost: Record<string, string[]>, runId: string): Re
   const out: Record<string, { lost: string[]; run?: string }> = {};
   for (const [target, keys] of Object.entries(lost)) out[target] = keys.length ? { lost: keys, run: runId } : { lost: [] };
   return out;
+}
+
+/**
+ * The state file the `rss` target writes with what `transcribe` still owes when transcription is done in
+ * bounded slices (`transcription.maxEpisodesPerRun`). Hashed by transcribe only (not by index): while
+ * episodes wait, each slice changes it, so the next run is never a cache hit that stands in for the slice
+ * still to do; once nothing waits it is the same bytes every run, and transcribe hits again.
+ */
+export const BACKLOG_STATE = 'backlog';
+
+/** Transcript keys of the manifest's downloaded episodes that have no transcript in the data folder yet, sorted. */
+export async function transcriptBacklog(paths: SitePaths, manifest: Pick<EpisodeManifest, 'episodes'>): Promise<string[]> {
+  const out: string[] = [];
+  for (const ep of manifest.episodes) {
+    if (ep.status !== 'downloaded' || !ep.audio?.sha256) continue;
+    const st = await fsp.stat(paths.transcriptFile(ep.podcast, ep.fileKey)).catch(() => undefined);
+    if (!st) out.push(keys.transcript(ep.podcast, ep.fileKey));
+  }
+  return out.sort();
+}
+
+/**
+ * The backlog state: without a per-run cap, transcribe does everything it is given, so nothing is recorded
+ * (the same bytes every run); with one, how many transcripts wait and a digest of which.
+ */
+export function backlogState(capped: boolean, waiting: readonly string[]): { capped: boolean; waiting?: number; sha256?: string } {
+  if (!capped) return { capped: false };
+  return { capped: true, waiting: waiting.length, sha256: sha256([...waiting].sort().join('\n')) };
 }

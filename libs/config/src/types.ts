@@ -41,6 +41,8 @@ export interface TranscriptionConfig {
   mode?: 'local' | 'queue';
   /** Queue mode: attempts per job before it is failed (default 3). */
   queueAttempts?: number;
+  /** At most this many episodes transcribed per run, newest first; the rest wait for later runs. Absent: all. */
+  maxEpisodesPerRun?: number;
   /** Voice-activity detection: Whisper hears only the speech. */
   vad?: VadConfig;
   /** Corrections file relative to the site folder (default corrections.txt; missing: none). */
@@ -54,6 +56,16 @@ export interface VadConfig {
   minSilenceMs?: number;
   padMs?: number;
   windowSeconds?: number;
+}
+
+/** Which episodes get audio, and how many per run (see the schema's "downloads"). Nothing set: all, at once. */
+export interface DownloadsConfig {
+  /** Only the N newest episodes of each podcast. */
+  newest?: number;
+  /** Only episodes published in the last N days. */
+  lastDays?: number;
+  /** At most this many downloads per run, newest first; the rest wait for later runs. */
+  maxPerRun?: number;
 }
 
 /** What URLs from untrusted sources (feeds, the bucket) may reach; see the schema's "network". */
@@ -73,6 +85,7 @@ export interface SiteConfigFile {
   storage?: StorageConfig;
   aws?: AwsConfig;
   transcription?: TranscriptionConfig;
+  downloads?: DownloadsConfig;
   network?: NetworkConfig;
   index?: IndexConfig;
 }
@@ -89,7 +102,7 @@ export interface SiteConfig {
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
   /** `mode` and `queueAttempts` are filled in by the loader; absent (configs built in code) means local, 3. */
-  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts'>> & {
+  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts' | 'maxEpisodesPerRun'>> & {
     prompt?: string;
     /** As configured (defaults are filled in by the speech lib); absent: all defaults. */
     vad?: VadConfig;
@@ -97,7 +110,11 @@ export interface SiteConfig {
     corrections?: string;
     mode?: 'local' | 'queue';
     queueAttempts?: number;
+    /** Absent: no cap. */
+    maxEpisodesPerRun?: number;
   };
+  /** As configured; absent (or empty): the whole back catalogue, no per-run cap. */
+  downloads?: DownloadsConfig;
   /** Optional so hand-made configs (tests, scripts) stay valid; absent means the defaults (nothing private). */
   network?: Required<NetworkConfig>;
   index: IndexConfig;

@@ -104,6 +104,11 @@ function resolveMediaUrl(raw: string, feedUrl: string): string {
   return new URL(raw, feedUrl).href;
 }
 
+/** The start of the site's `downloads.lastDays` window, counted from now. */
+function lastDaysSince(days: number | undefined): number | undefined {
+  return days && days > 0 ? Date.now() - days * 86_400_000 : undefined;
+}
+
 function parseSince(since: string | undefined): number | undefined {
   if (!since) return undefined;
   const t = Date.parse(since);
@@ -123,8 +128,7 @@ function selectWanted(records: readonly EpisodeRecord[], podcasts: ReadonlySet<s
   }
   const out: EpisodeRecord[] = [];
   for (const list of byPodcast.values()) {
-    // Newest first; undated last; file key breaks ties so the choice is deterministic.
-    list.sort((a, b) => (b.published ?? '').localeCompare(a.published ?? '') || a.fileKey.localeCompare(b.fileKey));
+    list.sort(newestFirst);
     out.push(...(opts.maxEpisodes && opts.maxEpisodes > 0 ? list.slice(0, opts.maxEpisodes) : list));
   }
   return out;
@@ -202,7 +206,9 @@ export async function runRss(site: SiteConfig, paths: SitePaths, given: RssOptio
     feedDeadlineMs: options.feedDeadlineSeconds * 1000,
     maxFeedBytes: options.maxFeedMB * 1e6,
     maxFailedRuns: options.maxFailedRuns,
-    since: parseSince(options.since),
+    since: parseSince(options.since) ?? lastDaysSince(site.downloads?.lastDays),
+    newest: options.maxEpisodes > 0 ? options.maxEpisodes : (site.downloads?.newest ?? 0),
+    maxPerRun: site.downloads?.maxPerRun ?? 0,
     deadlineMs,
     stop: stop.signal,
     retry: { ...DEFAULT_RETRY, retries: options.retries, baseMs: options.retryBaseMs, signal: stop.signal },
@@ -229,6 +235,10 @@ interface Run {
   maxFeedBytes: number;
   maxFailedRuns: number;
   since?: number;
+  /** The N newest of each podcast (0: all): --maxEpisodes, else the site's downloads.newest. */
+  newest: number;
+  /** Downloads per run (0: no cap): the site's downloads.maxPerRun. */
+  maxPerRun: number;
   deadlineMs: number;
   stop: AbortSignal;
   retry: RetryPolicy;
@@ -421,7 +431,7 @@ async function selectDownloads(run: Run, dl: Downloads, unsafe: Set<EpisodeRecor
   const wanted = selectWanted(
     dl.manifest.episodes.filter((r) => !unsafe.has(r)),
     new Set(dl.podcastsById.keys()),
-    { maxEpisodes: options.maxEpisodes, since: run.since },
+    { maxEpisodes: run.newest, since: run.since },
   );
   const todo: EpisodeRecord[] = [];
   for (const r of wanted) {
@@ -449,7 +459,24 @@ async function selectDownloads(run: Run, dl: Downloads, unsafe: Set<EpisodeRecor
     }
     todo.push(r);
   }
-  return todo;
+  return capDownloads(run, todo);
+}
+
+/**
+ * A bounded slice (the site's downloads.maxPerRun): the newest episodes of all podcasts first; the rest are
+ * pending, not failed, and come first in the next runs' slices.
+ */
+function capDownloads(run: Run, todo: EpisodeRecord[]): EpisodeRecord[] {
+  if (!run.maxPerRun || todo.length <= run.maxPerRun) return todo;
+  const slice = [...todo].sort(newestFirst).slice(0, run.maxPerRun);
+  run.counts.pending = todo.length - slice.length;
+  run.log.info(`downloading the newest ${slice.length} of ${todo.length} episodes (downloads.maxPerRun); ${run.counts.pending} wait for the next runs`);
+  return slice;
+}
+
+/** Newest first; undated last; the file key breaks ties so the choice is deterministic. */
+function newestFirst(a: EpisodeRecord, b: EpisodeRecord): number {
+  return (b.published ?? '').localeCompare(a.published ?? '') || a.fileKey.localeCompare(b.fileKey);
 }
 
 /** Step 2, do one: download an episode's media; a failure is recorded on the episode (a deadline is not its fault). */

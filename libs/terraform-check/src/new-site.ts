@@ -2,6 +2,7 @@ import {
   DEFAULT_AUTOMATION_ROLE_NAME,
   DEFAULT_MODEL,
   type ConfigProblem,
+  type DownloadsConfig,
   type SiteConfig,
   type SiteConfigFile,
 } from '@podline/config';
@@ -34,6 +35,10 @@ export interface NewSiteInput {
   centralAccountId?: string;
   /** Bucket holding the Terraform state. Default: podline-tfstate-<awsAccountId>. */
   stateBucket?: string;
+  /** Which episodes get audio and how many per run (the config's "downloads"). Default: none set (all, at once). */
+  downloads?: DownloadsConfig;
+  /** Transcripts per run (transcription.maxEpisodesPerRun). Default: no cap. */
+  maxEpisodesPerRun?: number;
 }
 
 /** The AWS side of an S3 site: what `nx g site --storage=s3` and `nx g site-storage --storage=s3` take. */
@@ -60,10 +65,11 @@ export function newSiteConfig(input: NewSiteInput): SiteConfigFile {
     title: input.title,
     podcasts: [{ id: input.podcastId ?? input.id, title: input.title, feedUrl: input.feedUrl, active: true }],
   };
-  const transcription = { engine: 'whisper' as const, model: DEFAULT_MODEL, language: 'en' };
-  if ((input.storage ?? 's3') === 'local') return { ...base, ...localStorageFields(), transcription, index: { kind: 'local' } };
+  const transcription = { engine: 'whisper' as const, model: DEFAULT_MODEL, language: 'en', ...(input.maxEpisodesPerRun ? { maxEpisodesPerRun: input.maxEpisodesPerRun } : {}) };
+  const downloads = input.downloads && Object.keys(input.downloads).length ? { downloads: input.downloads } : {};
+  if ((input.storage ?? 's3') === 'local') return { ...base, ...localStorageFields(), transcription, ...downloads, index: { kind: 'local' } };
   const aws = awsStorageFields({ ...input, awsAccountId: input.awsAccountId ?? '', region: input.region ?? '' });
-  return { ...base, storage: aws.storage, aws: aws.aws, transcription, index: aws.index };
+  return { ...base, storage: aws.storage, aws: aws.aws, transcription, ...downloads, index: aws.index };
 }
 
 /** The storage part of a local site: the local-folder bucket (data/.bucket/<id>) and, with it, the local index. */

@@ -1,6 +1,7 @@
 // What other projects use from this lib, by name (everything else is internal).
 export { EngineError, whisperEnv, type EngineSettings, type TranscriptionEngine } from './engine';
 export { ENGINES, getEngine } from './engines';
+export { DEFAULT_SPEED, estimateTranscription, formatEstimate, type TranscriptionEstimate } from './estimate';
 export { inspectModelFile, ModelFormatError } from './ggml';
 export { checkModel, downloadCommand, ModelError, modelFile } from './model';
 export { defaultThreads, TRANSCRIBE_DEFAULTS, type TranscribeOptions } from './options';

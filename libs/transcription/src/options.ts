@@ -52,7 +52,7 @@ export interface ResolvedTranscribeOptions {
   force: boolean;
   threads: number;
   beamSize: number;
-  /** Infinity: all. */
+  /** --maxEpisodes, else the site's transcription.maxEpisodesPerRun; Infinity: all. */
   maxEpisodes: number;
   engine: string;
   model: string;
@@ -69,7 +69,7 @@ export function resolveTranscribeOptions(site: Pick<SiteConfig, 'transcription'>
     force: o.force,
     threads: o.threads > 0 ? o.threads : defaultThreads(),
     beamSize: o.beamSize > 0 ? o.beamSize : 1,
-    maxEpisodes: o.maxEpisodes > 0 ? o.maxEpisodes : Infinity,
+    maxEpisodes: o.maxEpisodes > 0 ? o.maxEpisodes : (site.transcription.maxEpisodesPerRun ?? Infinity),
     engine: o.engine || site.transcription.engine,
     model: o.model || site.transcription.model,
     windowSeconds: o.windowSeconds > 0 ? o.windowSeconds : undefined,

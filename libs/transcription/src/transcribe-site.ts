@@ -30,6 +30,7 @@ import {
 import type { EngineSettings } from './engine';
 import { getEngine } from './engines';
 import { resolveTranscribeOptions, type TranscribeOptions } from './options';
+import { estimateTranscription, formatEstimate } from './estimate';
 import { publisherTranscriptSrt } from './publisher';
 import { loadSources, rawTranscriptFile, saveSources, type TranscriptSource } from './records';
 import { toSrt } from './srt';
@@ -186,7 +187,14 @@ export async function transcribeSite(input: {
   }
   todo.sort(newestFirst);
   const selected = todo.slice(0, Math.min(options.maxEpisodes, todo.length));
-  if (todo.length > selected.length) log.info(`${todo.length} episodes need transcripts; doing the newest ${selected.length} (maxEpisodes)`);
+  if (todo.length > selected.length) {
+    count('pending', todo.length - selected.length);
+    log.info(`${todo.length} episodes need transcripts; doing the newest ${selected.length} (maxEpisodes, or the site's transcription.maxEpisodesPerRun); the rest wait for the next runs`);
+  }
+  if (selected.length && !remote) {
+    const estimate = estimateTranscription({ episodes: selected, sources, engine: engineName, model: settings.model, usePublisher: site.transcription.usePublisherTranscripts });
+    log.info(formatEstimate(estimate, options.dryRun));
+  }
 
   const usePublisher = site.transcription.usePublisherTranscripts;
   if (options.dryRun) {
@@ -307,6 +315,9 @@ export async function transcribeSite(input: {
           ...(result.guards ? { guards: { ...result.guards } } : {}),
           audioSha256: ep.audio!.sha256,
           transcriptSha256: '',
+          // What this machine achieved: the next runs' time estimates use it.
+          durationSeconds: Math.round(result.durationSeconds),
+          speed: +speed.toFixed(3),
         };
       } catch (err) {
         const fix = fixOf(err);

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { pipelineProjects } from './pipeline-projects';
 import {
   PIPELINE,
+  BACKLOG_STATE,
   PRODUCTS_STATE,
   SITES_DIR,
   isSiteConfigPath,
@@ -51,7 +52,7 @@ function inputsFor(target: PipelinePhase): TargetConfiguration['inputs'] {
   const base: NonNullable<TargetConfiguration['inputs']> = ['default', '^production', ...ENV_INPUTS];
   switch (target) {
     case 'transcribe':
-      // The rss state: the manifest and the audio set.
+      // The rss states: the manifest and the audio set, what the data folder lost, what is still to transcribe.
       return [...base, { dependentTasksOutputFiles: '**/*.json' }];
     case 'upload':
       // What this machine has to offer: the states of rss (manifest, audio) and transcribe (transcripts).
@@ -79,8 +80,12 @@ export function siteTargets(siteId: string, prefix = '', transcriptionMode: 'loc
       dependsOn: i === 0 ? [] : [{ target: prefix + PIPELINE[i - 1], params: 'forward' }],
       cache: !outward,
       inputs: inputsFor(name),
-      // rss also writes the products state: what the data folder lost of the cached targets' products.
-      outputs: [`{workspaceRoot}/${stateFileRel(siteId, name)}`, ...(name === 'rss' ? [`{workspaceRoot}/${stateFileRel(siteId, PRODUCTS_STATE)}`] : [])],
+      // rss also writes the products state (what the data folder lost of the cached targets' products) and the
+      // backlog state (what transcribe still owes when it works in slices).
+      outputs: [
+        `{workspaceRoot}/${stateFileRel(siteId, name)}`,
+        ...(name === 'rss' ? [`{workspaceRoot}/${stateFileRel(siteId, PRODUCTS_STATE)}`, `{workspaceRoot}/${stateFileRel(siteId, BACKLOG_STATE)}`] : []),
+      ],
       options: {},
       metadata: {
         description: DESCRIPTIONS[name],

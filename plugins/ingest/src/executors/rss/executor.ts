@@ -1,4 +1,4 @@
-import { checkProducts, PRODUCTS_STATE, productsState, TARGETS_WITH_PRODUCTS } from '@podline/config';
+import { backlogState, BACKLOG_STATE, checkProducts, PRODUCTS_STATE, productsState, TARGETS_WITH_PRODUCTS, transcriptBacklog } from '@podline/config';
 import { runRss } from '@podline/feeds';
 import { runId } from '@podline/report';
 import { defineSiteExecutor } from '../common';
@@ -11,12 +11,13 @@ const interactive = () => !!process.stdout.isTTY && !process.env.CI;
  * `rss`: the site's feeds -> episode manifest + downloaded audio (all of it in @podline/feeds).
  * Several sites of one batch run at once: the work is network-bound.
  * Last of the outward-looking targets, it also states what the data folder lost of the cached targets'
- * products (the `products` state, hashed by transcribe and index), so a cache hit never stands in for them.
+ * products (the `products` state, hashed by transcribe and index), so a cache hit never stands in for them,
+ * and what transcribe still owes when it works in slices (the `backlog` state, hashed by transcribe).
  */
 const { executor, batch } = defineSiteExecutor<Schema>(
   'rss',
   async ({ workspaceRoot, site, paths, options, log }) => {
-    const { state, counts, problems } = await runRss(
+    const { state, manifest, counts, problems } = await runRss(
       site,
       paths,
       {
@@ -41,7 +42,15 @@ const { executor, batch } = defineSiteExecutor<Schema>(
       const what = keys[0] === '(no record)' ? 'are not on record in this data folder' : `are missing or changed here (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''})`;
       log.warn(`the products of ${target} ${what}: ${target} runs again instead of taking its cache`);
     }
-    return { state, counts, problems, extraStates: { [PRODUCTS_STATE]: productsState(lost, runId()) } };
+    // Transcription in bounded slices: what still waits is part of transcribe's hash, so a slice is never skipped.
+    const capped = !!site.transcription.maxEpisodesPerRun;
+    const waiting = capped && !options.dryRun ? await transcriptBacklog(paths, manifest) : [];
+    return {
+      state,
+      counts,
+      problems,
+      extraStates: { [PRODUCTS_STATE]: productsState(lost, runId()), [BACKLOG_STATE]: backlogState(capped, waiting) },
+    };
   },
   { batchConcurrency: 4 },
 );

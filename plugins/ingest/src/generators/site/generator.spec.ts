@@ -81,7 +81,8 @@ describe('site generator', () => {
 
   it('asks where the files live first, and leaves the AWS questions to the generator', () => {
     const prompted = Object.entries(schema.properties).filter(([, v]) => 'x-prompt' in v).map(([k]) => k);
-    expect(prompted).toEqual(['storage', 'id', 'title', 'feedUrl']);
+    expect(prompted).toEqual(['storage', 'id', 'title', 'feedUrl', 'episodes']);
+    expect(schema.properties.episodes['x-prompt'].items.map((i) => i.value)).toEqual(['all', 'newest', 'recent']);
     const storage = schema.properties.storage['x-prompt'];
     expect(storage.message).toBe("Where do the site's files live?");
     expect(storage.items.map((i) => i.value)).toEqual(['local', 's3']);
@@ -106,9 +107,34 @@ describe('site generator', () => {
       title: 'My Show',
       podcasts: [{ id: 'my-show', title: 'My Show', feedUrl: 'https://example.com/feed.xml', active: true }],
       storage: { kind: 'local' },
-      transcription: { engine: 'whisper', model: 'base.en', language: 'en' },
+      transcription: { engine: 'whisper', model: 'base.en', language: 'en', maxEpisodesPerRun: 3 },
+      downloads: { maxPerRun: 20 },
       index: { kind: 'local' },
     });
+    expect(await validateTerraform(treeReader(tree))).toEqual([]);
+  });
+
+  it('offers the whole back catalogue in slices, the newest N or the last N days, asking N when interactive', async () => {
+    const tree = workspaceWithModules();
+    const site = { storage: 'local' as const, title: 'Show', feedUrl: 'https://example.com/feed.xml' };
+    const read = (id: string) => JSON.parse(tree.read(`sites/${id}/site.config.json`, 'utf8')!);
+    await siteGenerator(tree, { ...site, id: 'whole', episodes: 'all', maxDownloadsPerRun: 0, maxEpisodesPerRun: 0 }, undefined);
+    expect(read('whole').downloads).toBeUndefined();
+    expect(read('whole').transcription.maxEpisodesPerRun).toBeUndefined();
+    await siteGenerator(tree, { ...site, id: 'newest', episodes: 'newest', newest: 5, maxDownloadsPerRun: 2, maxEpisodesPerRun: 1 }, undefined);
+    expect(read('newest').downloads).toEqual({ newest: 5, maxPerRun: 2 });
+    expect(read('newest').transcription.maxEpisodesPerRun).toBe(1);
+    const asked: string[] = [];
+    await siteGenerator(tree, { ...site, id: 'recent', episodes: 'recent' }, async (q, initial) => {
+      asked.push(`${q} [${initial}]`);
+      return '30';
+    });
+    expect(asked).toEqual(['Episodes from how many of the last days? [90]']);
+    expect(read('recent').downloads).toEqual({ lastDays: 30, maxPerRun: 20 });
+    await siteGenerator(tree, { ...site, id: 'quiet', episodes: 'newest' }, undefined);
+    expect(read('quiet').downloads).toEqual({ newest: 20, maxPerRun: 20 });
+    await expect(siteGenerator(tree, { ...site, id: 'odd', episodes: 'some' as 'all' })).rejects.toThrow('--episodes must be "all"');
+    // Every one of them is a valid site config.
     expect(await validateTerraform(treeReader(tree))).toEqual([]);
   });
 

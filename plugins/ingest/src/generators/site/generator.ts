@@ -1,5 +1,5 @@
 import { logger, type Tree } from '@nx/devkit';
-import { formatProblems } from '@podline/config';
+import { formatProblems, type DownloadsConfig } from '@podline/config';
 import { planNewSite, type SiteStorageChoice, type WorkspaceReader } from '@podline/terraform-check';
 import { isInteractive, terminalAsk, type AskText } from '../prompt';
 import type { SiteGeneratorSchema } from './schema';
@@ -34,6 +34,40 @@ export async function awsAnswers(options: { awsAccountId?: string | number; regi
   return { awsAccountId, region };
 }
 
+/** Defaults of the episode choice: the newest 20, the last 90 days; slices of 20 downloads and 3 transcripts per run. */
+export const EPISODE_DEFAULTS = Object.freeze({ newest: 20, lastDays: 90, maxDownloadsPerRun: 20, maxEpisodesPerRun: 3 });
+
+/**
+ * Which episodes a new site takes (the config's "downloads" and transcription.maxEpisodesPerRun): the whole
+ * back catalogue in bounded slices, the newest N or the last N days. N is asked when interactive and not given.
+ */
+export async function episodeChoice(options: Pick<SiteGeneratorSchema, 'id' | 'episodes' | 'newest' | 'lastDays' | 'maxDownloadsPerRun' | 'maxEpisodesPerRun'>, ask: AskText | undefined) {
+  const episodes = options.episodes ?? 'all';
+  if (episodes !== 'all' && episodes !== 'newest' && episodes !== 'recent') {
+    throw new Error(`Cannot add site "${options.id}": --episodes must be "all" (the whole back catalogue), "newest" or "recent", not "${String(episodes)}"`);
+  }
+  const number = async (given: number | undefined, question: string, fallback: number) => {
+    if (given !== undefined) return given;
+    const answer = ask ? Number(await ask(question, String(fallback))) : NaN;
+    return Number.isInteger(answer) && answer > 0 ? answer : fallback;
+  };
+  const downloads: DownloadsConfig = {};
+  if (episodes === 'newest') downloads.newest = await number(options.newest, 'How many of the newest episodes of each podcast?', EPISODE_DEFAULTS.newest);
+  if (episodes === 'recent') downloads.lastDays = await number(options.lastDays, 'Episodes from how many of the last days?', EPISODE_DEFAULTS.lastDays);
+  const perRun = options.maxDownloadsPerRun ?? EPISODE_DEFAULTS.maxDownloadsPerRun;
+  if (perRun > 0) downloads.maxPerRun = perRun;
+  const maxEpisodesPerRun = options.maxEpisodesPerRun ?? EPISODE_DEFAULTS.maxEpisodesPerRun;
+  return { downloads, ...(maxEpisodesPerRun > 0 ? { maxEpisodesPerRun } : {}) };
+}
+
+/** What the new site takes per run, in words. */
+function slicesText(e: Awaited<ReturnType<typeof episodeChoice>>): string {
+  const which = e.downloads.newest ? `the newest ${e.downloads.newest} episodes` : e.downloads.lastDays ? `the episodes of the last ${e.downloads.lastDays} days` : 'the whole back catalogue';
+  const dl = e.downloads.maxPerRun ? `${e.downloads.maxPerRun} downloads` : 'every download';
+  const tr = e.maxEpisodesPerRun ? `${e.maxEpisodesPerRun} transcripts` : 'every transcript';
+  return `Episodes: ${which}, newest first, ${dl} and ${tr} per run (the rest wait for the next runs; "downloads" and transcription.maxEpisodesPerRun in its site.config.json).`;
+}
+
 /**
  * `nx g site <id>`: a new site. `--storage=local` writes only the site config (local-folder bucket,
  * local index); `--storage=s3` writes the config and the site's Terraform files. All decisions
@@ -50,6 +84,7 @@ export default async function siteGenerator(tree: Tree, options: SiteGeneratorSc
     }
   }
   const aws: { awsAccountId?: string; region?: string } = storage === 's3' ? await awsAnswers(options, ask) : {};
+  const episodes = await episodeChoice(options, ask);
   const plan = await planNewSite(treeReader(tree), {
     id: options.id,
     title: options.title,
@@ -60,6 +95,7 @@ export default async function siteGenerator(tree: Tree, options: SiteGeneratorSc
     automationRoleName: options.automationRoleName,
     centralAccountId: accountText(options.centralAccountId),
     stateBucket: options.stateBucket,
+    ...episodes,
   });
   if (plan.problems.length) {
     throw new Error(`Cannot add site "${options.id}":\n${formatProblems(plan.problems)}`);
@@ -76,6 +112,6 @@ export default async function siteGenerator(tree: Tree, options: SiteGeneratorSc
             `Site "${options.id}" added${plan.createsAutomationRole ? ` (it creates the automation role of account ${aws.awsAccountId})` : ''}.`,
             'Next: npx nx run tools:validate-terraform, then plan and apply it as terraform/README.md describes.',
           ];
-    logger.info(next.join('\n'));
+    logger.info([...next, slicesText(episodes)].join('\n'));
   };
 }
