@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { parseEnvFile } from '@podline/config';
 
 /** The central automation settings: credentials (or the default chain), region and endpoint overrides. */
 export interface AutomationConfig {
@@ -13,22 +14,8 @@ export interface AutomationConfig {
 
 export const AUTOMATION_ENV_FILE = '.env.automation';
 
-/** Parse dotenv-style text: KEY=VALUE lines, `export ` prefix, # comments, single or double quotes. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[2].trim();
-    const q = value[0];
-    if ((q === '"' || q === "'") && value.endsWith(q) && value.length >= 2) value = value.slice(1, -1);
-    else value = value.replace(/\s+#.*$/, '');
-    out[m[1]] = value;
-  }
-  return out;
-}
+/** The one dotenv reader lives in config (it also reads `.env.secrets`). */
+export { parseEnvFile };
 
 /**
  * The automation config: `.env.automation` at the workspace root (gitignored; see .env.automation.template),

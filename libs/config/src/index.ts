@@ -48,3 +48,16 @@ export {
   type StorageConfig,
 } from './types';
 export { backlogState, BACKLOG_STATE, checkProducts, PRODUCTS_STATE, productsState, recordProducts, TARGETS_WITH_PRODUCTS, transcriptBacklog } from './products';
+export {
+  hasSecrets,
+  maskSecrets,
+  maskSecretsDeep,
+  maskSecretsIn,
+  parseEnvFile,
+  registerSecrets,
+  revealSecrets,
+  SECRETS_FILE,
+  SecretError,
+  secretNames,
+  setSecretsRoot,
+} from './secrets';

@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
-import { PodlineError } from '@podline/config';
+import { maskSecrets, PodlineError, revealSecrets } from '@podline/config';
 import { checkUntrustedUrl, policyLookup, RefusedUrlError, type UrlPolicy } from './url-policy';
 
 /** Sent with every request, so publishers can see who reads their feed. */
@@ -144,6 +144,8 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('close', () => opts.signal?.removeEventListener('abort', onAbort));
     const timeoutMs = opts.timeoutMs ?? 30_000;
+    // Messages name the URL as stored (a secret in it masked), never as sent.
+    const shown = maskSecrets(url.href);
     let response: http.IncomingMessage | undefined;
     const fail = (err: Error) => {
       if (response) response.destroy(err);
@@ -151,12 +153,12 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
     };
     // Socket idle timeout: covers a server that never answers and a body that stops mid-way.
     req.setTimeout(timeoutMs, () => {
-      fail(new FetchError(`no data from ${url.href} for ${Math.round(timeoutMs / 1000)} s (timed out)`, url.href, { retryable: true, code: 'ETIMEDOUT' }));
+      fail(new FetchError(`no data from ${shown} for ${Math.round(timeoutMs / 1000)} s (timed out)`, shown, { retryable: true, code: 'ETIMEDOUT' }));
     });
     let deadline: NodeJS.Timeout | undefined;
     if (opts.deadlineMs) {
       deadline = setTimeout(() => {
-        fail(new FetchError(`${url.href} did not finish within ${Math.round(opts.deadlineMs! / 1000)} s (timed out)`, url.href, { retryable: true, code: 'ETIMEDOUT' }));
+        fail(new FetchError(`${shown} did not finish within ${Math.round(opts.deadlineMs! / 1000)} s (timed out)`, shown, { retryable: true, code: 'ETIMEDOUT' }));
       }, opts.deadlineMs);
       deadline.unref();
       req.on('close', () => clearTimeout(deadline));
@@ -165,7 +167,7 @@ function requestOnce(url: URL, headers: Record<string, string>, opts: OpenOption
       clearTimeout(deadline);
       if (err instanceof FetchError || err instanceof DeadlineError || err instanceof RefusedUrlError) return reject(err);
       const code = (err as NodeJS.ErrnoException).code;
-      reject(new FetchError(`${url.href}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, url.href, { retryable: isRetryable(err), code }));
+      reject(new FetchError(`${shown}: ${maskSecrets(err.message)}${code && !err.message.includes(code) ? ` (${code})` : ''}`, shown, { retryable: isRetryable(err), code }));
     });
     req.on('response', (res) => {
       response = res;
@@ -204,10 +206,21 @@ function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string | undef
  * A 304 is returned as is (the caller sent the conditional headers).
  */
 export async function openUrl(url: string, opts: OpenOptions = {}): Promise<OpenedResponse> {
+  try {
+    return await openRevealed(url, opts);
+  } catch (err) {
+    // A secret (`${secret:NAME}`) is revealed for the request only: what comes back names it masked.
+    if (err instanceof Error) err.message = maskSecrets(err.message);
+    if (err instanceof FetchError) (err as { url: string }).url = maskSecrets(err.url);
+    throw err;
+  }
+}
+
+async function openRevealed(url: string, opts: OpenOptions): Promise<OpenedResponse> {
   const headers = opts.headers ?? {};
   const maxRedirects = opts.maxRedirects ?? 5;
   const seen = new Set<string>();
-  let current = url;
+  let current = revealSecrets(url);
   let allPermanent = true;
   for (let hop = 0; ; hop++) {
     let parsed: URL;
@@ -243,18 +256,19 @@ export async function openUrl(url: string, opts: OpenOptions = {}): Promise<Open
       res.resume();
       throw statusError(parsed.href, status, res.headers);
     }
-    const permanentUrl = hop > 0 && allPermanent ? parsed.href : undefined;
+    const permanentUrl = hop > 0 && allPermanent ? maskSecrets(parsed.href) : undefined;
+    const answered = maskSecrets(parsed.href);
     const decoder = opts.decompress ? decoderFor(res.headers['content-encoding']) : undefined;
     if (decoder) {
       // A truncated compressed body fails in the decoder ("unexpected end of file").
       res.on('error', (err) => decoder.destroy(err));
       // A reader that stops early (a size cap) closes the connection too, so nothing more is inflated or read.
       decoder.on('close', () => res.destroy());
-      return { url: parsed.href, status, headers: flatHeaders(res.headers), permanentUrl, body: res.pipe(decoder) };
+      return { url: answered, status, headers: flatHeaders(res.headers), permanentUrl, body: res.pipe(decoder) };
     }
     const len = res.headers['content-length'];
     const length = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
-    return { url: parsed.href, status, headers: flatHeaders(res.headers), length, permanentUrl, body: res };
+    return { url: answered, status, headers: flatHeaders(res.headers), length, permanentUrl, body: res };
   }
 }
 

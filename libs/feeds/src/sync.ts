@@ -5,6 +5,7 @@ import {
   readManifest,
   keys,
   localResourceProblem,
+  maskSecretsIn,
   resolveFeedUrl,
   stripControl,
   writeFileAtomic,
@@ -21,6 +22,7 @@ import { looksLikeAudio, looksLikeVideo } from './audio';
 import { downloadAudio, hashFile, NotAudioError, TooLargeError } from './download';
 import { fetchFeed, type FeedValidators } from './feed-fetch';
 import { DeadlineError, FetchError, isTimeout } from './http';
+import { episodeIdentity } from './identity';
 import { emptyManifest, mergeFeed, sortRecords } from './merge';
 import { decodeFeed, FeedParseError, parseFeedXml } from './parse';
 import { resolveRssOptions, type RssOptions } from './options';
@@ -273,6 +275,8 @@ interface Downloads {
   total: number;
   saving: Promise<unknown>;
   lastSave: number;
+  /** Per podcast, the enclosure URLs of a fresh read of its feed (by episode id), once a stored one expired. */
+  fresh: Map<string, Promise<Map<string, string>>>;
   /** This machine's own trouble (disk full, no permission): downloading stops, no episode is blamed. */
   stopped?: { key: string; message: string; fix: string };
 }
@@ -310,6 +314,7 @@ async function runRssUntil(run: Run): Promise<RssResult> {
     total: 0,
     saving: Promise.resolve(),
     lastSave: Date.now(),
+    fresh: new Map(),
   };
   const todo = await selectDownloads(run, dl, records.unsafe);
   if (dryRun) {
@@ -396,7 +401,9 @@ async function readOneFeed(run: Run, records: Records, feeds: FeedsRead, podcast
       if (base) feeds.writes.push({ podcast: podcast.id, validators: { ...base, configuredUrl: configured, movedTo } });
       return;
     }
-    const feed = await parseFeedXml(decodeFeed(fetched.body, fetched.contentType));
+    // A private feed's token in its own links (enclosures, transcripts) is stored masked, as `${secret:NAME}`.
+    const body = maskSecretsIn(fetched.body);
+    const feed = await parseFeedXml(decodeFeed(body, fetched.contentType));
     for (const w of feed.warnings) log.warn(`podcast ${podcast.id}: feed ${url}, ${w}`);
     const announced = newAddress(feed.newFeedUrl, url);
     const movedTo = fetched.permanentUrl ? remember(fetched.permanentUrl, 'permanent redirect') : remember(announced, 'itunes:new-feed-url');
@@ -407,7 +414,7 @@ async function readOneFeed(run: Run, records: Records, feeds: FeedsRead, podcast
     counts.video += merged.video;
     counts.duplicates += merged.duplicates;
     records.byPodcast.set(podcast.id, merged.records);
-    feeds.writes.push({ podcast: podcast.id, body: fetched.body, validators: { ...fetched.validators, configuredUrl: configured, movedTo } });
+    feeds.writes.push({ podcast: podcast.id, body, validators: { ...fetched.validators, configuredUrl: configured, movedTo } });
     log.info(`podcast ${podcast.id}: ${feed.items.length} items, ${merged.added} new`);
   } catch (err) {
     const message = err instanceof DeadlineError ? `not read: the run reached its deadline (${Math.round(run.deadlineMs / 1000)} s)` : `feed ${url}: ${(err as Error).message}`;
@@ -499,7 +506,7 @@ async function downloadOne(run: Run, dl: Downloads, r: EpisodeRecord): Promise<v
       return;
     }
     let lastShown = 0;
-    const got = await downloadAudio(url, paths.file(key), {
+    const download = (from: string) => downloadAudio(from, paths.file(key), {
       timeoutMs: run.timeoutMs,
       retry: run.retry,
       signal: stop,
@@ -515,7 +522,19 @@ async function downloadOne(run: Run, dl: Downloads, r: EpisodeRecord): Promise<v
       },
       onRetry: (err, attempt, wait) => log.warn(`${key}: attempt ${attempt + 1} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`),
     });
-    update(dl, r, { ...r, audio: { key, size: got.size, sha256: got.sha256 }, status: 'downloaded', error: undefined, failedRuns: undefined });
+    let got;
+    let audioUrl = r.audioUrl;
+    try {
+      got = await download(url);
+    } catch (err) {
+      // A signed enclosure URL that expired since the feed was read: the feed, read again now, gives a fresh one.
+      const renewed = expiredEnclosure(err) ? await freshEnclosure(run, dl, r, feedUrl) : undefined;
+      if (!renewed || renewed === r.audioUrl) throw err;
+      log.info(`${key}: the stored enclosure URL was refused (${(err as Error).message}); downloading the one the feed gives now`);
+      audioUrl = renewed;
+      got = await download(resolveMediaUrl(renewed, feedUrl));
+    }
+    update(dl, r, { ...r, audioUrl, audio: { key, size: got.size, sha256: got.sha256 }, status: 'downloaded', error: undefined, failedRuns: undefined });
     counts.downloaded++;
     counts.bytes += got.size;
     log.progress(`${tag()} done, ${formatBytes(got.size)}`);
@@ -548,6 +567,46 @@ async function downloadOne(run: Run, dl: Downloads, r: EpisodeRecord): Promise<v
     dl.done++;
     saveSoon(run, dl);
   }
+}
+
+/** A refusal that a signed, expiring enclosure URL gets once it is out of date. */
+function expiredEnclosure(err: unknown): boolean {
+  return err instanceof FetchError && (err.status === 401 || err.status === 403 || err.status === 410);
+}
+
+/**
+ * The episode's enclosure URL as its feed gives it now (read in full, once per podcast and run), masked like
+ * every stored URL; undefined when the feed cannot be read or no longer has the episode.
+ */
+async function freshEnclosure(run: Run, dl: Downloads, r: EpisodeRecord, feedUrl: string): Promise<string | undefined> {
+  let urls = dl.fresh.get(r.podcast);
+  if (!urls) {
+    urls = (async () => {
+      const out = new Map<string, string>();
+      try {
+        const fetched = await fetchFeed(feedUrl, undefined, {
+          timeoutMs: run.timeoutMs,
+          feedDeadlineMs: run.feedDeadlineMs,
+          maxBytes: run.maxFeedBytes,
+          signal: run.stop,
+          retry: run.retry,
+          onRequest: () => run.counts.requests++,
+          policy: untrustedUrlPolicy(run.site, feedUrl),
+        });
+        if (!fetched.changed) return out;
+        const feed = await parseFeedXml(decodeFeed(maskSecretsIn(fetched.body), fetched.contentType));
+        for (const item of feed.items) {
+          const id = episodeIdentity(item)?.id;
+          if (id && item.enclosure?.url && !out.has(id)) out.set(id, item.enclosure.url);
+        }
+      } catch (err) {
+        run.log.warn(`podcast ${r.podcast}: reading the feed again for fresh enclosure URLs failed (${(err as Error).message})`);
+      }
+      return out;
+    })();
+    dl.fresh.set(r.podcast, urls);
+  }
+  return (await urls).get(r.id);
 }
 
 /** Save the manifest now and then while downloads run (a crash in between is recovered by adopting the files). */

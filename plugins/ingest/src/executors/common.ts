@@ -16,7 +16,11 @@ import {
   localResourceProblem,
   lockFile,
   loadSiteConfig,
+  maskSecrets,
+  maskSecretsDeep,
   recordProducts,
+  registerSecrets,
+  setSecretsRoot,
   TARGETS_WITH_PRODUCTS,
   stateFile,
   writeJsonAtomic,
@@ -83,7 +87,9 @@ export interface DefineOptions {
  */
 function makeLogger(prefix: string, verbose: boolean, sink: string[], batch: boolean): Logger {
   const tty = process.stdout.isTTY && !process.env.CI;
-  const out = (stream: NodeJS.WriteStream, line: string) => {
+  const out = (stream: NodeJS.WriteStream, text: string) => {
+    // A private feed's token never reaches the terminal, the Nx cache's copy of it, or a batch's output.
+    const line = maskSecrets(text);
     if (batch) sink.push(line);
     else stream.write(line + '\n');
   };
@@ -97,8 +103,8 @@ function makeLogger(prefix: string, verbose: boolean, sink: string[], batch: boo
       if (debug) out(process.stdout, `${prefix} debug: ${m}`);
     },
     progress: (m) => {
-      if (tty) process.stdout.write(`\r\x1b[2K${prefix} ${m}`);
-      else process.stdout.write(`${prefix} ${m}\n`);
+      if (tty) process.stdout.write(`\r\x1b[2K${prefix} ${maskSecrets(m)}`);
+      else process.stdout.write(`${prefix} ${maskSecrets(m)}\n`);
     },
   };
 }
@@ -253,6 +259,9 @@ export async function runSiteTask<O>(
     const clash = siteIdClashes(findSiteConfigsOnDisk(workspaceRoot)).get(path.basename(projectRoot));
     if (clash?.includes(projectRoot.split(path.sep).join('/'))) throw new ConfigError([siteIdClashProblem(projectRoot.split(path.sep).join('/'), clash)]);
     const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
+    // Secrets its feed URLs refer to (`${secret:NAME}`) are masked in everything this task prints or writes.
+    setSecretsRoot(workspaceRoot);
+    registerSecrets(site.podcasts.map((p) => p.feedUrl).join('\n'));
     const paths = new SitePaths(site.id, workspaceRoot);
     if (!options.dryRun) await takeSiteLock(site.id, workspaceRoot, log);
     // Links in the data folder are never followed: the storage targets skip them (with a warning); the targets
@@ -261,13 +270,13 @@ export async function runSiteTask<O>(
     if (links.length && !WALKING_TARGETS.has(target)) throw new SymlinkError(links.join(', '));
     const outcome = await run({ workspaceRoot, projectName, target, site, paths, options, log, shared });
     if (!options.dryRun && outcome.state !== undefined) {
-      await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), outcome.state);
+      await writeJsonAtomic(stateFile(workspaceRoot, site.id, target), maskSecretsDeep(outcome.state));
       if (outcome.products || (TARGETS_WITH_PRODUCTS as readonly string[]).includes(target)) {
         await recordProducts(paths, workspaceRoot, target, outcome.products ?? []);
       }
     }
     if (!options.dryRun) {
-      for (const [name, state] of Object.entries(outcome.extraStates ?? {})) await writeJsonAtomic(stateFile(workspaceRoot, site.id, name), state);
+      for (const [name, state] of Object.entries(outcome.extraStates ?? {})) await writeJsonAtomic(stateFile(workspaceRoot, site.id, name), maskSecretsDeep(state));
     }
     record.counts = outcome.counts ?? {};
     record.problems = outcome.problems ?? [];
@@ -288,7 +297,7 @@ export async function runSiteTask<O>(
   }
   record.seconds = Math.round((Date.now() - started) / 100) / 10;
   try {
-    await recordTask(workspaceRoot, record);
+    await recordTask(workspaceRoot, maskSecretsDeep(record));
   } catch (err) {
     log.warn(`could not write the run report: ${(err as Error).message}`);
   }
