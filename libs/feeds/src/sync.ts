@@ -77,7 +77,7 @@ function feedFix(err: unknown): string {
   if (err instanceof FetchError) {
     if (err.options.code === 'ETOOBIG') return 'raise --maxFeedMB of the rss target if the feed is genuine; the previous manifest is kept';
     if (err.status === 404 || err.status === 410) return 'the feed is gone or moved: correct podcasts[].feedUrl in site.config.json, or set "active": false';
-    if (err.status === 401 || err.status === 403) return 'the feed server refuses us: check the URL (private feeds need their token in the URL)';
+    if (err.status === 401 || err.status === 403) return 'the feed server refuses us: check the URL; a private feed needs its token, named in the URL as ${secret:NAME} and set in the environment or .env.secrets';
     if (/redirect/.test(err.message)) return 'the feed server redirects in a circle or too often: check podcasts[].feedUrl, or tell the publisher';
     if (err.retryable) return 'the feed server is failing or slow; it is tried again on the next run';
   }

@@ -4,7 +4,7 @@ import type { TranscriptSource } from './records';
 /**
  * Audio seconds per wall-clock second assumed before this machine has measured its own: what the whisper
  * engine achieved with a model of base.en's shape on two shared cores (bench/transcribe, fixed windows,
- * 3.7× real time; the README's "Your own podcast" says how it was measured). Every local transcript then
+ * 3.65× real time on a quiet moment, rounded down; the README's "Your own podcast" says how it was measured). Every local transcript then
  * records its measured speed, and the estimate uses those instead.
  */
 export const DEFAULT_SPEED = 3.5;
@@ -78,7 +78,7 @@ export function estimateTranscription(input: {
 
 function hours(seconds: number): string {
   const h = seconds / 3600;
-  return h >= 10 ? `${Math.round(h)} h` : h >= 0.1 ? `${h.toFixed(1)} h` : `${Math.max(1, Math.round(seconds / 60))} min`;
+  return h >= 10 ? `${Math.round(h)} h` : h >= 1 ? `${h.toFixed(1)} h` : `${Math.max(1, Math.round(seconds / 60))} min`;
 }
 
 /** "transcribing 12 episodes, 9.5 h of audio: about 2.7 h at 3.5× real time (measured here over 20 transcripts)". */

@@ -40,7 +40,7 @@ describe('ingest plugin inference', () => {
     expect(targets.rss.cache).toBe(false);
     expect(targets.transcribe.cache).toBe(true);
     // rss also states what the data folder lost of transcribe's and index's products; both hash it.
-    expect(targets.rss.outputs).toEqual(['{workspaceRoot}/.podline/state/alpha/rss.json', '{workspaceRoot}/.podline/state/alpha/products.json']);
+    expect(targets.rss.outputs).toEqual(['{workspaceRoot}/.podline/state/alpha/rss.json', '{workspaceRoot}/.podline/state/alpha/products.json', '{workspaceRoot}/.podline/state/alpha/backlog.json']);
     expect(targets.index.inputs).toContainEqual({ dependentTasksOutputFiles: '**/products.json', transitive: true });
   });
 
