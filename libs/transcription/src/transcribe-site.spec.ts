@@ -187,6 +187,9 @@ describe('transcribeSite', () => {
       audioSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       transcriptSha256: sha256(await read('2024-01-01_whisper')),
       correctionsSha256: '',
+      // What this machine achieved, for the next runs' estimates.
+      durationSeconds: expect.any(Number),
+      speed: expect.any(Number),
     });
     expect(sources['transcripts/show/2024-01-03_publisher-json.srt']).toMatchObject({ source: 'publisher', format: 'json', url: `${base}/t/ep3.json` });
     expect(result.state).toEqual({
@@ -215,7 +218,7 @@ describe('transcribeSite', () => {
     const lines: string[] = [];
     const other = await transcribeSite({ workspaceRoot: ws, site: siteConfig(ws), paths, options: { ...options, model: 'other', maxEpisodes: 1 }, log: logger(lines) });
     // Only the two failures are attempted (the newest first, one per maxEpisodes), with the missing model.
-    expect(other.counts).toEqual({ outdated: 2, failed: 1 });
+    expect(other.counts).toEqual({ outdated: 2, failed: 1, pending: 1 });
     expect(other.problems[0]).toMatchObject({ episode: '2024-01-06_empty' });
 
     const forced = await transcribeSite({ workspaceRoot: ws, site: siteConfig(ws), paths, options: { ...options, force: true, maxEpisodes: 1 }, log: logger([]) });
