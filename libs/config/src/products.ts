@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from './atomic';
-import { keys, stateFile, type SitePaths } from './paths';
+import { sha256 } from './hash';
 import type { EpisodeManifest } from './manifest';
+import { keys, stateFile, type SitePaths } from './paths';
 
 /**
  * The products ledger: which local files a cached target's state vouches for, with the cheap facts (size,
@@ -26,7 +26,6 @@ function ledgerFile(paths: SitePaths, target: string): string {
   return path.join(paths.cacheDir(), 'products', `${target}.json`);
 }
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 async function stamp(paths: SitePaths, key: string): Promise<[number, number, number] | undefined> {
   const st = await fsp.lstat(paths.file(key)).catch(() => undefined);
