@@ -5,7 +5,6 @@ import type { RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
 import { LocalFolderBackend } from './local-backend';
 import { SYNC_DEFAULTS } from './options';
-import { S3Backend } from './s3-backend';
 import type { StorageBackend } from './types';
 
 export interface OpenOptions {
@@ -34,6 +33,9 @@ export async function openBackend(site: SiteConfig, paths: SitePaths, options: O
     case 's3': {
       // PODLINE_S3_ENDPOINT points every S3 site at an S3-compatible server (tests, end-to-end runs).
       const endpoint = storage.endpoint ?? (env.PODLINE_S3_ENDPOINT || undefined);
+      // Loaded only for S3 sites: the AWS SDK's S3 client takes a few hundred ms to load, which the targets of
+      // local and storage-less sites (and every no-op cron run of them) need not pay.
+      const { S3Backend } = await import('./s3-backend');
       return new S3Backend({
         siteId: site.id,
         bucket: storage.bucket,
