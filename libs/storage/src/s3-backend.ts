@@ -85,6 +85,8 @@ export class S3Backend implements StorageBackend {
     for (const name of ['loggerMiddleware', 'addExpectContinueMiddleware', 's3ExpressMiddleware', 'recursionDetectionMiddleware', 'getUserAgentMiddleware', 'retryMiddleware']) {
       this.client.middlewareStack.remove(name);
     }
+    // The signing step is placed relative to the retry step by name: a pass-through keeps its place.
+    this.client.middlewareStack.add((next) => next, { step: 'finalizeRequest', priority: 'high', name: 'retryMiddleware' });
     // Count every request that goes on the wire (benchmarks assert "one LIST page and nothing else").
     this.client.middlewareStack.add(
       (next) => async (args) => {
