@@ -5,6 +5,7 @@ import type { RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
 import { LocalFolderBackend } from './local-backend';
 import { SYNC_DEFAULTS } from './options';
+import { S3Backend } from './s3-backend';
 import type { StorageBackend } from './types';
 
 export interface OpenOptions {
@@ -33,12 +34,6 @@ export async function openBackend(site: SiteConfig, paths: SitePaths, options: O
     case 's3': {
       // PODLINE_S3_ENDPOINT points every S3 site at an S3-compatible server (tests, end-to-end runs).
       const endpoint = storage.endpoint ?? (env.PODLINE_S3_ENDPOINT || undefined);
-      // Loaded only for S3 sites: the AWS SDK's S3 client takes a few hundred ms to load, which the targets of
-      // local and storage-less sites (and every no-op cron run of them) need not pay.
-      // (require, not import(): a dynamic import would go through Node's ESM loader, which does not resolve the
-      // TypeScript sources the executors run from.)
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { S3Backend } = require('./s3-backend') as typeof import('./s3-backend');
       return new S3Backend({
         siteId: site.id,
         bucket: storage.bucket,
