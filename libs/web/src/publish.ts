@@ -2,7 +2,7 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { ifExists, stableStringify, writeFileAtomic } from '@podline/config';
 import { isVersionedWebFile, WEB_FOLDER } from './layout';
 import type { SiteJson } from './page/site-json';
@@ -119,8 +119,17 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
 
   const assets: Array<[string, Buffer]> = [];
   const asset = (name: string, ext: string, data: Buffer): string => {
-    const file = `assets/${name}-${hash16(data)}.${ext}.br`;
-    assets.push([file, brotli(data)]);
+    const hash = hash16(data);
+    const file = `assets/${name}-${hash}.${ext}.br`;
+    // Compressing the wasm takes seconds: an intact copy from an earlier run is reused.
+    const existing = existsSync(path.join(webDir, file)) ? readFileSync(path.join(webDir, file)) : undefined;
+    let intact = false;
+    try {
+      intact = !!existing && hash16(brotliDecompressSync(existing)) === hash;
+    } catch {
+      /* damaged: compress again */
+    }
+    assets.push([file, intact ? existing! : brotli(data)]);
     return file;
   };
   const app = asset('app', 'js', Buffer.from(await bundlePage()));
