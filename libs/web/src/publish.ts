@@ -16,9 +16,16 @@ const PAGE_SRC = path.join(__dirname, 'page');
  * Brotli at its best quality: the script, the worker and the wasm are stored compressed (`<name>.br`, with
  * `Content-Encoding: br` in the bucket), so every host sends them compressed, the same bytes every time.
  */
-function brotli(data: Buffer): Buffer {
-  return brotliCompressSync(data, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.length } });
+function brotli(data: Buffer, hash: string): Buffer {
+  let out = compressed.get(hash);
+  if (!out) {
+    out = brotliCompressSync(data, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.length } });
+    compressed.set(hash, out);
+  }
+  return out;
 }
+/** Compressed assets by content hash: the sites of one batch share the seconds the wasm takes. */
+const compressed = new Map<string, Buffer>();
 
 function sqlJsFile(name: string): string {
   return path.join(path.dirname(require.resolve('sql.js-httpvfs/package.json')), 'dist', name);
@@ -129,7 +136,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
     } catch {
       /* damaged: compress again */
     }
-    assets.push([file, intact ? existing! : brotli(data)]);
+    assets.push([file, intact ? existing! : brotli(data, hash)]);
     return file;
   };
   const app = asset('app', 'js', Buffer.from(await bundlePage()));

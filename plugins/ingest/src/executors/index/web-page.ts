@@ -43,8 +43,9 @@ function sha256File(file: string): Promise<string> {
 export async function publishPageFromBucket<O>(task: SiteTask<O>): Promise<PageOutcome> {
   const { site, paths, log } = task;
   const ctx = syncContext(task);
-  // A fresh listing: the function wrote the index after this run's earlier targets listed the bucket.
-  const fetched = await preSync({ ...ctx, env: { ...(ctx.env ?? process.env), PODLINE_RUN_ID: '' } }, { folders: ['search-index'], conflict: 'overwrite-if-newer' });
+  // The function's index is the one that counts (whenever its content differs), from a fresh listing: the
+  // function wrote it after this run's earlier targets listed the bucket.
+  const fetched = await preSync({ ...ctx, env: { ...(ctx.env ?? process.env), PODLINE_RUN_ID: '' } }, { folders: ['search-index'], conflict: 'overwrite-always' });
   if (fetched.problems.length) return { counts: {}, problems: fetched.problems };
   const sourceIndex = paths.file(keys.searchIndex());
   if (!existsSync(sourceIndex)) {
