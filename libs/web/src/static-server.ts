@@ -20,8 +20,12 @@ export interface StaticServerOptions {
   host?: string;
   /** Key prefixes served (default: the page and the audio). Everything else is 404. */
   public?: string[];
-  /** Called once per request (method, path, status, bytes sent): the benchmark counts with it. */
-  onRequest?: (info: { method: string; path: string; status: number; bytes: number; range?: string }) => void;
+  /**
+   * Called once per request, when its response is written: method, path, status, body bytes sent (as stored:
+   * compressed for precompressed files) and `wire`, every byte written to the connection for it (status
+   * line, headers, body). The benchmark counts with it.
+   */
+  onRequest?: (info: { method: string; path: string; status: number; bytes: number; wire: number; range?: string }) => void;
 }
 
 export interface StaticServer {
@@ -97,7 +101,21 @@ export function startStaticServer(options: StaticServerOptions): Promise<StaticS
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://localhost');
     let sent = 0;
-    const done = (status: number, range?: string) => options.onRequest?.({ method, path: url.pathname, status, bytes: sent, range });
+    const socket = req.socket;
+    const startBytes = socket.bytesWritten;
+    let reported = false;
+    const done = (status: number, range?: string) => {
+      const report = () => {
+        if (reported) return;
+        reported = true;
+        options.onRequest?.({ method, path: url.pathname, status, bytes: sent, wire: socket.bytesWritten - startBytes, range });
+      };
+      if (res.writableFinished) report();
+      else {
+        res.once('finish', report);
+        res.once('close', report);
+      }
+    };
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Expose-Headers', 'Accept-Ranges, Content-Range, Content-Length, ETag');
     res.setHeader('X-Content-Type-Options', 'nosniff');
