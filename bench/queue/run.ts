@@ -18,12 +18,12 @@ import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, promises as fsp, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeRecord } from '@podline/config';
+import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeRecord, type Log } from '@podline/config';
 import { makeTone } from '@podline/media/testing';
 import { connectQueue, queueName, queueTranscriber, type JobResult, type QueueConnection, type TranscriptionJob } from '@podline/queue';
 import { startPostgres } from '@podline/testing/postgres-server';
 import { createTempWorkspace, REPO_ROOT, type TempWorkspace } from '@podline/testing/temp-workspace';
-import { transcribeSite, type RunLog } from '@podline/transcription';
+import { transcribeSite } from '@podline/transcription';
 import { REALISTIC_HPARAMS, writeTestModel } from '@podline/transcription/testing';
 import { benchArgs, benchHelp, numArg } from '../args';
 
@@ -38,7 +38,7 @@ const SECONDS = numArg('seconds', 30);
 const SIZE = (benchArgs.size ?? 'tiny.en') as keyof typeof REALISTIC_HPARAMS;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const quiet: RunLog = { info: () => undefined, warn: (m) => out(`  warning: ${m}`), debug: () => undefined, progress: () => undefined };
+const quiet: Log = { info: () => undefined, warn: (m) => out(`  warning: ${m}`), debug: () => undefined, progress: () => undefined };
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeManifest, type EpisodeRecord } from '@podline/config';
+import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeManifest, type EpisodeRecord, type Log } from '@podline/config';
 import { makeTone } from '@podline/media/testing';
 import { connectQueue, queueTranscriber, type QueueConnection } from '@podline/queue';
-import { loadSources, transcribeSite, type RunLog } from '@podline/transcription';
+import { loadSources, transcribeSite } from '@podline/transcription';
 import { writeTestModel } from '@podline/transcription/testing';
 import { startPostgres, freePort, type PostgresTestServer } from '@podline/testing/postgres-server';
 import { startS3Server, S3_TEST_CREDENTIALS, type S3TestServer } from '@podline/testing/s3-server';
@@ -37,7 +37,7 @@ const savedEnv = { ...process.env };
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
-function logger(lines: string[]): RunLog {
+function logger(lines: string[]): Log {
   return {
     info: (m) => lines.push(`info ${m}`),
     warn: (m) => lines.push(`warn ${m}`),

@@ -2,6 +2,7 @@
 export { ifExists, isTempOrJunk, stableStringify, TEMP_SUFFIX, tempPathFor, writeFileAtomic, writeJsonAtomic } from './atomic';
 export { CONFLICT_MODES, type ConflictMode, DEFAULT_CONFLICT, isConflictMode } from './conflict';
 export { withDefaults } from './defaults';
+export { sha256, sha256File } from './hash';
 export { ConfigError, type ConfigProblem, fixOf, formatProblems, localResourceProblem, PodlineError } from './errors';
 export { automationRoleArn, loadSiteConfig, normalizeSiteConfig, parseSiteConfig, resolveFeedUrl, validateSiteConfig } from './load';
 export { QUIET_LOG, type Log } from './log';
@@ -35,7 +36,7 @@ export {
 export { PIPELINE, type PipelinePhase } from './pipeline';
 export { regionFor, siteRegion } from './region';
 export { findSiteConfigs, findSiteConfigsOnDisk, isSiteConfigPath, siteIdClashes, siteIdClashProblem, SITES_DIR } from './sites';
-export { stripControl } from './text';
+export { clock, stripControl } from './text';
 export {
   DEFAULT_AUTOMATION_ROLE_NAME,
   DEFAULT_MAX_AUDIO_MB,

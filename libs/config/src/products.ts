@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from './atomic';
+import { sha256 } from './hash';
 import { stateFile, type SitePaths } from './paths';
 
 /**
@@ -25,7 +25,6 @@ function ledgerFile(paths: SitePaths, target: string): string {
   return path.join(paths.cacheDir(), 'products', `${target}.json`);
 }
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 async function stamp(paths: SitePaths, key: string): Promise<[number, number, number] | undefined> {
   const st = await fsp.lstat(paths.file(key)).catch(() => undefined);

@@ -11,3 +11,11 @@ export function stripControl(text: string, singleLine = false): string {
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '');
   return singleLine ? out.replace(/\s+/g, ' ').trim() : out;
 }
+
+/** Seconds as a clock for progress lines: `4:05`, `1:02:09`. */
+export function clock(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(h ? 2 : 1, '0');
+  return `${h ? `${h}:` : ''}${mm}:${String(s % 60).padStart(2, '0')}`;
+}

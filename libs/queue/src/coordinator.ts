@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { stripControl, type EpisodeRecord, type SiteConfig, type SitePaths } from '@podline/config';
+import { sha256, stripControl, type EpisodeRecord, type Log, type SiteConfig, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import type { StorageBackend } from '@podline/storage';
-import type { EngineSettings, RemoteEpisode, RemoteTranscriber, RemoteTranscript, RunLog } from '@podline/transcription';
+import type { EngineSettings, RemoteEpisode, RemoteTranscriber, RemoteTranscript } from '@podline/transcription';
 import { connectQueue, QUEUE_SCHEMA, QueueError, queueUrl, type QueueConnection } from './connection';
 import {
   expirySeconds,
@@ -40,7 +39,6 @@ interface JobRow {
   retry_count: number;
 }
 
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Text that came from elsewhere (a worker's error, a bucket object), safe to print on one line. */
 export const printable = (text: string) => stripControl(text, true);
@@ -125,7 +123,7 @@ async function coordinate(ctx: {
   episodes: RemoteEpisode[];
   engine: string;
   settings: EngineSettings;
-  log: RunLog;
+  log: Log;
   options: CoordinatorOptions;
   env: NodeJS.ProcessEnv;
 }): Promise<{ transcripts: RemoteTranscript[]; counts: Record<string, number>; problems: TaskProblem[] }> {

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findSiteConfigsOnDisk, loadSiteConfig, SitePaths, type SiteConfig } from '@podline/config';
+import { clock, findSiteConfigsOnDisk, loadSiteConfig, sha256, sha256File, SitePaths, type SiteConfig } from '@podline/config';
 import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import { StorageError, type StorageBackend } from '@podline/storage';
 import { EngineError, getEngine, ModelError, timedEngine, toSrt, transcribeAudio, type EngineSettings } from '@podline/transcription';
@@ -73,16 +72,6 @@ class HandedBack extends Error {}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-function clock(seconds: number): string {
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 /**
  * A transcription worker: takes jobs off the shared queue (any site, any machine), streams the audio from
@@ -216,7 +205,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           model: job.model,
           prompt: job.prompt,
           audioSha256: job.audio.sha256,
-          transcriptSha256: createHash('sha256').update(srt).digest('hex'),
+          transcriptSha256: sha256(srt),
           durationSeconds: Math.round(result.durationSeconds * 10) / 10,
           speed: Math.round(speed * 100) / 100,
           worker: name,

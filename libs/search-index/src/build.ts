@@ -1,8 +1,8 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { PodlineError, QUIET_LOG, compareKeys, fixOf, ifExists, keys, readManifest, type Log, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
+import { PodlineError, QUIET_LOG, sha256, compareKeys, fixOf, ifExists, keys, readManifest, type Log, stableStringify, writeFileAtomic, type EpisodeManifest, type EpisodeRecord, type SitePaths } from '@podline/config';
 import type { TaskProblem, TaskResult } from '@podline/report';
-import { buildEntryFile, ENTRY_FORMAT, entryEpisode, isEntryFileCurrent, sha256, type EntryFile } from './entries';
+import { buildEntryFile, ENTRY_FORMAT, entryEpisode, isEntryFileCurrent, type EntryFile } from './entries';
 import { sameFile, StampCache, stampOf } from './stamp-cache';
 import { parseSrt } from './srt';
 import {

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { EpisodeRecord } from '@podline/config';
+import { sha256, type EpisodeRecord } from '@podline/config';
 import type { Cue } from './srt';
 
 /** An entry closes at a sentence end once it is this long… */
@@ -40,10 +39,6 @@ export interface EntryFile {
   /** What the entries were built from: rebuilt exactly when this differs. */
   source: { srtSha256: string };
   entries: SearchEntry[];
-}
-
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 export function episodeHash(episodeId: string): string {

@@ -1,9 +1,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, promises as fsp, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { byKey, TEMP_SUFFIX, tempPathFor } from '@podline/config';
+import { byKey, sha256, TEMP_SUFFIX, tempPathFor } from '@podline/config';
 import type { EntryFile } from './entries';
-import { sha256 } from './entries';
 import { toFtsQuery } from './query';
 
 /**

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { PodlineError } from '@podline/config';
+import { PodlineError, sha256 } from '@podline/config';
 
 /** One correction: whole-word (or whole-phrase) spellings that become `right`. */
 export interface Correction {
@@ -36,7 +35,7 @@ export function parseCorrections(text: string, file = 'corrections file'): Corre
     }
     rules.push({ wrong, right: m[2].trim() });
   });
-  return { file, sha256: createHash('sha256').update(text).digest('hex'), rules };
+  return { file, sha256: sha256(text), rules };
 }
 
 /** Load a corrections file; a missing file means no corrections. */

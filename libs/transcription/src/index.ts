@@ -7,7 +7,8 @@ export { defaultThreads, TRANSCRIBE_DEFAULTS, type TranscribeOptions } from './o
 export { loadSources, rawTranscriptFile, type TranscriptSource } from './records';
 export { toSrt, validateSrt } from './srt';
 export { DEFAULT_SPEECH_WINDOW_SECONDS, transcribeAudio } from './transcribe-audio';
-export { type RemoteEpisode, type RemoteTranscriber, type RemoteTranscript, type RunLog, transcribeSite } from './transcribe-site';
+export { droppedText, EngineTools, transcribeEpisodeAudio, type EngineTranscript, type EpisodeAudio } from './transcribe-episode';
+export { type RemoteEpisode, type RemoteTranscriber, type RemoteTranscript, transcribeSite } from './transcribe-site';
 export { timedEngine } from './timed-engine';
 export { findWhisperCli, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine } from './whisper-cli-engine';
 export { WHISPER_GUARDS, whisperEngine, whisperParams } from './whisper-engine';

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { keys, SitePaths, writeJsonAtomic, type EpisodeRecord, type SiteConfig } from '@podline/config';
-import { transcribeSite, type RunLog } from './index';
+import { keys, SitePaths, writeJsonAtomic, type EpisodeRecord, type Log, type SiteConfig } from '@podline/config';
+import { transcribeSite } from './index';
 import { DEFAULT_TRANSCRIPT_MAX_BYTES, fetchTranscriptText } from './publisher';
 
 /**
@@ -26,7 +26,7 @@ let bombBytesSent = 0;
 const BOMB_INFLATED = 64e6; // inflates to 64 MB, far above the 20 MB cap
 let bomb: Buffer;
 
-function logger(lines: string[]): RunLog {
+function logger(lines: string[]): Log {
   const push = (k: string) => (m: string) => void lines.push(`${k} ${m}`);
   return { info: push('info'), warn: push('warn'), debug: push('debug'), progress: push('progress') };
 }

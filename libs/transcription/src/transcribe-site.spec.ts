@@ -4,9 +4,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { keys, SitePaths, writeJsonAtomic, type EpisodeManifest, type EpisodeRecord, type SiteConfig } from '@podline/config';
+import { keys, SitePaths, writeJsonAtomic, type EpisodeManifest, type EpisodeRecord, type Log, type SiteConfig } from '@podline/config';
 import { makeTone } from '@podline/media/testing';
-import { loadSources, transcribeSite, validateSrt, type RunLog, type TranscribeOptions } from './index';
+import { loadSources, transcribeSite, validateSrt, type TranscribeOptions } from './index';
 import { writeTestModel } from './testing/ggml-writer';
 
 /**
@@ -27,7 +27,7 @@ function sha256(data: Buffer | string) {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function logger(lines: string[]): RunLog {
+function logger(lines: string[]): Log {
   return {
     info: (m) => lines.push(`info ${m}`),
     warn: (m) => lines.push(`warn ${m}`),

@@ -1,40 +1,30 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import {
+  clock,
+  compareKeys,
   fixOf,
   ifExists,
   keys,
   readManifest,
   resolveFeedUrl,
+  sha256,
   stableStringify,
   writeFileAtomic,
   type EpisodeManifest,
   type EpisodeRecord,
+  type Log,
   type SiteConfig,
   type SitePaths,
 } from '@podline/config';
 import { untrustedUrlPolicy } from '@podline/feeds';
-import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import type { TaskProblem } from '@podline/report';
-import {
-  correctSrt,
-  CorrectionsError,
-  loadCorrections,
-  SileroVad,
-  speechRegions,
-  vadDescription,
-  vadSettingsOf,
-  type Corrections,
-  type GuardCounts,
-} from '@podline/speech';
+import { correctSrt, CorrectionsError, loadCorrections, vadDescription, vadSettingsOf, type Corrections, type VadSettings } from '@podline/speech';
 import type { EngineSettings } from './engine';
 import { getEngine } from './engines';
 import { resolveTranscribeOptions, type TranscribeOptions } from './options';
 import { publisherTranscriptSrt } from './publisher';
 import { loadSources, rawTranscriptFile, saveSources, type TranscriptSource } from './records';
-import { toSrt } from './srt';
-import { transcribeAudio } from './transcribe-audio';
-
+import { droppedText, EngineTools, transcribeEpisodeAudio } from './transcribe-episode';
 
 /** An episode handed to a remote transcriber; `upgrade`: it has a transcript already (made with another model). */
 export interface RemoteEpisode {
@@ -56,18 +46,11 @@ export interface RemoteTranscript {
  * it hands back the transcripts that are ready; the rest it reports as pending in its counts.
  */
 export interface RemoteTranscriber {
-  transcribe(input: { episodes: RemoteEpisode[]; engine: string; settings: EngineSettings; log: RunLog }): Promise<{
+  transcribe(input: { episodes: RemoteEpisode[]; engine: string; settings: EngineSettings; log: Log }): Promise<{
     transcripts: RemoteTranscript[];
     counts: Record<string, number>;
     problems: TaskProblem[];
   }>;
-}
-
-export interface RunLog {
-  info(msg: string): void;
-  warn(msg: string): void;
-  debug(msg: string): void;
-  progress(msg: string): void;
 }
 
 /** One entry of the target's deterministic state: what transcript exists, and where it came from. */
@@ -84,16 +67,8 @@ export interface TranscribeResult {
   problems: TaskProblem[];
 }
 
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 const readIfExists = (file: string) => ifExists(fsp.readFile(file));
-
-function clock(seconds: number): string {
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(h ? 2 : 1, '0');
-  return `${h ? `${h}:` : ''}${mm}:${String(s % 60).padStart(2, '0')}`;
-}
 
 /** Newest first (by publish time, then file key, which starts with the date). */
 function newestFirst(a: EpisodeRecord, b: EpisodeRecord): number {
@@ -101,6 +76,27 @@ function newestFirst(a: EpisodeRecord, b: EpisodeRecord): number {
   const pb = b.published ? Date.parse(b.published) : -Infinity;
   if (pa !== pb) return pb - pa;
   return b.fileKey < a.fileKey ? -1 : b.fileKey > a.fileKey ? 1 : 0;
+}
+
+/** What one site's run works with, resolved once from the site config and the options. */
+interface SiteRun {
+  workspaceRoot: string;
+  site: SiteConfig;
+  paths: SitePaths;
+  options: ReturnType<typeof resolveTranscribeOptions>;
+  log: Log;
+  remote?: RemoteTranscriber;
+  engineName: string;
+  settings: EngineSettings;
+  /** Speech windows' settings; undefined: VAD off. */
+  vad?: VadSettings;
+  /** What the source record says about the VAD. */
+  vadRecord: TranscriptSource['vad'];
+  corrections: Corrections;
+  sources: Record<string, TranscriptSource>;
+  counts: Record<string, number>;
+  count: (k: string, n?: number) => void;
+  problems: TaskProblem[];
 }
 
 /**
@@ -114,11 +110,11 @@ export async function transcribeSite(input: {
   site: SiteConfig;
   paths: SitePaths;
   options: TranscribeOptions;
-  log: RunLog;
+  log: Log;
   /** Queue mode: the engine runs elsewhere (publisher transcripts still come first, here). */
   remote?: RemoteTranscriber;
 }): Promise<TranscribeResult> {
-  const { workspaceRoot, site, paths, log, remote } = input;
+  const { site, paths, log } = input;
   const options = resolveTranscribeOptions(site, input.options);
   const counts: Record<string, number> = {};
   const count = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
@@ -129,22 +125,6 @@ export async function transcribeSite(input: {
     log.info('no episode manifest yet (run the rss target first): nothing to transcribe');
     return { state: options.dryRun ? undefined : { transcripts: [] }, counts, problems };
   }
-  const sources = await loadSources(paths);
-  const engineName = options.engine;
-  const settings: EngineSettings = {
-    workspaceRoot,
-    model: options.model,
-    language: site.transcription.language,
-    prompt: site.transcription.prompt,
-    threads: options.threads,
-    beamSize: options.beamSize,
-    debug: (m) => log.debug(m),
-  };
-  const vadOn = options.vad ?? site.transcription.vad?.enabled ?? true;
-  const vadSettings = vadSettingsOf({ ...site.transcription.vad, ...(options.windowSeconds ? { windowSeconds: options.windowSeconds } : {}) });
-  // What the source record says about the VAD: changing it alone re-transcribes only with --force.
-  const vadRecord: TranscriptSource['vad'] = vadOn ? vadDescription(vadSettings) : false;
-  const sameVad = (rec: TranscriptSource) => stableStringify(rec.vad ?? false) === stableStringify(vadRecord);
   let corrections: Corrections;
   try {
     corrections = await loadCorrections(site.transcription.corrections);
@@ -156,9 +136,73 @@ export async function transcribeSite(input: {
     }
     throw err;
   }
-  const feedUrls = new Map(site.podcasts.map((p) => [p.id, resolveFeedUrl(site, p.feedUrl)]));
+  const vadOn = options.vad ?? site.transcription.vad?.enabled ?? true;
+  const vad = vadOn ? vadSettingsOf({ ...site.transcription.vad, ...(options.windowSeconds ? { windowSeconds: options.windowSeconds } : {}) }) : undefined;
+  const run: SiteRun = {
+    ...input,
+    options,
+    engineName: options.engine,
+    settings: {
+      workspaceRoot: input.workspaceRoot,
+      model: options.model,
+      language: site.transcription.language,
+      prompt: site.transcription.prompt,
+      threads: options.threads,
+      beamSize: options.beamSize,
+      debug: (m) => log.debug(m),
+    },
+    vad,
+    vadRecord: vad ? vadDescription(vad) : false,
+    corrections,
+    sources: await loadSources(paths),
+    counts,
+    count,
+    problems,
+  };
 
-  // What needs doing.
+  // 1. Select the work.
+  const work = await selectWork(run, manifest);
+  if (options.dryRun) {
+    await reportDryRun(run, manifest, work.selected);
+    return { state: undefined, counts, problems };
+  }
+
+  // 2. Do each episode: the publisher's transcript, else the engine here; queue mode gathers the engine's share.
+  const remoteEpisodes: RemoteEpisode[] = [];
+  const tools = new EngineTools();
+  try {
+    for (const [i, ep] of work.selected.entries()) {
+      const label = `${ep.podcast}/${ep.fileKey} [${i + 1}/${work.selected.length}]`;
+      const done = await transcribeOne(run, ep, label, tools);
+      if (done === 'remote') remoteEpisodes.push({ episode: ep, upgrade: work.hasTranscript.has(ep), enqueue: true });
+      else if (done) {
+        await saveTranscript(run, ep, done.srt, done.record);
+        await saveSources(paths, run.sources);
+        count(done.record.source === 'publisher' ? 'publisher' : 'transcribed');
+      }
+    }
+  } finally {
+    await tools.close();
+  }
+
+  // 3. Corrections changed (or new): re-apply them to every other transcript from its raw text, without Whisper.
+  await reapplyCorrections(run, manifest);
+
+  // 4. Queue mode: hand over the engine's share and collect what workers finished. Upgrades enqueued by an
+  // earlier --force run are collected by every later run (the old transcript stays until then).
+  if (input.remote) {
+    for (const ep of work.outdated) remoteEpisodes.push({ episode: ep, upgrade: true, enqueue: false });
+    if (remoteEpisodes.length) await collectRemote(run, input.remote, remoteEpisodes);
+  }
+
+  // 5. The state: every transcript the manifest's episodes have now.
+  return { state: { transcripts: await stateOf(run, manifest) }, counts, problems };
+}
+
+/** 1. Episodes that need a transcript (newest first, at most `maxEpisodes`), and those made another way. */
+async function selectWork(run: SiteRun, manifest: EpisodeManifest) {
+  const { paths, options, sources, settings, engineName, log } = run;
+  const sameVad = (rec: TranscriptSource) => stableStringify(rec.vad ?? false) === stableStringify(run.vadRecord);
   const candidates = manifest.episodes.filter((e) => e.status === 'downloaded' && e.audio?.sha256);
   const todo: EpisodeRecord[] = [];
   const hasTranscript = new Set<EpisodeRecord>();
@@ -179,158 +223,122 @@ export async function transcribeSite(input: {
       (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || (!rec.jobKey && !sameVad(rec)))
     ) {
       // A different engine/model/prompt/VAD alone never re-transcribes hours of audio: only on request.
-      count('outdated');
+      run.count('outdated');
       outdated.push(ep);
-      log.debug(`${key}: made with ${rec.engine} ${rec.model}${rec.vad ? ' (VAD)' : ''}; kept (use --force to redo with ${engineName} ${settings.model}${vadOn ? ' (VAD)' : ''})`);
+      log.debug(`${key}: made with ${rec.engine} ${rec.model}${rec.vad ? ' (VAD)' : ''}; kept (use --force to redo with ${engineName} ${settings.model}${run.vad ? ' (VAD)' : ''})`);
     }
   }
   todo.sort(newestFirst);
   const selected = todo.slice(0, Math.min(options.maxEpisodes, todo.length));
   if (todo.length > selected.length) log.info(`${todo.length} episodes need transcripts; doing the newest ${selected.length} (maxEpisodes)`);
+  return { selected, hasTranscript, outdated };
+}
 
-  const usePublisher = site.transcription.usePublisherTranscripts;
-  if (options.dryRun) {
-    for (const ep of selected) {
-      const viaPublisher = usePublisher && ep.transcripts?.length;
-      const how = remote ? `by a queue job (${engineName} ${settings.model})` : `with ${engineName} ${settings.model}`;
-      log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher ? ` from the publisher transcript (else ${how})` : ` ${how}`}`);
-    }
-    if (selected.length) count('wouldTranscribe', selected.length);
-    const recorrect = await needsCorrections(paths, manifest, sources, corrections, new Set(selected.map((ep) => keys.transcript(ep.podcast, ep.fileKey))));
-    if (recorrect.length) {
-      log.info(`would re-apply ${corrections.file ?? 'the corrections'} to ${recorrect.length} transcript(s)`);
-      count('wouldCorrect', recorrect.length);
-    }
-    // Say now if what the engine needs (its model…) is missing; nothing is fetched or loaded.
-    if (!remote && selected.some((ep) => !(usePublisher && ep.transcripts?.length))) {
-      try {
-        await getEngine(engineName).check(settings);
-      } catch (err) {
-        const fix = fixOf(err);
-        log.warn(`${(err as Error).message}${fix ? ` — ${fix}` : ''}`);
-      }
-    }
-    return { state: undefined, counts, problems };
+const viaPublisher = (run: SiteRun, ep: EpisodeRecord) => Boolean(run.site.transcription.usePublisherTranscripts && ep.transcripts?.length);
+
+/** Dry run: what would be transcribed and corrected, and whether the engine's model is missing. Nothing is fetched or written. */
+async function reportDryRun(run: SiteRun, manifest: EpisodeManifest, selected: EpisodeRecord[]): Promise<void> {
+  const { engineName, settings, remote, log } = run;
+  for (const ep of selected) {
+    const how = remote ? `by a queue job (${engineName} ${settings.model})` : `with ${engineName} ${settings.model}`;
+    log.info(`would transcribe ${ep.podcast}/${ep.fileKey}${viaPublisher(run, ep) ? ` from the publisher transcript (else ${how})` : ` ${how}`}`);
   }
+  if (selected.length) run.count('wouldTranscribe', selected.length);
+  const recorrect = await needsCorrections(run, manifest, new Set(selected.map((ep) => keys.transcript(ep.podcast, ep.fileKey))));
+  if (recorrect.length) {
+    log.info(`would re-apply ${run.corrections.file ?? 'the corrections'} to ${recorrect.length} transcript(s)`);
+    run.count('wouldCorrect', recorrect.length);
+  }
+  if (!remote && selected.some((ep) => !viaPublisher(run, ep))) {
+    try {
+      await getEngine(engineName).check(settings);
+    } catch (err) {
+      const fix = fixOf(err);
+      log.warn(`${(err as Error).message}${fix ? ` — ${fix}` : ''}`);
+    }
+  }
+}
 
-  let ffmpeg: FfmpegBinary | undefined;
-  const remoteEpisodes: RemoteEpisode[] = [];
-  let vad: SileroVad | undefined;
+/**
+ * 2. One episode: the publisher's own transcript when the feed links one, else the engine — here, or
+ * `'remote'` in queue mode. A failure is recorded as the episode's problem (undefined is returned).
+ */
+async function transcribeOne(run: SiteRun, ep: EpisodeRecord, label: string, tools: EngineTools): Promise<{ srt: string; record: TranscriptSource } | 'remote' | undefined> {
+  const { site, engineName, settings, log } = run;
+  let publisherFailure: string | undefined;
+  if (viaPublisher(run, ep)) {
+    try {
+      const podcast = site.podcasts.find((p) => p.id === ep.podcast);
+      const feedUrl = podcast ? resolveFeedUrl(site, podcast.feedUrl) : '';
+      const got = await publisherTranscriptSrt(ep.transcripts!, feedUrl, { policy: untrustedUrlPolicy(site, feedUrl) });
+      if (got) {
+        log.info(`${label}: publisher transcript (${got.format})`);
+        return { srt: got.srt, record: { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: '' } };
+      }
+    } catch (err) {
+      publisherFailure = (err as Error).message;
+      log.warn(`${label}: ${publisherFailure}; falling back to ${engineName}`);
+    }
+  }
+  if (run.remote) return 'remote';
   try {
-  for (const [i, ep] of selected.entries()) {
-    const key = keys.transcript(ep.podcast, ep.fileKey);
-    const label = `${ep.podcast}/${ep.fileKey} [${i + 1}/${selected.length}]`;
-    const problem = (message: string, fix?: string) => {
-      count('failed');
-      problems.push({ site: site.id, podcast: ep.podcast, episode: ep.fileKey, file: ep.audio?.key ?? keys.audio(ep.podcast, ep.fileKey), message, fix });
-    };
-    let record: TranscriptSource | undefined;
-    let srt: string | undefined;
-    let publisherFailure: string | undefined;
-
-    // 1. The publisher's own transcript, when the feed links one.
-    if (usePublisher && ep.transcripts?.length) {
-      try {
-        const feedUrl = feedUrls.get(ep.podcast) ?? '';
-        const got = await publisherTranscriptSrt(ep.transcripts, feedUrl, { policy: untrustedUrlPolicy(site, feedUrl) });
-        if (got) {
-          srt = got.srt;
-          record = { source: 'publisher', url: got.url, format: got.format, audioSha256: ep.audio!.sha256, transcriptSha256: '' };
-          log.info(`${label}: publisher transcript (${got.format})`);
-        }
-      } catch (err) {
-        publisherFailure = (err as Error).message;
-        log.warn(`${label}: ${publisherFailure}; falling back to ${engineName}`);
-      }
-    }
-
-    // 2. Else the engine: elsewhere (queue mode) or here.
-    if (!srt && remote) {
-      remoteEpisodes.push({ episode: ep, upgrade: hasTranscript.has(ep), enqueue: true });
-      continue;
-    }
-    if (!srt) {
-      try {
-        if (!ffmpeg) {
-          ffmpeg = findFfmpeg();
-          log.debug(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.source})`);
-        }
-        const engine = getEngine(engineName);
-        const audioFile = paths.file(ep.audio!.key);
-        // Speech regions first (before Whisper's threads start), cached per audio hash.
-        let speech: Awaited<ReturnType<typeof speechRegions>> | undefined;
-        if (vadOn) {
-          await engine.check(settings); // a missing model fails before the VAD runs
-          if (!vad) vad = await SileroVad.load();
-          speech = await speechRegions(audioFile, ep.audio!.sha256, paths.cacheDir(), vadSettings, { ffmpeg, vad });
-          const speechSamples = speech.regions.reduce((n, [a, b]) => n + b - a, 0);
-          log.debug(
-            `${label}: ${speech.regions.length} speech regions, ${clock(speechSamples / 16000)} of ${clock(speech.totalSamples / 16000)} is speech` +
-              (speech.cached ? ' (cached)' : ` (VAD ${(speech.vadMs / 1000).toFixed(1)} s)`),
-          );
-        }
-        const session = await engine.open(settings);
-        let lastProgress = 0;
-        let result;
-        try {
-          result = await transcribeAudio(paths.file(ep.audio!.key), session, {
-            windowSeconds: vadOn ? vadSettings.windowSeconds : options.windowSeconds,
-            speech,
-            ffmpeg,
-            onProgress: ({ doneSeconds, elapsedMs, windowDone }) => {
-              // Every window's end; within a window at most every 10 s (one log line each in CI).
-              if (!windowDone && elapsedMs - lastProgress < 10000) return;
-              lastProgress = elapsedMs;
-              const total = ep.durationSeconds ? ` of ${clock(ep.durationSeconds)}` : '';
-              const speed = elapsedMs > 0 ? (doneSeconds * 1000) / elapsedMs : 0;
-              log.progress(`${label} ${clock(doneSeconds)}${total}, ${speed.toFixed(1)}× real time`);
-            },
-          });
-        } finally {
-          await session.close();
-        }
-        srt = toSrt(result.segments);
-        const elapsedMs = result.elapsedMs + (speech?.vadMs ?? 0);
-        const speed = elapsedMs > 0 ? (result.durationSeconds * 1000) / elapsedMs : 0;
-        const heard = result.speechSeconds !== undefined ? ` (${clock(result.speechSeconds)} of speech heard)` : '';
-        const dropped = droppedText(result.guards);
-        log.info(`${label}: ${engineName} ${settings.model}, ${clock(result.durationSeconds)} of audio${heard} at ${speed.toFixed(1)}× real time${dropped ? `; guards: ${dropped}` : ''}`);
-        count('audioSeconds', Math.round(result.durationSeconds));
-        if (result.speechSeconds !== undefined) count('speechSeconds', Math.round(result.speechSeconds));
-        for (const [k, n] of Object.entries(result.guards ?? {})) if (n) count(`guard.${k}`, n);
-        record = {
-          source: engine.name,
-          engine: engine.name,
-          model: settings.model,
-          prompt: settings.prompt,
-          vad: vadRecord,
-          ...(result.guards ? { guards: { ...result.guards } } : {}),
-          audioSha256: ep.audio!.sha256,
-          transcriptSha256: '',
-        };
-      } catch (err) {
-        const fix = fixOf(err);
-        const message = `${(err as Error).message}${publisherFailure ? ` (the publisher transcript was not usable either: ${publisherFailure})` : ''}`;
-        problem(message, fix ?? (/decode|audio file/.test((err as Error).message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined));
-        continue;
-      }
-    }
-
-    // The raw transcript, then the corrected SRT, then its record: a crash in between leaves an SRT
-    // without record, which counts as done (and gets the corrections on the next run).
-    await writeFileAtomic(rawTranscriptFile(paths, key), srt);
-    const corrected = correctSrt(srt, corrections);
-    await writeFileAtomic(paths.transcriptFile(ep.podcast, ep.fileKey), corrected);
-    sources[key] = { ...record!, transcriptSha256: sha256(corrected), correctionsSha256: corrections.sha256 };
-    await saveSources(paths, sources);
-    count(record!.source === 'publisher' ? 'publisher' : 'transcribed');
+    let lastProgress = 0;
+    const got = await transcribeEpisodeAudio({
+      audio: { file: run.paths.file(ep.audio!.key), sha256: ep.audio!.sha256 },
+      engine: getEngine(engineName),
+      settings,
+      tools,
+      vad: run.vad,
+      windowSeconds: run.options.windowSeconds,
+      cacheDir: run.paths.cacheDir(),
+      onSpeech: (speech) => {
+        const speechSamples = speech.regions.reduce((n, [a, b]) => n + b - a, 0);
+        log.debug(
+          `${label}: ${speech.regions.length} speech regions, ${clock(speechSamples / 16000)} of ${clock(speech.totalSamples / 16000)} is speech` +
+            (speech.cached ? ' (cached)' : ` (VAD ${(speech.vadMs / 1000).toFixed(1)} s)`),
+        );
+      },
+      onProgress: ({ doneSeconds, elapsedMs, windowDone }) => {
+        // Every window's end; within a window at most every 10 s (one log line each in CI).
+        if (!windowDone && elapsedMs - lastProgress < 10000) return;
+        lastProgress = elapsedMs;
+        const total = ep.durationSeconds ? ` of ${clock(ep.durationSeconds)}` : '';
+        const speed = elapsedMs > 0 ? (doneSeconds * 1000) / elapsedMs : 0;
+        log.progress(`${label} ${clock(doneSeconds)}${total}, ${speed.toFixed(1)}× real time`);
+      },
+    });
+    const heard = got.speechSeconds !== undefined ? ` (${clock(got.speechSeconds)} of speech heard)` : '';
+    const dropped = droppedText(got.guards);
+    log.info(`${label}: ${engineName} ${settings.model}, ${clock(got.durationSeconds)} of audio${heard} at ${got.speed.toFixed(1)}× real time${dropped ? `; guards: ${dropped}` : ''}`);
+    run.count('audioSeconds', Math.round(got.durationSeconds));
+    if (got.speechSeconds !== undefined) run.count('speechSeconds', Math.round(got.speechSeconds));
+    for (const [k, n] of Object.entries(got.guards ?? {})) if (n) run.count(`guard.${k}`, n);
+    return { srt: got.srt, record: got.record };
+  } catch (err) {
+    const message = `${(err as Error).message}${publisherFailure ? ` (the publisher transcript was not usable either: ${publisherFailure})` : ''}`;
+    const fix = fixOf(err) ?? (/decode|audio file/.test((err as Error).message) ? 'download the episode again (delete the audio file and run the rss target)' : undefined);
+    run.count('failed');
+    run.problems.push({ site: site.id, podcast: ep.podcast, episode: ep.fileKey, file: ep.audio?.key ?? keys.audio(ep.podcast, ep.fileKey), message, fix });
+    return undefined;
   }
-  } finally {
-    await vad?.close();
-  }
+}
 
-  // Corrections changed (or new): re-apply them to every other transcript from its raw text, without Whisper.
-  for (const item of await needsCorrections(paths, manifest, sources, corrections, new Set())) {
+/**
+ * The raw transcript, then the corrected SRT, then its record in memory (the caller saves the records):
+ * a crash in between leaves an SRT without record, which counts as done (and gets the corrections next run).
+ */
+async function saveTranscript(run: SiteRun, ep: EpisodeRecord, srt: string, record: TranscriptSource): Promise<void> {
+  const key = keys.transcript(ep.podcast, ep.fileKey);
+  await writeFileAtomic(rawTranscriptFile(run.paths, key), srt);
+  const corrected = correctSrt(srt, run.corrections);
+  await writeFileAtomic(run.paths.transcriptFile(ep.podcast, ep.fileKey), corrected);
+  run.sources[key] = { ...record, transcriptSha256: sha256(corrected), correctionsSha256: run.corrections.sha256 };
+}
+
+/** 3. Corrections changed (or new): every other transcript gets them again from its raw text. */
+async function reapplyCorrections(run: SiteRun, manifest: EpisodeManifest): Promise<void> {
+  const { paths, corrections, sources, log } = run;
+  for (const item of await needsCorrections(run, manifest, new Set())) {
     const file = paths.transcriptFile(item.podcast, item.fileKey);
     const rawFile = rawTranscriptFile(paths, item.key);
     let raw = (await readIfExists(rawFile))?.toString('utf8');
@@ -351,61 +359,43 @@ export async function transcribeSite(input: {
       correctionsSha256: corrections.sha256,
     };
     await saveSources(paths, sources);
-    count('corrected');
+    run.count('corrected');
   }
+}
 
-  // Upgrades enqueued by an earlier --force run are collected by every later run (the old transcript stays until then).
-  if (remote) for (const ep of outdated) remoteEpisodes.push({ episode: ep, upgrade: true, enqueue: false });
-  if (remote && remoteEpisodes.length) {
-    const got = await remote.transcribe({ episodes: remoteEpisodes, engine: engineName, settings, log });
-    // Raw and corrected SRTs, then the records once (a crash in between leaves SRTs without records: they count as done).
-    for (const t of got.transcripts) {
-      const key = keys.transcript(t.episode.podcast, t.episode.fileKey);
-      await writeFileAtomic(rawTranscriptFile(paths, key), t.srt);
-      const corrected = correctSrt(t.srt, corrections);
-      await writeFileAtomic(paths.transcriptFile(t.episode.podcast, t.episode.fileKey), corrected);
-      sources[key] = { ...t.record, transcriptSha256: sha256(corrected), correctionsSha256: corrections.sha256 };
-    }
-    if (got.transcripts.length) await saveSources(paths, sources);
-    for (const [k, v] of Object.entries(got.counts)) count(k, v);
-    problems.push(...got.problems);
-  }
+/** 4. Queue mode: enqueue what the engine must do and collect what workers finished (SRTs first, then the records once). */
+async function collectRemote(run: SiteRun, remote: RemoteTranscriber, episodes: RemoteEpisode[]): Promise<void> {
+  const got = await remote.transcribe({ episodes, engine: run.engineName, settings: run.settings, log: run.log });
+  for (const t of got.transcripts) await saveTranscript(run, t.episode, t.srt, t.record);
+  if (got.transcripts.length) await saveSources(run.paths, run.sources);
+  for (const [k, v] of Object.entries(got.counts)) run.count(k, v);
+  run.problems.push(...got.problems);
+}
 
-  // The state: every transcript the manifest's episodes have now.
+/** 5. The deterministic state: every transcript the manifest's episodes have, sorted by key. */
+async function stateOf(run: SiteRun, manifest: EpisodeManifest): Promise<TranscriptState[]> {
   const transcripts: TranscriptState[] = [];
   for (const ep of manifest.episodes) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
-    const data = await readIfExists(paths.transcriptFile(ep.podcast, ep.fileKey));
-    if (data !== undefined) transcripts.push({ key, sha256: sha256(data), source: sources[key]?.source ?? 'unknown' });
+    const data = await readIfExists(run.paths.transcriptFile(ep.podcast, ep.fileKey));
+    if (data !== undefined) transcripts.push({ key, sha256: sha256(data), source: run.sources[key]?.source ?? 'unknown' });
   }
-  transcripts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { state: { transcripts }, counts, problems };
+  return transcripts.sort((a, b) => compareKeys(a.key, b.key));
 }
 
-function droppedText(guards: GuardCounts | undefined): string {
-  if (!guards) return '';
-  const names: Record<keyof GuardCounts, string> = { repeated: 'repeated', loop: 'loops', noSpeech: 'text without speech', nonSpeech: 'non-speech tags', clamped: 'cut to their region' };
-  return (Object.keys(names) as Array<keyof GuardCounts>)
-    .filter((k) => guards[k])
-    .map((k) => `${guards[k]} ${names[k]}`)
-    .join(', ');
-}
-
-/** Existing transcripts (outside `skip`) whose applied corrections differ from `corrections`. */
+/** Existing transcripts (outside `skip`) whose applied corrections differ from the site's. */
 async function needsCorrections(
-  paths: SitePaths,
+  run: SiteRun,
   manifest: EpisodeManifest,
-  sources: Record<string, TranscriptSource>,
-  corrections: Corrections,
   skip: Set<string>,
 ): Promise<Array<{ key: string; podcast: string; fileKey: string; audioSha256: string; record?: TranscriptSource }>> {
   const out = [];
   for (const ep of manifest.episodes) {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     if (skip.has(key) || !ep.audio?.sha256) continue;
-    const record = sources[key];
-    if ((record?.correctionsSha256 ?? '') === corrections.sha256) continue;
-    if ((await ifExists(fsp.stat(paths.transcriptFile(ep.podcast, ep.fileKey)))) === undefined) continue;
+    const record = run.sources[key];
+    if ((record?.correctionsSha256 ?? '') === run.corrections.sha256) continue;
+    if ((await ifExists(fsp.stat(run.paths.transcriptFile(ep.podcast, ep.fileKey)))) === undefined) continue;
     out.push({ key, podcast: ep.podcast, fileKey: ep.fileKey, audioSha256: ep.audio.sha256, record });
   }
   return out;

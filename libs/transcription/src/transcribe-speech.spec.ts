@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, promises as fsp, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { keys, SitePaths, writeJsonAtomic, type EpisodeManifest, type SiteConfig } from '@podline/config';
+import { keys, SitePaths, writeJsonAtomic, type EpisodeManifest, type Log, type SiteConfig } from '@podline/config';
 import { SAMPLE_RATE } from '@podline/media';
 import { regionsCacheFile } from '@podline/speech';
 import { writeLayoutAudio, type LayoutPart, type LayoutSpec } from '@podline/speech/testing';
@@ -10,7 +10,7 @@ import type { TranscriptionEngine } from './engine';
 import { ENGINES } from './engines';
 import { loadSources, rawTranscriptFile } from './records';
 import { parseSrt } from './srt';
-import { transcribeSite, type RunLog } from './transcribe-site';
+import { transcribeSite } from './transcribe-site';
 import { writeTestModel } from './testing';
 
 /**
@@ -77,7 +77,7 @@ function site(ws: string, engine = 'fake'): SiteConfig {
   };
 }
 
-const log = (lines: string[] = []): RunLog => ({
+const log = (lines: string[] = []): Log => ({
   info: (m) => lines.push(`info ${m}`),
   warn: (m) => lines.push(`warn ${m}`),
   debug: (m) => lines.push(`debug ${m}`),

@@ -8,7 +8,7 @@ import {
   resolveInvocationType,
   siteCredentialsProvider,
 } from '@podline/aws';
-import { sha256 } from '@podline/search-index';
+import { sha256 } from '@podline/config';
 import type { SiteTask, TaskOutcome } from '../common';
 import type { Schema } from './schema';
 import { publishPageFromBucket } from './web-page';
