@@ -1,15 +1,14 @@
 import { build } from 'esbuild';
-import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
-import { ifExists, stableStringify, writeFileAtomic } from '@podline/config';
+import { ifExists, sha256, stableStringify, writeFileAtomic } from '@podline/config';
 import { isVersionedWebFile, WEB_FOLDER } from './layout';
 import type { SiteJson } from './page/site-json';
 import { buildWebIndex, WEB_PAGE_SIZE, WEB_RESULT_LIMIT, type WebIndexOptions } from './web-index';
 
 
-const hash16 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex').slice(0, 16);
+const hash16 = (data: string | Buffer) => sha256(data).slice(0, 16);
 const PAGE_SRC = path.join(__dirname, 'page');
 
 /**

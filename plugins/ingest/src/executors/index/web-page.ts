@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { keys } from '@podline/config';
+import { existsSync } from 'node:fs';
+import { keys, sha256File } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import { preSync, pruneSite, uploadSite } from '@podline/storage';
 import { obsoleteWebKey, publishSearchPage, WEB_FOLDER, type SiteJson } from '@podline/web';
@@ -22,16 +21,6 @@ export async function pruneBucketPage<O>(task: SiteTask<O>, siteJson: SiteJson, 
   const { removed, wouldRemove } = pruned.counts;
   if (removed) task.log.info(`search page: removed ${removed} file(s) of older versions from the bucket`);
   return { counts: { ...(removed && { pageFilesRemoved: removed }), ...(wouldRemove && { wouldRemovePageFiles: wouldRemove }) }, problems: pruned.problems };
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }
 
 /**
