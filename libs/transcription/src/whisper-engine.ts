@@ -29,7 +29,7 @@ export function whisperParams(s: EngineSettings): Record<string, unknown> {
     temperature_inc: s.noFallback ? 0 : WHISPER_GUARDS.temperatureIncrement,
     // No blank first token, no non-speech tokens ([MUSIC], ♪…).
     suppress_blank: true,
-    suppress_non_speech_tokens: true,
+    suppress_non_speech_tokens: s.suppressNonSpeech !== false,
     language: s.language || 'auto',
     ...(s.prompt ? { initial_prompt: s.prompt } : {}),
   };
