@@ -49,7 +49,22 @@ export interface SpeechBenchInput {
 
 /** Continuous speech: sentences with pauses of 0.3–0.8 s and no music. */
 function plainSpeechLayout(seconds: number): LayoutSpec {
-  return podcastLayout(seconds, 0, 11).filter((p) => p.kind !== 'music').map((p) => (p.kind === 'silence' && p.seconds > 1 ? { ...p, seconds: 0.6 } : p));
+  const all = podcastLayout(seconds * 1.5, 0, 11).filter((p) => p.kind !== 'music').map((p) => (p.kind === 'silence' && p.seconds > 1 ? { ...p, seconds: 0.6 } : p));
+  return upTo(all, seconds);
+}
+
+/** The parts of `spec` that fit in `seconds`, then silence to that length. */
+function upTo(spec: LayoutSpec, seconds: number): LayoutSpec {
+  const out: LayoutSpec = [];
+  let t = 0;
+  for (const p of spec) {
+    const len = p.kind === 'speech' ? (p.seconds ?? 3) : p.seconds;
+    if (t + len > seconds) break;
+    out.push(p);
+    t += len;
+  }
+  if (seconds - t > 0) out.push({ kind: 'silence', seconds: seconds - t });
+  return out;
 }
 
 /**
@@ -58,18 +73,10 @@ function plainSpeechLayout(seconds: number): LayoutSpec {
  */
 function podcastClipLayout(seconds: number): LayoutSpec {
   const intro = Math.min(60, seconds / 10);
-  const spec: LayoutSpec = [];
-  let t = 0;
-  for (const p of podcastLayout(seconds * 1.2, intro)) {
-    if (p.kind === 'music' && spec.length) continue; // no stings: the intro is the music
-    const part = p.kind === 'silence' && p.seconds > 1 ? { ...p, seconds: 1.5 + (p.seconds - 2) / 2 } : p;
-    const len = part.kind === 'speech' ? (part.seconds ?? 3) : part.seconds;
-    if (t + len > seconds) break;
-    spec.push(part);
-    t += len;
-  }
-  if (seconds - t > 0) spec.push({ kind: 'silence', seconds: seconds - t });
-  return spec;
+  const all = podcastLayout(seconds * 1.2, intro)
+    .filter((p, i) => p.kind !== 'music' || i === 0) // no stings: the intro is the music
+    .map((p) => (p.kind === 'silence' && p.seconds > 1 ? { ...p, seconds: 1.5 + (p.seconds - 2) / 2 } : p));
+  return upTo(all, seconds);
 }
 
 async function clip(work: string, name: string, spec: LayoutSpec) {
@@ -88,8 +95,9 @@ function engineSettings(input: SpeechBenchInput, model: string, threads: number)
 }
 
 /** The built-in engine, counting the segments Whisper returned before the guards (the decoding work both sides did). */
-function counting(): { engine: TranscriptionEngine; raw: () => number } {
+function counting(): { engine: TranscriptionEngine; raw: () => number; calls: () => number } {
   let raw = 0;
+  let calls = 0;
   const engine: TranscriptionEngine = {
     name: whisperEngine.name,
     check: (s) => whisperEngine.check(s),
@@ -99,19 +107,20 @@ function counting(): { engine: TranscriptionEngine; raw: () => number } {
         transcribe: async (pcm, onProgress) => {
           const segments = await session.transcribe(pcm, onProgress);
           raw += segments.length;
+          calls++;
           return segments;
         },
         close: () => session.close(),
       };
     },
   };
-  return { engine, raw: () => raw };
+  return { engine, raw: () => raw, calls: () => calls };
 }
 
 /** Podline's own path for one episode: VAD (no cache) + Whisper on the speech windows, timed from start to the engine's close. */
 async function podline(input: SpeechBenchInput, file: string, options: { model?: string; threads?: number; vad?: boolean } = {}) {
   const cacheDir = mkdtempSync(path.join(input.work, 'regions-'));
-  const { engine, raw } = counting();
+  const { engine, raw, calls } = counting();
   const tools = new EngineTools();
   const t0 = process.hrtime.bigint();
   let vadMs = 0;
@@ -130,7 +139,7 @@ async function podline(input: SpeechBenchInput, file: string, options: { model?:
       },
     });
     await tools.close();
-    return { ms: ms(t0), vadMs, regions: speech?.regions ?? [], raw: raw(), cues: result.srt.split('-->').length - 1, speechSeconds: result.speechSeconds ?? 0, guards: result.guards };
+    return { ms: ms(t0), vadMs, regions: speech?.regions ?? [], raw: raw(), windows: calls(), cues: result.srt.split('-->').length - 1, speechSeconds: result.speechSeconds ?? 0, guards: result.guards };
   } finally {
     await tools.close();
     rmSync(cacheDir, { recursive: true, force: true });
@@ -231,12 +240,13 @@ export async function speechBench(input: SpeechBenchInput, cases: string[]): Pro
       vadShare: best.vadMs / best.ms,
       heard: best.speechSeconds / audioSeconds,
       coverage: cov,
+      windows: best.windows,
       segments: { oursRaw: best.raw, oursCues: best.cues, cli: cliBest.segments, cliContext: context?.segments },
       guards: best.guards,
       runs: { ours: ours.map((r) => ({ ms: r.ms, vadMs: r.vadMs })), cli: theirs.map((r) => r.ms) },
     };
     const goal = name === 'podcast' ? `goal ≥ 1.25: ${row.ratio >= 1.25 ? 'met' : 'NOT met'}` : 'no goal: little to skip';
-    log(`  podline, VAD + speech windows (best)       ${fmt(best.ms / 1000)} s = ${fmt(row.oursX)}× real time; Whisper heard ${fmt(row.heard * 100, 1)} % of the audio`);
+    log(`  podline, VAD + speech windows (best)       ${fmt(best.ms / 1000)} s = ${fmt(row.oursX)}× real time; Whisper heard ${fmt(row.heard * 100, 1)} % of the audio in ${best.windows} windows of ≤ 30 s (the CLI: ${Math.ceil(audioSeconds / 30)} or more 30 s chunks)`);
     log(`  whisper.cpp CLI -mc 0, whole clip (best)   ${fmt(cliBest.ms / 1000)} s = ${fmt(row.cliX)}× real time`);
     log(`  throughput ratio podline / CLI -mc 0       ${fmt(row.ratio, 3)} (${goal})`);
     if (context) log(`  whisper.cpp CLI, its default context       ${fmt(context.ms / 1000)} s = ${fmt((audioSeconds * 1000) / context.ms)}× real time; ratio podline / it ${fmt(row.ratioContext!, 3)} (${context.segments} segments)`);
