@@ -1,6 +1,7 @@
 import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -11,7 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { PodlineError } from '@podline/config';
 import { VerificationError, plainMd5, streamToFileAtomic } from './atomic-stream';
-import { contentTypeFor } from './content-type';
+import { contentEncodingFor, contentTypeFor } from './content-type';
 import { StorageError, classifyError, describeError, withRetries, type RetryOptions } from './errors';
 import { folderOf } from './keys';
 import { SYNC_DEFAULTS } from './options';
@@ -187,9 +188,16 @@ export class S3Backend implements StorageBackend {
     });
   }
 
+  remove(key: string): Promise<void> {
+    return this.call(`delete ${key}`, async () => {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) }));
+    });
+  }
+
   async upload(local: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {
     const threshold = this.options.multipartThresholdBytes ?? SYNC_DEFAULTS.multipartThresholdMB * MiB;
-    const params = { Bucket: this.options.bucket, Key: this.objectKey(local.key), ContentType: contentTypeFor(local.key) };
+    const encoding = contentEncodingFor(local.key);
+    const params = { Bucket: this.options.bucket, Key: this.objectKey(local.key), ContentType: contentTypeFor(local.key), ...(encoding && { ContentEncoding: encoding }) };
     return this.call(`upload ${local.key}`, async () => {
       let etag: string | undefined;
       if (local.size < threshold) {
