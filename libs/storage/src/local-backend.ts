@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import { refuseSymlinkBelow, SITE_FOLDERS } from '@podline/config';
 import { streamToFileAtomic } from './atomic-stream';
 import type { HashCache } from './hash-cache';
@@ -59,6 +59,13 @@ export class LocalFolderBackend implements StorageBackend {
     const entry = { key: local.key, size, mtimeMs: local.mtimeMs, etag: md5 };
     this.hashes.remember(entry, md5);
     return entry;
+  }
+
+  async remove(key: string): Promise<void> {
+    this.requests++;
+    const target = keyPath(this.root, key);
+    await refuseSymlinkBelow(this.root, target);
+    await fsp.rm(target, { force: true });
   }
 
   /** Temp files of killed uploads into this folder (as in the data folder): removed when their writer is gone. */
