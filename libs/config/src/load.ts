@@ -139,6 +139,7 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       usePublisherTranscripts: raw.transcription?.usePublisherTranscripts ?? true,
       mode: raw.transcription?.mode ?? 'local',
       queueAttempts: raw.transcription?.queueAttempts ?? 3,
+      parallel: raw.transcription?.parallel ?? 1,
       vad: raw.transcription?.vad ?? {},
       corrections: path.resolve(path.dirname(configFile), raw.transcription?.corrections ?? 'corrections.txt'),
     },

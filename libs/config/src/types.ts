@@ -41,6 +41,8 @@ export interface TranscriptionConfig {
   mode?: 'local' | 'queue';
   /** Queue mode: attempts per job before it is failed (default 3). */
   queueAttempts?: number;
+  /** Local mode: episodes transcribed at once on this machine, sharing its threads (default 1). */
+  parallel?: number;
   /** Voice-activity detection: Whisper hears only the speech. */
   vad?: VadConfig;
   /** Corrections file relative to the site folder (default corrections.txt; missing: none). */
@@ -88,8 +90,8 @@ export interface SiteConfig {
   podcasts: Array<PodcastConfig & { active: boolean }>;
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
-  /** `mode` and `queueAttempts` are filled in by the loader; absent (configs built in code) means local, 3. */
-  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts'>> & {
+  /** `mode`, `queueAttempts` and `parallel` are filled in by the loader; absent (configs built in code) means local, 3, 1. */
+  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts' | 'parallel'>> & {
     prompt?: string;
     /** As configured (defaults are filled in by the speech lib); absent: all defaults. */
     vad?: VadConfig;
@@ -97,6 +99,8 @@ export interface SiteConfig {
     corrections?: string;
     mode?: 'local' | 'queue';
     queueAttempts?: number;
+    /** Absent: 1. */
+    parallel?: number;
   };
   /** Optional so hand-made configs (tests, scripts) stay valid; absent means the defaults (nothing private). */
   network?: Required<NetworkConfig>;

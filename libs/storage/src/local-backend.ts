@@ -1,8 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { refuseSymlinkBelow, SITE_FOLDERS } from '@podline/config';
 import { streamToFileAtomic } from './atomic-stream';
 import type { HashCache } from './hash-cache';
-import { keyPath } from './keys';
+import { isOwnTempKey, keyPath, QUEUE_RESULTS_FOLDER } from './keys';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
 import { removeStaleTemps, walkFolders, type OnSymlink } from './walk';
 
@@ -59,6 +60,40 @@ export class LocalFolderBackend implements StorageBackend {
     const entry = { key: local.key, size, mtimeMs: local.mtimeMs, etag: md5 };
     this.hashes.remember(entry, md5);
     return entry;
+  }
+
+  async listTemps(): Promise<ObjectEntry[]> {
+    this.requests++;
+    const out: ObjectEntry[] = [];
+    const walk = async (rel: string) => {
+      const entries = await fsp.readdir(keyPath(this.root, rel), { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
+        throw err;
+      });
+      for (const e of entries) {
+        const key = `${rel}/${e.name}`;
+        // Links are never followed; temp files of writers are not objects yet.
+        if (e.isDirectory()) await walk(key);
+        else if (e.isFile() && isOwnTempKey(key) && !e.name.startsWith('.')) {
+          const stat = await fsp.stat(keyPath(this.root, key)).catch(() => undefined);
+          if (stat) out.push({ key, size: stat.size, mtimeMs: stat.mtimeMs });
+        }
+      }
+    };
+    await walk(QUEUE_RESULTS_FOLDER);
+    return out;
+  }
+
+  async removeTemp(key: string): Promise<void> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
+    this.requests++;
+    const file = keyPath(this.root, key);
+    await refuseSymlinkBelow(this.root, file);
+    await fsp.rm(file, { force: true });
+    // Empty folders it leaves (up to the temp folder itself) go too; one still in use stays.
+    for (let dir = path.dirname(file); dir.startsWith(keyPath(this.root, QUEUE_RESULTS_FOLDER)); dir = path.dirname(dir)) {
+      if (!(await fsp.rmdir(dir).then(() => true, () => false))) break;
+    }
   }
 
   /** Temp files of killed uploads into this folder (as in the data folder): removed when their writer is gone. */

@@ -1,6 +1,7 @@
 import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -13,7 +14,7 @@ import { PodlineError } from '@podline/config';
 import { VerificationError, plainMd5, streamToFileAtomic } from './atomic-stream';
 import { contentTypeFor } from './content-type';
 import { StorageError, classifyError, describeError, withRetries, type RetryOptions } from './errors';
-import { folderOf } from './keys';
+import { folderOf, isOwnTempKey, QUEUE_RESULTS_FOLDER } from './keys';
 import { SYNC_DEFAULTS } from './options';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
 
@@ -169,6 +170,29 @@ export class S3Backend implements StorageBackend {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  async listTemps(): Promise<ObjectEntry[]> {
+    const out: ObjectEntry[] = [];
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.call('list the queue results', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.objectKey(`${QUEUE_RESULTS_FOLDER}/`), ContinuationToken: token, MaxKeys: 1000 })),
+      );
+      for (const obj of page.Contents ?? []) {
+        const key = obj.Key?.slice(strip);
+        if (key && isOwnTempKey(key)) out.push({ key, size: obj.Size ?? 0, mtimeMs: obj.LastModified ? obj.LastModified.getTime() : 0, etag: obj.ETag?.replace(/"/g, '') });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async removeTemp(key: string): Promise<void> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
+    // S3 deletes are idempotent: an object already gone is no error.
+    await this.call(`remove ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) })));
   }
 
   async download(entry: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {

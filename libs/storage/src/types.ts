@@ -16,7 +16,7 @@ export type Listing = Map<string, ObjectEntry>;
 /** Byte progress of one transfer. */
 export type OnBytes = (bytes: number) => void;
 
-/** What a backend (the "bucket" side) can do. Nothing here deletes. */
+/** What a backend (the "bucket" side) can do. Nothing here deletes the site's data (only Podline's own temp objects). */
 export interface StorageBackend {
   /** Human description for messages: "s3://bucket/prefix" or the folder. */
   readonly description: string;
@@ -32,6 +32,10 @@ export interface StorageBackend {
   readonly requests: number;
   /** Remove temp files left in the bucket by killed runs (a local folder; S3 has its lifecycle rule instead). */
   removeStaleTemps?(): Promise<number>;
+  /** Podline's own temp objects (keys under `queue-results/`, outside the synced folders), without hashing. */
+  listTemps?(): Promise<ObjectEntry[]>;
+  /** Remove one of Podline's own temp objects (`isOwnTempKey`); any other key is refused. Already gone: nothing to do. */
+  removeTemp?(key: string): Promise<void>;
   /** Persist local bookkeeping (e.g. the local folder's hash cache). */
   flush?(): Promise<void>;
   close(): void;
