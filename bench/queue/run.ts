@@ -6,12 +6,12 @@
  *
  * 1. Throughput: `jobs` jobs with the "timed" engine (fixed `ms` per job; real download, hash and ffmpeg
  *    decode) on `workers` worker processes: wall time against the ideal (jobs × ms / workers; goal ≥ 90 %),
- *    and the queue's own overhead per job: the gap between a worker finishing one job and starting the
- *    next (median, p95), the time inside a job that is not the engine (fetch audio, hash, decode, put the
- *    result, complete), and from the last job's finish to the coordinator (--wait) having collected it.
+ *    and the queue's own overhead per job: enqueue → start with the workers free, finish → collected by a
+ *    waiting coordinator (median, p95), the gap between jobs on one worker, the time inside a job that is
+ *    not the engine.
  * 2. Coordinator: enqueue and collect `episodes` episodes of one site (goal ≤ 5 s each way).
- * 3. Real engine (smart-whisper with a generated model of realistic size): `real` episodes of `seconds`
- *    each, one worker × 2 threads against two jobs at once × 1 thread: episodes per hour.
+ * 3. Real engine (smart-whisper with a generated model of realistic size, speech windows on): `real`
+ *    episodes of `seconds` each, one worker × 2 threads against two workers × 1 thread: episodes per hour.
  * Set --real=0 to skip part 3. The machine may be shared: the figures are noisy; the ratios matter.
  */
 import { createHash } from 'node:crypto';

@@ -34,6 +34,8 @@ export interface CoordinatorOptions {
 
 /** Finished results fetched from the bucket at once. */
 const COLLECT_CONCURRENCY = 16;
+/** A result object larger than this is not read (bucket content is untrusted; a 3-hour episode's is ~0.5 MB). */
+const MAX_RESULT_BYTES = 32 * 1024 * 1024;
 
 /** One row of pg-boss's job (or archive) table, as the coordinator reads it. */
 interface JobRow {
@@ -159,7 +161,7 @@ export async function releaseResults(bucket: StorageBackend, sources: Record<str
     const jobKey = m ? sources[keys.transcript(m[1], m[2])]?.jobKey : undefined;
     return Boolean(jobKey && jobId(jobKey) === m![3]);
   });
-  await mapLimit(collected, COLLECT_CONCURRENCY, (o) => bucket.removeTemp!(o.key));
+  await mapLimit(collected, 2 * COLLECT_CONCURRENCY, (o) => bucket.removeTemp!(o.key));
   return collected.length;
 }
 
@@ -259,19 +261,26 @@ async function coordinate(ctx: {
       problemFor(p.ep, 'the queue says its job is done but names no result', 'rerun the transcribe target with --retryFailed after checking the worker versions');
       return;
     }
-    const tmp = path.join(collectDir, `${p.id}.json`);
     let doc: JobResult;
     try {
-      await bucket.download({ key: result.key, size: result.size, etag: result.etag, mtimeMs: Date.now() }, tmp);
-      doc = JSON.parse(await fsp.readFile(tmp, 'utf8')) as JobResult;
+      let text: Buffer;
+      if (bucket.readTemp) text = await bucket.readTemp(result.key, MAX_RESULT_BYTES);
+      else {
+        const tmp = path.join(collectDir, `${p.id}.json`);
+        try {
+          await bucket.download({ key: result.key, size: result.size, etag: result.etag, mtimeMs: Date.now() }, tmp);
+          text = await fsp.readFile(tmp);
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
+      }
+      doc = JSON.parse(text.toString('utf8')) as JobResult;
     } catch (err) {
       // Collected before (and removed from the bucket), yet wanted again (--force, or the data folder lost it):
       // the finished job no longer stands for a transcript anywhere.
       if (isNotFound(err)) return 'gone';
       problemFor(p.ep, `the finished transcript ${result.key} could not be read from ${bucket.description}: ${printable((err as Error).message)}`, 'check the bucket; run again to retry the collection');
       return;
-    } finally {
-      await fsp.rm(tmp, { force: true });
     }
     const audioSha = p.ep.audio!.sha256;
     if (doc?.key !== p.job.key || typeof doc.srt !== 'string' || !doc.record) {
@@ -330,7 +339,8 @@ async function coordinate(ctx: {
 
   // 3. New work: audio into the bucket if it is not there, then one insert for all jobs.
   if (toEnqueue.length) {
-    const listing = await bucket.list();
+    // Keys and sizes are enough (the worker checks the audio's sha256): a local folder hashes nothing.
+    const listing = await bucket.list({ etags: false });
     const ready: Planned[] = [];
     for (const p of toEnqueue) {
       const audio = p.ep.audio!;

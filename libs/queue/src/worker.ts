@@ -259,8 +259,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       await fsp.writeFile(resultFile, JSON.stringify(doc));
       const stat = await fsp.stat(resultFile);
       // One PUT (S3) or temp file + rename (local folder): a result is there whole or not at all.
+      // (No hash-cache flush per job: result objects are outside the synced folders' listing.)
       const entry = await bucket.upload({ key: job.resultKey, size: stat.size, mtimeMs: stat.mtimeMs }, resultFile);
-      await bucket.flush?.();
       const output: JobOutput = { result: { key: job.resultKey, size: stat.size, etag: entry.etag }, worker: name, elapsedMs: got.elapsedMs, durationSeconds: got.durationSeconds };
       await conn.boss.complete(queue, id, output);
       stats.done++;
@@ -362,7 +362,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   let graceTimer: NodeJS.Timeout | undefined;
   const finished = Promise.all(slots).then(async () => {
     if (graceTimer) clearTimeout(graceTimer);
-    for (const b of buckets.values()) b.close();
+    for (const b of buckets.values()) {
+      await b.flush?.().catch(() => undefined);
+      b.close();
+    }
     await fsp.rm(tmpDir, { recursive: true, force: true });
     await conn.close();
     log.info(`worker ${name} stopped: ${stats.done} done, ${stats.failed} failed attempt(s), ${stats.handedBack} handed back`);

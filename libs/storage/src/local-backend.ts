@@ -26,9 +26,10 @@ export class LocalFolderBackend implements StorageBackend {
     this.id = `local:${root}`;
   }
 
-  async list(): Promise<Listing> {
+  async list(options: { etags?: boolean } = {}): Promise<Listing> {
     this.requests++;
     const listing = await walkFolders(this.root, SITE_FOLDERS, this.onSymlink);
+    if (options.etags === false) return listing;
     for (const entry of listing.values()) entry.etag = await this.hashes.md5(entry, keyPath(this.root, entry.key));
     return listing;
   }
@@ -82,6 +83,21 @@ export class LocalFolderBackend implements StorageBackend {
     };
     await walk(QUEUE_RESULTS_FOLDER);
     return out;
+  }
+
+  async readTemp(key: string, maxBytes: number): Promise<Buffer> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to read "${key}" as a temp object`);
+    this.requests++;
+    const file = keyPath(this.root, key);
+    await refuseSymlinkBelow(this.root, file);
+    const fh = await fsp.open(file, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > maxBytes) throw new Error(`${key} is ${size} bytes, more than the ${maxBytes} a temp object may hold`);
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
   }
 
   async removeTemp(key: string): Promise<void> {

@@ -189,6 +189,29 @@ export class S3Backend implements StorageBackend {
     return out;
   }
 
+  async readTemp(key: string, maxBytes: number): Promise<Buffer> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to read "${key}" as a temp object`);
+    return this.call(`download ${key}`, async () => {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) }));
+      const body = res.Body as Readable;
+      if ((res.ContentLength ?? 0) > maxBytes) {
+        body.destroy();
+        throw new Error(`${key} is ${res.ContentLength} bytes, more than the ${maxBytes} a temp object may hold`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
+        if (size > maxBytes) {
+          body.destroy();
+          throw new Error(`${key} is more than the ${maxBytes} bytes a temp object may hold`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
+    });
+  }
+
   async removeTemp(key: string): Promise<void> {
     if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
     // S3 deletes are idempotent: an object already gone is no error.

@@ -114,7 +114,7 @@ interface SiteRun {
  * The `transcribe` step for one site: every downloaded episode without a transcript gets an SRT,
  * from the publisher's transcript when the feed links one, else from the engine (Whisper).
  * Incremental: an existing SRT is done unless its audio changed (or `force`). One episode at a
- * time, newest first; a failing episode is reported and the others go on.
+ * time (or `transcription.parallel` at once), newest first; a failing episode is reported and the others go on.
  */
 export async function transcribeSite(input: {
   workspaceRoot: string;
@@ -396,7 +396,8 @@ async function reapplyCorrections(run: SiteRun, manifest: EpisodeManifest): Prom
 /** 4. Queue mode: enqueue what the engine must do and collect what workers finished (SRTs first, then the records once). */
 async function collectRemote(run: SiteRun, remote: RemoteTranscriber, episodes: RemoteEpisode[]): Promise<void> {
   const got = await remote.transcribe({ episodes, engine: run.engineName, settings: run.settings, vad: run.vad, windowSeconds: run.options.windowSeconds, log: run.log });
-  for (const t of got.transcripts) await saveTranscript(run, t.episode, t.srt, t.record);
+  // Many at once (each file is written and synced on its own); the records once, after all of them.
+  await mapLimit(got.transcripts, 16, (t) => saveTranscript(run, t.episode, t.srt, t.record));
   if (got.transcripts.length) await saveSources(run.paths, run.sources);
   for (const [k, v] of Object.entries(got.counts)) run.count(k, v);
   run.problems.push(...got.problems);
@@ -405,11 +406,12 @@ async function collectRemote(run: SiteRun, remote: RemoteTranscriber, episodes: 
 /** 5. The deterministic state: every transcript the manifest's episodes have, sorted by key. */
 async function stateOf(run: SiteRun, manifest: EpisodeManifest): Promise<TranscriptState[]> {
   const transcripts: TranscriptState[] = [];
-  for (const ep of manifest.episodes) {
+  // Thousands of small files: read many at once (the result is sorted anyway).
+  await mapLimit(manifest.episodes, 16, async (ep) => {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     const data = await readIfExists(run.paths.transcriptFile(ep.podcast, ep.fileKey));
     if (data !== undefined) transcripts.push({ key, sha256: sha256(data), source: run.sources[key]?.source ?? 'unknown' });
-  }
+  });
   return transcripts.sort((a, b) => compareKeys(a.key, b.key));
 }
 
