@@ -20,6 +20,7 @@ import { SitePaths, type SiteConfig } from '@podline/config';
 import { runRss, type RssLogger } from '@podline/feeds';
 import { fakeMp3, generatedSha256, startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
 import { benchArgs, benchHelp } from '../args';
+import { spawnTs } from '@podline/testing/run-ts';
 
 benchHelp('npx nx run bench:rss [--feeds=10] [--items=200] [--repeat=5] [--mb=300] [--feedmb=30]');
 
@@ -118,9 +119,9 @@ async function secondRun(server: FeedServer, work: string) {
 
 function childDownload(args: string[]): Promise<{ size: number; sha256: string; ms: number; peakRssKb: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'download-child.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnTs(path.join(__dirname, 'download-child.ts'), args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
+    child.stdout!.on('data', (d) => (out += d));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`download child exited ${code}`))));
   });
 }
@@ -135,9 +136,9 @@ interface ParseFigures {
 
 function childParse(which: 'ours' | 'reference'): Promise<ParseFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'parse-child.ts'), which, String(FEED_MB)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnTs(path.join(__dirname, 'parse-child.ts'), [which, String(FEED_MB)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
+    child.stdout!.on('data', (d) => (out += d));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`parse child exited ${code}`))));
   });
 }

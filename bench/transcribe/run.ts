@@ -1,12 +1,14 @@
 /**
  * transcribe benchmark (run on demand, never in tests):
  *
- *   npx nx run bench:transcribe [--case=podcast,speech|fixed] [--contended=true] [--seconds=600|120]
- *     [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3]
- *     [--fallback=true|false]
+ *   npx nx run bench:transcribe [--case=podcast,speech|fixed] [--minutes=10] [--speech-minutes=2]
+ *     [--contended=true] [--contended-seconds=30] [--quantized=q8_0,q5_0] [--suppress=false] [--cli-context=true]
+ *     [--threads=<all cores>] [--runs=1] [--model=<name or path>] [--size=tiny.en|base.en] [--fallback=true|false]
+ *     [--seconds=120 (fixed)] [--input=wav|mp3 (fixed)]
  *
- * --case=podcast,speech (default): speech windows (VAD) against the CLI on a podcast-like clip and a
- * plain-speech clip (speech.ts). --case=fixed: the fixed-window path without VAD against the CLI (below).
+ * --case=podcast,speech (default): speech windows (VAD) against the CLI on a podcast-like clip of --minutes
+ * and a plain-speech clip of --speech-minutes, quantized models against f16, and the contended rows
+ * (speech.ts). --case=fixed: the fixed-window path without VAD against the CLI (below).
  *
  * Same audio samples, same model file, same threads, greedy decoding: Podline's whole transcribe
  * path (file → ffmpeg decode → windows → smart-whisper in its child process → segments) against
@@ -22,21 +24,22 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodePcmWindows, findFfmpeg, findOnPath } from '@podline/media';
-import { checkModel, defaultThreads, modelFile, transcribeAudio, whisperEngine, whisperEnv } from '@podline/transcription';
-import { REALISTIC_HPARAMS, writeTestModel } from '@podline/transcription/testing';
+import { checkModel, cliSuppression, defaultThreads, modelFile, transcribeAudio, whisperCliArgs, whisperEngine, whisperEnv, type EngineSettings } from '@podline/transcription';
+import { QUANTIZED_FTYPE, REALISTIC_HPARAMS, writeTestModel } from '@podline/transcription/testing';
 import { benchArgs, benchHelp } from '../args';
 import { speechBench } from './speech';
 
 benchHelp(
-  'npx nx run bench:transcribe [--case=podcast,speech|fixed] [--contended=true] [--seconds=600|120] [--threads=<all cores>] [--runs=2] [--model=<name or path>] [--size=tiny.en|base.en] [--input=wav|mp3] [--fallback=true|false]',
+  'npx nx run bench:transcribe [--case=podcast,speech|fixed] [--minutes=10] [--speech-minutes=2] [--contended=true] [--contended-seconds=30] [--quantized=q8_0,q5_0] [--suppress=false] [--cli-context=true] [--threads=<all cores>] [--runs=1] [--model=<name or path>] [--size=tiny.en|base.en] [--fallback=true|false] [--seconds=120 (fixed)] [--input=wav|mp3 (fixed)]',
 );
 
 const args = benchArgs;
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORK = path.join(ROOT, 'tmp', 'bench-transcribe');
-const SECONDS = Number(args.seconds ?? (args.case === 'fixed' ? 120 : 600));
+const SECONDS = Number(args.seconds ?? 120);
+const MINUTES = Number(args.minutes ?? 10);
 const THREADS = Number(args.threads ?? defaultThreads());
-const RUNS = Math.max(1, Number(args.runs ?? 2));
+const RUNS = Math.max(1, Number(args.runs ?? (args.case === 'fixed' ? 2 : 1)));
 const SIZE = (args.size ?? 'tiny.en') as keyof typeof REALISTIC_HPARAMS;
 const INPUT = args.input === 'mp3' ? 'mp3' : 'wav';
 
@@ -76,6 +79,21 @@ async function benchModel(): Promise<{ file: string; kind: string }> {
   }
   await checkModel(ROOT, file);
   return { file, kind: `random weights, ${SIZE} shape` };
+}
+
+/**
+ * A quantized model of the same shape: generated beside a generated model; for a given or real model, the
+ * file whisper.cpp's naming puts beside it (ggml-base.en-q5_0.bin), if present.
+ */
+async function quantizedModel(model: { file: string; kind: string }, q: keyof typeof QUANTIZED_FTYPE): Promise<string | undefined> {
+  const file = model.file.replace(/\.bin$/, `-${q}.bin`);
+  if (model.kind.startsWith('random') && !existsSync(file)) {
+    log(`generating a random-weights ${q} model shaped like ${SIZE}…`);
+    await writeTestModel(file, { kind: 'random', hparams: { ...REALISTIC_HPARAMS[SIZE], ftype: QUANTIZED_FTYPE[q] }, seed: 1 });
+  }
+  if (!existsSync(file)) return undefined;
+  await checkModel(ROOT, file);
+  return file;
 }
 
 /** Test audio: espeak-ng speech when installed, else a tone with noise; a podcast-like MP3 and a 16 kHz WAV of it. */
@@ -129,7 +147,7 @@ let noFallback = false;
 
 async function runPodline(mp3: string, model: string) {
   const t0 = process.hrtime.bigint();
-  const session = await whisperEngine.open({ workspaceRoot: ROOT, model, language: 'en', threads: THREADS, beamSize: 1, noFallback });
+  const session = await whisperEngine.open(fixedSettings(model));
   let result;
   try {
     result = await transcribeAudio(mp3, session);
@@ -140,9 +158,16 @@ async function runPodline(mp3: string, model: string) {
   return { ms, segments: result.segments.length, audioSeconds: result.durationSeconds, decodeWaitMs: result.decodeWaitMs };
 }
 
+/** Both sides' decoding settings; the CLI gets the CLI engine's own arguments for them (with -mc 0, as Podline has no context). */
+function fixedSettings(model: string): EngineSettings {
+  return { workspaceRoot: ROOT, model, language: 'en', threads: THREADS, beamSize: 1, noFallback, suppressNonSpeech: args.suppress === 'true' };
+}
+
 function runCli(cli: string, wav: string, model: string) {
+  const cliArgs = whisperCliArgs(model, fixedSettings(model), args.suppress === 'true' ? (cliSuppression(cli) === 'flag' ? 'flag' : 'regex') : 'none').filter((a) => a !== '-np');
+  cliArgs[cliArgs.indexOf('-f') + 1] = wav;
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(cli, ['-m', model, '-f', wav, '-t', String(THREADS), '-bs', '1', '-bo', '5', '-l', 'en', ...(noFallback ? ['-nf'] : [])], { maxBuffer: 1 << 28, env: whisperEnv() });
+  const res = spawnSync(cli, cliArgs, { maxBuffer: 1 << 28, env: whisperEnv() });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (res.status !== 0) throw new Error(`${cli} failed: ${res.stderr.toString().slice(-500)}`);
   const segments = res.stdout.toString().split('\n').filter((l) => l.startsWith('[')).length;
@@ -163,13 +188,41 @@ async function main() {
   noFallback = args.fallback ? args.fallback === 'false' : model.kind.startsWith('random');
   const cases = (args.case ?? 'podcast,speech').split(',').filter(Boolean);
   if (!cases.includes('fixed')) {
+    const quantized: Record<string, string> = {};
+    for (const q of (args.quantized ?? 'q8_0,q5_0').split(',').filter(Boolean)) {
+      if (!(q in QUANTIZED_FTYPE)) throw new Error(`unknown --quantized ${q} (${Object.keys(QUANTIZED_FTYPE).join(', ')})`);
+      const file = await quantizedModel(model, q as keyof typeof QUANTIZED_FTYPE);
+      if (file) quantized[q] = file;
+      else log(`(no ${q} model beside ${path.relative(ROOT, model.file)}: its row is left out)`);
+    }
+    const suppress = args.suppress === 'true';
     log(`model: ${model.kind} (${path.relative(ROOT, model.file)}); threads: ${THREADS}; greedy${noFallback ? ', no temperature fallback' : ''}; runs: ${RUNS}`);
     log('(shared machine: figures vary with the other work on it; compare within one run only)');
-    const results = await speechBench({ root: ROOT, work: WORK, seconds: SECONDS, threads: THREADS, runs: RUNS, cli, model: model.file, noFallback, log }, cases, args.contended === 'true');
+    const input = {
+      root: ROOT,
+      work: WORK,
+      podcastSeconds: MINUTES * 60,
+      speechSeconds: Number(args['speech-minutes'] ?? MINUTES / 5) * 60,
+      contendedSeconds: Number(args['contended-seconds'] ?? Math.min(30, MINUTES * 15)),
+      threads: THREADS,
+      runs: RUNS,
+      cli,
+      model: model.file,
+      quantized,
+      noFallback,
+      suppress,
+      cliContext: args['cli-context'] !== 'false',
+      contended: args.contended !== 'false',
+      log,
+    };
+    const started = Date.now();
+    const results = await speechBench(input, cases);
+    log(`
+benchmark time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     const out = path.join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
     const file = path.join(out, `transcribe-speech-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ seconds: SECONDS, threads: THREADS, model: model.kind, noFallback, cpu: os.cpus()[0]?.model, cores: os.cpus().length, loadavg: os.loadavg(), results }, null, 2));
+    writeFileSync(file, JSON.stringify({ minutes: MINUTES, threads: THREADS, model: model.kind, noFallback, suppress, cpu: os.cpus()[0]?.model, cores: os.cpus().length, loadavg: os.loadavg(), results }, null, 2));
     log(`\nresults: ${path.relative(ROOT, file)}`);
     return;
   }

@@ -17,6 +17,8 @@ if (!file) {
   process.stderr.write('usage: node tools/scripts/run-ts.js <file.ts> [options…]\n');
   process.exit(2);
 }
+// The script sees the command line it would see if Node ran it directly: argv[1] is the file, then its options.
+process.argv = [process.argv[0], path.resolve(root, file), ...argv];
 const mod = require(path.resolve(root, file));
 if (typeof mod.main === 'function') {
   const io = {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { TEMP_SUFFIX } from '@podline/config';
 import { fakeMp3, startFeedServer, type FeedServer } from '@podline/testing/http-feed-server';
 import { looksLikeAudio } from './audio';
 import { downloadAudio, NotAudioError, removeStaleTemps } from './download';
+import { spawnTs } from '@podline/testing/run-ts';
 
 const retry = { retries: 2, baseMs: 1, maxMs: 5 };
 // The server is on 127.0.0.1: allowed here as a site config's "network" setting would.
@@ -117,13 +117,15 @@ describe('downloadAudio against a loopback server', () => {
     const body = fakeMp3(300_000, 11);
     server.route('/killed.mp3', { body, stallAfter: 100_000 });
     const dest = path.join(dir, 'killed.mp3');
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'spec-download-child.ts'), server.url('/killed.mp3'), dest], {
+    const child = spawnTs(path.join(__dirname, 'spec-download-child.ts'), [server.url('/killed.mp3'), dest], {
       stdio: 'ignore',
       env: { ...process.env, NODE_OPTIONS: '' },
     });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
+    let code: number | null | undefined;
+    const exited = new Promise((resolve) => child.on('exit', (c) => resolve((code = c))));
     // Wait until the child has written what the server sent, then kill it without warning.
     for (;;) {
+      if (code !== undefined) throw new Error(`the download child ended by itself (exit ${code}) before it could be killed`);
       const temp = leftovers()[0];
       if (temp && readFileSync(path.join(dir, temp)).length >= 100_000) break;
       await new Promise((r) => setTimeout(r, 20));

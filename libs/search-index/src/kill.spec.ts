@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { keys, SitePaths, stableStringify, TEMP_SUFFIX, type EpisodeRecord } from '@podline/config';
 import { buildSiteIndex } from './build';
 import { IndexMissingError, searchSite } from './search';
+import { spawnTs } from '@podline/testing/run-ts';
 
 /**
  * SIGKILL a real build at the moment it is writing the index (seen on disk: the temp file of a full build, the
@@ -23,7 +24,7 @@ function srt(ep: number, variant: string): string {
 }
 
 function runChild(root: string, siteId: string): ChildProcess {
-  return spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'test-fixtures', 'build-child.ts'), root, siteId], {
+  return spawnTs(path.join(__dirname, 'test-fixtures', 'build-child.ts'), [root, siteId], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

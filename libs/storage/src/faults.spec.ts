@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_KEY, TEMP_SUFFIX } from '@podline/config';
 import { bucketTree, md5, putTree, useS3, writeTree } from './spec-fixtures';
 import { preSync, uploadSite } from './sync';
+import { spawnTs } from '@podline/testing/run-ts';
 
 const s3 = useS3('faults');
 
@@ -101,12 +101,12 @@ describe('faults', () => {
     await putTree(s3.client, bucket, '', { 'audio/show/big.mp3': big });
     s3.proxy.rule = (r) => (isObjectGet(r) ? { stallAfterBytes: 1024 * 1024 } : 'pass');
     const dir = path.dirname(site.paths.file('audio/show/big.mp3'));
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(__dirname, 'spec-presync-child.ts'), JSON.stringify({ workspaceRoot: site.workspaceRoot, site: { ...site.site } })], {
+    const child = spawnTs(path.join(__dirname, 'spec-presync-child.ts'), [JSON.stringify({ workspaceRoot: site.workspaceRoot, site: { ...site.site } })], {
       cwd: path.resolve(__dirname, '../../..'),
-      env: { ...process.env, SWC_NODE_PROJECT: path.resolve(__dirname, '../../../tsconfig.base.json') },
       stdio: 'ignore',
     });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let ended = false;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve(void (ended = true))));
     // Wait until the child has written part of the body to its temp file, then kill it hard.
     const partial = () => {
       try {
@@ -115,7 +115,10 @@ describe('faults', () => {
         return undefined;
       }
     };
-    while (!partial()) await new Promise((r) => setTimeout(r, 50));
+    while (!partial()) {
+      if (ended) throw new Error('the pre-sync child ended by itself before it could be killed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     child.kill('SIGKILL');
     await exited;
     expect(readdirSync(dir)).toEqual([partial()]);

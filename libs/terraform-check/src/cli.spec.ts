@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { planNewSite } from './new-site';
 import { memoryTree, realModules, WORKSPACE_ROOT } from './test-trees';
+import { spawnTsSync } from '@podline/testing/run-ts';
 
 /**
  * The tools entry points (tools/src/*.ts) as an operator runs them, on a throw-away workspace: exit codes,
@@ -11,11 +11,7 @@ import { memoryTree, realModules, WORKSPACE_ROOT } from './test-trees';
  */
 function run(script: string, cwd: string, ...args: string[]) {
   // As the tools targets run them: through the workspace's TypeScript launcher.
-  const res = spawnSync(process.execPath, [path.join(WORKSPACE_ROOT, 'tools', 'scripts', 'run-ts.js'), path.join(WORKSPACE_ROOT, 'tools', 'src', script), ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, SWC_NODE_PROJECT: path.join(WORKSPACE_ROOT, 'tsconfig.base.json') },
-  });
+  const res = spawnTsSync(path.join(WORKSPACE_ROOT, 'tools', 'src', script), args, { cwd, encoding: 'utf8' });
   return { code: res.status, out: res.stdout, err: res.stderr };
 }
 

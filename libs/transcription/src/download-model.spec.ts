@@ -59,6 +59,8 @@ describe('download-model', () => {
     expect(script.DEFAULT_BASE_URL).toBe('https://huggingface.co/ggerganov/whisper.cpp/resolve/main');
     expect(script.KNOWN_SHA1['base.en']).toBe('137c40403d78fd54d454da0f9bd998f78703390c');
     expect(Object.keys(script.KNOWN_SHA1)).toEqual(expect.arrayContaining(['tiny.en', 'small', 'medium.en', 'large-v3']));
+    // The quantized variants published next to them (q5/q8), under the names the model check looks for.
+    expect(Object.keys(script.KNOWN_SHA1)).toEqual(expect.arrayContaining(['tiny.en-q5_1', 'tiny.en-q8_0', 'base.en-q5_1', 'base.en-q8_0', 'medium.en-q5_0', 'small-q8_0']));
   });
 
   it('downloads, verifies the checksum and renames into place; a second call does not download', async () => {

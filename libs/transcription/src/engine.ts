@@ -15,6 +15,11 @@ export interface EngineSettings {
   beamSize: number;
   /** No temperature fallback (whisper.cpp's -nf): one decoding pass per chunk. Default false. */
   noFallback?: boolean;
+  /**
+   * Suppress whisper.cpp's non-speech tokens ([, (, ♪, " -"…) while decoding, so no [MUSIC]-style tags are
+   * written. Default true. The CLI engine passes it as the binary allows (see whisperCliArgs).
+   */
+  suppressNonSpeech?: boolean;
   debug?: (msg: string) => void;
 }
 

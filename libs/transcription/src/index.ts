@@ -10,5 +10,5 @@ export { DEFAULT_SPEECH_WINDOW_SECONDS, transcribeAudio } from './transcribe-aud
 export { droppedText, EngineTools, transcribeEpisodeAudio, type EngineTranscript, type EpisodeAudio } from './transcribe-episode';
 export { type RemoteEpisode, type RemoteTranscriber, type RemoteTranscript, transcribeSite } from './transcribe-site';
 export { timedEngine } from './timed-engine';
-export { findWhisperCli, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine } from './whisper-cli-engine';
+export { cliSuppression, findWhisperCli, NON_SPEECH_TOKENS_REGEX, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine, type CliSuppression } from './whisper-cli-engine';
 export { WHISPER_GUARDS, whisperEngine, whisperParams } from './whisper-engine';

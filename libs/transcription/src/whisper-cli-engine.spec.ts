@@ -2,7 +2,19 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeTone } from '@podline/media/testing';
-import { EngineError, findWhisperCli, getEngine, parseWhisperCliOutput, transcribeAudio, whisperCliArgs, whisperCliEngine, type EngineSettings } from './index';
+import {
+  cliSuppression,
+  EngineError,
+  findWhisperCli,
+  getEngine,
+  NON_SPEECH_TOKENS_REGEX,
+  parseWhisperCliOutput,
+  transcribeAudio,
+  whisperCliArgs,
+  whisperCliEngine,
+  whisperParams,
+  type EngineSettings,
+} from './index';
 import { writeTestModel } from './testing';
 
 let root: string;
@@ -20,10 +32,38 @@ describe('whisper-cli engine', () => {
   });
 
   it('passes the same decoding settings as the built-in engine', () => {
-    expect(whisperCliArgs('/m.bin', settings())).toEqual(['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '1', '-bo', '5', '-l', 'en', '-et', '2.4', '-lpt', '-1', '-np']);
-    expect(whisperCliArgs('/m.bin', settings({ beamSize: 4, prompt: 'Hi', noFallback: true, language: '' }))).toEqual(
-      ['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '4', '-bo', '5', '-l', 'auto', '--prompt', 'Hi', '-et', '2.4', '-lpt', '-1', '-nf', '-np'],
+    expect(whisperCliArgs('/m.bin', settings())).toEqual(['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '1', '-bo', '5', '-l', 'en', '-mc', '0', '-et', '2.4', '-lpt', '-1', '-sns', '-np']);
+    expect(whisperCliArgs('/m.bin', settings({ beamSize: 4, prompt: 'Hi', noFallback: true, language: '' }), 'none')).toEqual(
+      ['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '4', '-bo', '5', '-l', 'auto', '--prompt', 'Hi', '-mc', '0', '-et', '2.4', '-lpt', '-1', '-nf', '-np'],
     );
+    // No text context between windows, as the built-in engine's no_context.
+    expect(whisperParams(settings())).toMatchObject({ no_context: true, suppress_non_speech_tokens: true });
+  });
+
+  it('suppresses non-speech tokens on both engines alike, or on neither', () => {
+    const off = settings({ suppressNonSpeech: false });
+    expect(whisperParams(off)).toMatchObject({ suppress_non_speech_tokens: false });
+    for (const how of ['flag', 'regex', 'none'] as const) expect(whisperCliArgs('/m.bin', off, how)).not.toEqual(expect.arrayContaining(['-sns', '--suppress-regex']));
+    const viaRegex = whisperCliArgs('/m.bin', settings(), 'regex');
+    expect(viaRegex.slice(viaRegex.indexOf('--suppress-regex'), viaRegex.indexOf('--suppress-regex') + 2)).toEqual(['--suppress-regex', NON_SPEECH_TOKENS_REGEX]);
+    // The pattern (whole-token match, as whisper.cpp applies it) hits whisper.cpp's non-speech tokens, alone and
+    // after a space, " -" and " '", and nothing a word is made of.
+    const whole = new RegExp(`^(?:${NON_SPEECH_TOKENS_REGEX})$`);
+    for (const t of ['[', ' [', '(', '"', ' "', '\\', '♪', ' ♪♪♪', '>>>', ' --', '("', ' -', " '", '|', '))', '{{']) expect(whole.test(t)).toBe(true);
+    for (const t of ['-', "'", 'a', ' the', ' [MUSIC]', '[_extra_token_1]', ' ♪a', '.', ',', '?', '!', ' ((((']) expect(whole.test(t)).toBe(false);
+  });
+
+  it('uses the CLI\'s own --suppress-nst when its build has one', () => {
+    const bin = path.join(root, 'help-bin');
+    mkdirSync(bin, { recursive: true });
+    const newer = path.join(bin, 'whisper-cli-new');
+    const older = path.join(bin, 'whisper-cli-old');
+    writeFileSync(newer, '#!/bin/sh\necho "  -sns,      --suppress-nst      [false  ] suppress non-speech tokens" >&2\n');
+    writeFileSync(older, '#!/bin/sh\necho "  --suppress-regex REGEX" >&2\n');
+    chmodSync(newer, 0o755);
+    chmodSync(older, 0o755);
+    expect(cliSuppression(newer)).toBe('flag');
+    expect(cliSuppression(older)).toBe('none');
   });
 
   it('reads result lines to the millisecond and ignores the rest', () => {

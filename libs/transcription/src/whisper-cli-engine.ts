@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { encodeWav16, findOnPath } from '@podline/media';
 import { EngineError, whisperEnv, type EngineSettings, type TranscriptionEngine } from './engine';
@@ -24,8 +24,44 @@ export function findWhisperCli(env: NodeJS.ProcessEnv = process.env): string {
   return onPath;
 }
 
-/** CLI arguments for one window read as WAV from stdin; greedy unless a beam is asked for. */
-export function whisperCliArgs(modelPath: string, s: EngineSettings): string[] {
+/** whisper.cpp's non-speech tokens (its `non_speech_tokens`), suppressed alone and after a space, as are " -" and " '". */
+const NON_SPEECH_TOKENS = [
+  '"', '#', '(', ')', '*', '+', '/', ':', ';', '<', '=', '>', '@', '[', '\\', ']', '^', '_', '`', '{', '|', '}', '~',
+  '「', '」', '『', '』', '<<', '>>', '<<<', '>>>', '--', '---', '-(', '-[', "('", '("', '((', '))', '(((', ')))',
+  '[[', ']]', '{{', '}}', '♪♪', '♪♪♪', '♩', '♪', '♫', '♬', '♭', '♮', '♯',
+];
+
+/**
+ * The same tokens as one pattern for the CLI's `--suppress-regex` (which must match a token's whole text), for
+ * a CLI without `--suppress-nst`. whisper.cpp matches it against the whole vocabulary at every decoded token:
+ * measured at about 3× the CLI's CPU time on a tiny model, so the engine does not use it (the benchmark does,
+ * to compare like with like when asked).
+ */
+export const NON_SPEECH_TOKENS_REGEX = ` ?(?:${NON_SPEECH_TOKENS.map((t) => t.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')).join('|')})| -| '`;
+
+/** How a CLI suppresses non-speech tokens: its own flag (`-sns`, whisper.cpp ≥ 1.7), the pattern above, or not at all. */
+export type CliSuppression = 'flag' | 'regex' | 'none';
+
+const suppressionOf = new Map<string, CliSuppression>();
+
+/** Whether the CLI binary `bin` has `--suppress-nst` (asked once per binary through its `--help`): 'flag', else 'none'. */
+export function cliSuppression(bin: string): CliSuppression {
+  let known = suppressionOf.get(bin);
+  if (!known) {
+    const help = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 10000 });
+    known = `${help.stdout ?? ''}${help.stderr ?? ''}`.includes('--suppress-nst') ? 'flag' : 'none';
+    suppressionOf.set(bin, known);
+  }
+  return known;
+}
+
+/**
+ * CLI arguments for one window read as WAV from stdin; greedy unless a beam is asked for. As in the built-in
+ * engine: no text context from one window to the next (`-mc 0`), whisper.cpp's entropy and logprob thresholds,
+ * and non-speech tokens suppressed (unless `suppressNonSpeech` is false) the way `suppression` says the binary can.
+ */
+export function whisperCliArgs(modelPath: string, s: EngineSettings, suppression: CliSuppression = 'flag'): string[] {
+  const suppress = s.suppressNonSpeech === false || suppression === 'none' ? [] : suppression === 'flag' ? ['-sns'] : ['--suppress-regex', NON_SPEECH_TOKENS_REGEX];
   return [
     '-m', modelPath,
     '-f', '-',
@@ -34,9 +70,11 @@ export function whisperCliArgs(modelPath: string, s: EngineSettings): string[] {
     '-bo', '5',
     '-l', s.language || 'auto',
     ...(s.prompt ? ['--prompt', s.prompt] : []),
+    '-mc', '0',
     '-et', String(WHISPER_GUARDS.entropyThreshold),
     '-lpt', String(WHISPER_GUARDS.logprobThreshold),
     ...(s.noFallback ? ['-nf'] : []),
+    ...suppress,
     '-np', // results only
   ];
 }
@@ -61,11 +99,15 @@ export const whisperCliEngine: TranscriptionEngine = {
   async open(settings) {
     const { file } = await checkModel(settings.workspaceRoot, settings.model);
     const bin = findWhisperCli();
-    settings.debug?.(`whisper-cli: ${bin} with model ${file}`);
+    const suppression = cliSuppression(bin);
+    settings.debug?.(
+      `whisper-cli: ${bin} with model ${file}${suppression === 'none' && settings.suppressNonSpeech !== false ? ' (no --suppress-nst in this build: the guards drop tag-only cues)' : ''}`,
+    );
+    const args = whisperCliArgs(file, settings, suppression);
     return {
       transcribe: (pcm) =>
         new Promise<Segment[]>((resolve, reject) => {
-          const child = spawn(bin, whisperCliArgs(file, settings), { stdio: ['pipe', 'pipe', 'pipe'], env: whisperEnv() });
+          const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: whisperEnv() });
           let stdout = '';
           let stderr = '';
           child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -29,7 +29,7 @@ export function whisperParams(s: EngineSettings): Record<string, unknown> {
     temperature_inc: s.noFallback ? 0 : WHISPER_GUARDS.temperatureIncrement,
     // No blank first token, no non-speech tokens ([MUSIC], ♪…).
     suppress_blank: true,
-    suppress_non_speech_tokens: true,
+    suppress_non_speech_tokens: s.suppressNonSpeech !== false,
     language: s.language || 'auto',
     ...(s.prompt ? { initial_prompt: s.prompt } : {}),
   };
@@ -63,25 +63,31 @@ class WorkerSession implements EngineSession {
       }
       const p = this.pending;
       this.pending = undefined;
-      if (m.type === 'error') p?.reject(new EngineError(`whisper failed: ${m.message}`));
+      if (m.type === 'error') p?.reject(new EngineError(`whisper failed: ${m.message}${this.stderrTail() ? ` (${this.stderrTail()})` : ''}`));
       else p?.resolve(m);
     });
     child.on('exit', (code, signal) => {
       this.exited = signal ? `signal ${signal}` : `exit code ${code}`;
       const p = this.pending;
       this.pending = undefined;
-      const tail = this.stderr
-        .split('\n')
-        .filter((l) => l.trim())
-        .slice(-3)
-        .join(' / ');
+      const tail = this.stderrTail();
       p?.reject(new EngineError(`the whisper engine process died (${this.exited})${tail ? `: ${tail}` : ''}`));
     });
+  }
+
+  /** whisper.cpp's last words on stderr (it says there why a call failed). */
+  private stderrTail(): string {
+    return this.stderr
+      .split('\n')
+      .filter((l) => l.trim())
+      .slice(-3)
+      .join(' / ');
   }
 
   request(msg: Record<string, unknown>): Promise<Reply> {
     if (this.exited) return Promise.reject(new EngineError(`the whisper engine process is gone (${this.exited})`));
     return new Promise((resolve, reject) => {
+      this.stderr = ''; // what whisper.cpp says from here on is about this call
       this.pending = { resolve, reject };
       this.child.send(msg);
     });

@@ -24,6 +24,8 @@ async function handle(msg) {
       // Each new segment tells how far into the window whisper is.
       task.on('transcribed', (r) => process.send({ type: 'progress', id: msg.id, ms: r.to }));
       const results = await task.result;
+      // smart-whisper hands over the Error of a failed whisper_full where the results would be.
+      if (!Array.isArray(results)) throw results instanceof Error ? results : new Error(String(results));
       // whisper.cpp gives centiseconds; the binding multiplies by 10: integral milliseconds.
       const segments = results.map((r) => ({ startMs: r.from, endMs: r.to, text: r.text }));
       process.send({ type: 'result', id: msg.id, segments });

@@ -1,31 +1,32 @@
-#!/usr/bin/env node
-// Pictures of the pipeline as Nx sees it, for the README: the project graph (sites → the plugin → the
-// libs) and the task graph of `nx run-many -t index` for one site (its six targets in order).
-// Renders `nx graph --file=…`'s static page in headless Chromium (@sparticuz/chromium + puppeteer-core,
-// both from npm); the page is opened from disk and every request that is not a local file is refused.
-//
-//   node tools/scripts/graph-screenshot.js [--site=example] [--out=docs/images]
-'use strict';
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { pathToFileURL } = require('node:url');
-const { spawnSync } = require('node:child_process');
+// `nx run tools:graph-screenshot`: pictures of the pipeline as Nx sees it, for the README — the project graph
+// (sites → the plugin → the libs) and the task graph of `nx run-many -t index` for one site (its six targets in
+// order). Renders `nx graph --file=…`'s static page in headless Chromium from npm (the launcher every browser
+// test and bench uses); the page is opened from disk and every request that is not a local file is refused.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { findWorkspaceRoot } from '@podline/config';
+import { launchChromium } from '@podline/testing/browser';
+import { parseArgs, UsageError } from './args';
 
-const root = path.resolve(__dirname, '..', '..');
+export const GRAPH_SCREENSHOT_HELP = `Usage: nx run tools:graph-screenshot [--args="--site=<id> --out=<dir>"]
+Writes <out>/project-graph.png and <out>/task-graph.png (defaults: --site=example --out=docs/images).`;
 
-function option(name, fallback) {
-  const hit = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
+interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  cwd: string;
 }
 
 /**
  * In the page: the box (CSS pixels, with a margin) around everything the graph drew on its canvases,
  * so the picture holds the graph and not the controls floating beside it.
  */
-function graphBounds() {
-  let box = null;
-  for (const canvas of document.querySelectorAll('canvas')) {
+function graphBounds(): { x: number; y: number; width: number; height: number } | null {
+  let box: { x0: number; y0: number; x1: number; y1: number } | null = null;
+  for (const canvas of Array.from(document.querySelectorAll('canvas'))) {
     const ctx = canvas.getContext('2d');
     if (!ctx || !canvas.width || !canvas.height) continue;
     const { data, width, height } = ctx.getImageData(0, 0, canvas.width, canvas.height);
@@ -49,13 +50,22 @@ function graphBounds() {
   return { x, y, width: Math.ceil(box.x1 + m) - x, height: Math.ceil(box.y1 + m) - y };
 }
 
-async function main() {
-  if (process.argv.includes('--help')) {
-    process.stdout.write('Usage: node tools/scripts/graph-screenshot.js [--site=example] [--out=docs/images]\nWrites <out>/project-graph.png and <out>/task-graph.png.\n');
-    return;
+export async function main(argv: string[], io: Io): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(argv, { flags: ['help'], values: ['site', 'out'] });
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`${err.message}\n${GRAPH_SCREENSHOT_HELP}`);
+    return 2;
   }
-  const site = option('site', 'example');
-  const outDir = path.resolve(root, option('out', 'docs/images'));
+  if (args.help) {
+    io.out(GRAPH_SCREENSHOT_HELP);
+    return 0;
+  }
+  const root = findWorkspaceRoot(io.cwd);
+  const site = String(args.site ?? 'example');
+  const outDir = path.resolve(root, String(args.out ?? 'docs/images'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'podline-graph-'));
   try {
     const html = path.join(work, 'graph.html');
@@ -64,19 +74,15 @@ async function main() {
       env: { ...process.env, NX_DAEMON: 'false' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    if (nx.status !== 0 || !fs.existsSync(html)) throw new Error(`nx graph --file failed (exit ${nx.status}); run \`npx nx graph --file=graph.html\` to see why`);
-
-    const chromium = require('@sparticuz/chromium');
-    const puppeteer = require('puppeteer-core');
-    const browser = await puppeteer.launch({
-      executablePath: await chromium.executablePath(),
-      args: [...chromium.args, '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      headless: true,
-    });
+    if (nx.status !== 0 || !fs.existsSync(html)) {
+      io.err(`[podline] nx graph --file failed (exit ${nx.status}); run \`npx nx graph --file=graph.html\` to see why`);
+      return 1;
+    }
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.setRequestInterception(true);
-      page.on('request', (req) => (req.url().startsWith('file:') || req.url().startsWith('data:') ? req.continue() : req.abort()));
+      page.on('request', (req) => void (req.url().startsWith('file:') || req.url().startsWith('data:') ? req.continue() : req.abort()));
       fs.mkdirSync(outDir, { recursive: true });
       const base = pathToFileURL(html).href;
       const shots = [
@@ -89,20 +95,19 @@ async function main() {
         await page.waitForSelector('canvas', { timeout: 30_000 });
         await new Promise((resolve) => setTimeout(resolve, 2500)); // the graph lays itself out with an animation
         const clip = await page.evaluate(graphBounds);
-        if (!clip) throw new Error(`nothing was drawn for ${shot.url}`);
+        if (!clip) {
+          io.err(`[podline] nothing was drawn for ${shot.url}`);
+          return 1;
+        }
         const file = path.join(outDir, shot.file);
-        await page.screenshot({ path: file, clip });
-        process.stdout.write(`[podline] wrote ${path.relative(root, file)}\n`);
+        await page.screenshot({ path: file as `${string}.png`, clip });
+        io.out(`[podline] wrote ${path.relative(root, file)}`);
       }
     } finally {
       await browser.close();
     }
+    return 0;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
-
-main().catch((err) => {
-  process.stderr.write(`[podline] graph screenshot failed: ${err.message}\n`);
-  process.exit(1);
-});
