@@ -119,9 +119,9 @@ function siteIn(ws: TempWorkspace, id: string) {
   return { site, paths: new SitePaths(id, ws.root, { PODLINE_DATA_DIR: ws.dataDir }) };
 }
 
-async function coordinate(ws: TempWorkspace, id: string, wait = false) {
+async function coordinate(ws: TempWorkspace, id: string, wait = false, log: Log = quiet) {
   const { site, paths } = siteIn(ws, id);
-  return transcribeSite({ workspaceRoot: ws.root, site, paths, options: {}, log: quiet, remote: queueTranscriber({ workspaceRoot: ws.root, site, paths, options: { wait, pollMs: 200 } }) });
+  return transcribeSite({ workspaceRoot: ws.root, site, paths, options: {}, log, remote: queueTranscriber({ workspaceRoot: ws.root, site, paths, options: { wait, pollMs: 200 } }) });
 }
 
 /** Wait until `total` jobs of a queue exist and none is queued or active. */
@@ -148,14 +148,15 @@ async function throughput(ws: TempWorkspace, conn: QueueConnection, url: string)
   const workers = startWorkers(ws, url, WORKERS, ['--engine=timed', '--threads=1'], { PODLINE_TIMED_ENGINE_MS: String(MS) });
   // Let the workers start (node + TypeScript loading) before the clock runs.
   await new Promise((r) => setTimeout(r, 8000));
-  const t0 = Date.now();
-  const waitRun = coordinate(ws, 'tput', true);
+  // When the waiting coordinator has collected (read and checked) how many: its progress lines, timed.
+  const collectedCounts: Array<{ at: number; done: number }> = [];
+  const waitLog: Log = { ...quiet, progress: (m) => collectedCounts.push({ at: Date.now(), done: Number(/^(\d+)\//.exec(m)?.[1] ?? 0) }) };
+  const waitRun = coordinate(ws, 'tput', true, waitLog);
   const name = queueName('bench-timed');
   await drained(conn, name, JOBS);
   const allDone = Date.now();
   const res = await waitRun;
   const collectedAt = Date.now();
-  const wall = (allDone - t0) / 1000;
   const ideal = (JOBS * MS) / 1000 / WORKERS;
   const rows = await conn.sql<{ w: string; s: Date; c: Date; key: string }>(
     `SELECT output->>'worker' AS w, started_on AS s, completed_on AS c, data->>'fileKey' AS key FROM pgboss.job WHERE name = $1 AND state = 'completed' AND data->>'site' = 'tput' ORDER BY 1, 2`,
@@ -163,14 +164,18 @@ async function throughput(ws: TempWorkspace, conn: QueueConnection, url: string)
   );
   const gaps: number[] = [];
   const inJob: number[] = [];
-  const toCollected: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     inJob.push(new Date(rows[i].c).getTime() - new Date(rows[i].s).getTime() - MS);
     if (i > 0 && rows[i].w === rows[i - 1].w) gaps.push(new Date(rows[i].s).getTime() - new Date(rows[i - 1].c).getTime());
-    // Collected = its transcript written into the data folder by the waiting coordinator (polling every 200 ms).
-    const stat = await fsp.stat(paths.transcriptFile('show', rows[i].key)).catch(() => undefined);
-    if (stat) toCollected.push(stat.mtimeMs - new Date(rows[i].c).getTime());
   }
+  // Wall: from the first job enqueued to the last one finished (the coordinator's own start-up is not the queue's).
+  const [span] = await conn.sql<{ first: Date; last: Date }>(`SELECT min(created_on) AS first, max(completed_on) AS last FROM pgboss.job WHERE name = $1 AND data->>'site' = 'tput'`, [name]);
+  const wall = (new Date(span.last).getTime() - new Date(span.first).getTime()) / 1000;
+  // Finish → collected: the k-th job to finish against the moment the coordinator had collected k.
+  const finished = rows.map((r) => new Date(r.c).getTime()).sort((a, b) => a - b);
+  const toCollected: number[] = [];
+  let k = 0;
+  for (const { at, done } of collectedCounts) for (; k < Math.min(done, finished.length); k++) toCollected.push(at - finished[k]);
 
   // Enqueue → start with workers free: one episode at a time, each enqueued by a coordinator run.
   const { paths: idlePaths } = siteIn(ws, 'idle');
