@@ -4,7 +4,10 @@
 # distribution read only those two prefixes.
 #
 # Range requests: CloudFront passes Range to S3 and caches the ranges; nothing the page reads by range is
-# compressed (a compressed response has no byte offsets of the file). CORS: any origin may read, with
+# compressed (a compressed response has no byte offsets of the file).
+# Compression: the script, the SQLite worker and the wasm are stored brotli-compressed (web/assets/*.br, with
+# Content-Encoding: br on the object), so CloudFront passes them on as stored; index.html and site.json are
+# compressed by CloudFront (gzip or brotli, as the browser accepts); the index and the audio never are. CORS: any origin may read, with
 # Accept-Ranges and Content-Range exposed, so a page on another host can still open the index.
 # Caching: content-hashed files (web/assets/*, web/index-<hash>.sqlite) are immutable for a year;
 # web/index.html and web/site.json (which names the current hashed files) are revalidated after a minute.
@@ -51,9 +54,9 @@ resource "aws_cloudfront_function" "route" {
 # How long CloudFront keeps each kind of file (seconds): min, default, max.
 locals {
   cache_ttls = {
-    immutable = { min = 86400, default = 31536000, max = 31536000, comment = "Content-hashed page files: a year" }
-    short     = { min = 0, default = 60, max = 60, comment = "web/index.html and web/site.json name the current index: a minute" }
-    audio     = { min = 0, default = 3600, max = 86400, comment = "Episode audio: an hour" }
+    immutable = { min = 86400, default = 31536000, max = 31536000, compress = false, comment = "Content-hashed page files: a year" }
+    short     = { min = 0, default = 60, max = 60, compress = true, comment = "web/index.html and web/site.json name the current index: a minute" }
+    audio     = { min = 0, default = 3600, max = 86400, compress = false, comment = "Episode audio: an hour" }
   }
 }
 
@@ -65,10 +68,11 @@ resource "aws_cloudfront_cache_policy" "web" {
   default_ttl = each.value.default
   max_ttl     = each.value.max
 
-  # Nothing varies the response: no cookies, headers or query strings in the key (Range is handled by CloudFront).
+  # No cookies, headers or query strings in the key (Range is handled by CloudFront). Accept-Encoding only
+  # where CloudFront compresses (index.html, site.json): precompressed assets are the same for everyone.
   parameters_in_cache_key_and_forwarded_to_origin {
-    enable_accept_encoding_gzip   = false
-    enable_accept_encoding_brotli = false
+    enable_accept_encoding_gzip   = each.value.compress
+    enable_accept_encoding_brotli = each.value.compress
     cookies_config {
       cookie_behavior = "none"
     }
@@ -144,14 +148,14 @@ resource "aws_cloudfront_distribution" "web" {
     origin_access_control_id = aws_cloudfront_origin_access_control.site[0].id
   }
 
-  # Content-hashed assets (script, worker, wasm): compressed, immutable.
+  # Content-hashed assets (script, worker, wasm): stored brotli-compressed (Content-Encoding: br), immutable.
   ordered_cache_behavior {
     path_pattern               = "/web/assets/*"
     target_origin_id           = local.origin_id
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
-    compress                   = true
+    compress                   = false
     cache_policy_id            = aws_cloudfront_cache_policy.web["immutable"].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.web["immutable"].id
   }

@@ -17,7 +17,19 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/** Content-Type for a site key, by extension. */
+/** Precompressed files of the search page: `web/…/<name>.<ext>.br` is `<name>.<ext>` stored brotli-encoded. */
+const ENCODINGS: Record<string, string> = { '.br': 'br', '.gz': 'gzip' };
+
+/**
+ * Content-Encoding a site key is stored with: only the search page's precompressed files (`web/….br`,
+ * `web/….gz`) have one; the bucket serves them as they are, and browsers decode them.
+ */
+export function contentEncodingFor(key: string): string | undefined {
+  return key.startsWith('web/') ? ENCODINGS[path.extname(key).toLowerCase()] : undefined;
+}
+
+/** Content-Type for a site key, by extension (a precompressed file's is that of what it decodes to). */
 export function contentTypeFor(key: string): string {
-  return TYPES[path.extname(key).toLowerCase()] ?? 'application/octet-stream';
+  const inner = contentEncodingFor(key) ? key.slice(0, -path.extname(key).length) : key;
+  return TYPES[path.extname(inner).toLowerCase()] ?? 'application/octet-stream';
 }

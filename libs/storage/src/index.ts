@@ -1,7 +1,7 @@
 // What other projects use from this lib, by name (everything else is internal).
-export { contentTypeFor } from './content-type';
+export { contentEncodingFor, contentTypeFor } from './content-type';
 export { SYNC_DEFAULTS } from './options';
-export { checkSite, INDEX_FOLDERS, preSync, type SyncContext, uploadSite } from './sync';
+export { checkSite, INDEX_FOLDERS, preSync, pruneSite, type PruneOptions, type SyncContext, uploadSite } from './sync';
 export { isNotFound, StorageError } from './errors';
 export { isOwnTempKey, QUEUE_RESULTS_FOLDER } from './keys';
 export { openBackend } from './open';

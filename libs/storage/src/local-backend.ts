@@ -102,14 +102,19 @@ export class LocalFolderBackend implements StorageBackend {
 
   async removeTemp(key: string): Promise<void> {
     if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
-    this.requests++;
+    await this.remove(key);
     const file = keyPath(this.root, key);
-    await refuseSymlinkBelow(this.root, file);
-    await fsp.rm(file, { force: true });
     // Empty folders it leaves (up to the temp folder itself) go too; one still in use stays.
     for (let dir = path.dirname(file); dir.startsWith(keyPath(this.root, QUEUE_RESULTS_FOLDER)); dir = path.dirname(dir)) {
       if (!(await fsp.rmdir(dir).then(() => true, () => false))) break;
     }
+  }
+
+  async remove(key: string): Promise<void> {
+    this.requests++;
+    const target = keyPath(this.root, key);
+    await refuseSymlinkBelow(this.root, target);
+    await fsp.rm(target, { force: true });
   }
 
   /** Temp files of killed uploads into this folder (as in the data folder): removed when their writer is gone. */

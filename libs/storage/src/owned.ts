@@ -4,16 +4,23 @@ import { MANIFEST_KEY, ManifestError, readManifest, stableStringify, writeJsonAt
 import { mergeManifests } from '@podline/feeds';
 import { StorageError } from './errors';
 import { folderOf } from './keys';
-import type { ObjectEntry, StorageBackend } from './types';
+import type { ObjectEntry, SiteFolder, StorageBackend } from './types';
+
+/** The folders the search index target produces (entries, index, search page): not part of upload's state (see uploadSite). */
+export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index', 'web'];
+
+/** Folders whose every file Podline writes itself: the saved feeds and what the index target produces. */
+const OWNED_FOLDERS: readonly string[] = ['rss', ...INDEX_FOLDERS];
 
 /**
- * Files Podline writes and rewrites itself: the episode manifest, the saved feeds and the index's products.
+ * Files Podline writes and rewrites itself: the episode manifest, the saved feeds and the index's products
+ * (entries, index, the search page in web/).
  * They follow their content into the bucket whatever conflict mode the operator chose for media (audio,
  * transcripts): a newer local copy replaces the bucket's, and the manifest is merged, never replaced.
  */
 export function isOwnedKey(key: string): boolean {
   const folder = folderOf(key);
-  return key === MANIFEST_KEY || folder === 'rss' || folder === 'search-entries' || folder === 'search-index';
+  return key === MANIFEST_KEY || (folder !== undefined && OWNED_FOLDERS.includes(folder));
 }
 
 /** A bucket's manifest larger than this is refused (the bucket is not trusted): about 500,000 episodes. */

@@ -12,7 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { PodlineError } from '@podline/config';
 import { VerificationError, plainMd5, streamToFileAtomic } from './atomic-stream';
-import { contentTypeFor } from './content-type';
+import { contentEncodingFor, contentTypeFor } from './content-type';
 import { StorageError, classifyError, describeError, withRetries, type RetryOptions } from './errors';
 import { folderOf, isOwnTempKey, QUEUE_RESULTS_FOLDER } from './keys';
 import { SYNC_DEFAULTS } from './options';
@@ -214,8 +214,7 @@ export class S3Backend implements StorageBackend {
 
   async removeTemp(key: string): Promise<void> {
     if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
-    // S3 deletes are idempotent: an object already gone is no error.
-    await this.call(`remove ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) })));
+    await this.remove(key);
   }
 
   async download(entry: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {
@@ -234,9 +233,16 @@ export class S3Backend implements StorageBackend {
     });
   }
 
+  remove(key: string): Promise<void> {
+    return this.call(`delete ${key}`, async () => {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) }));
+    });
+  }
+
   async upload(local: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {
     const threshold = this.options.multipartThresholdBytes ?? SYNC_DEFAULTS.multipartThresholdMB * MiB;
-    const params = { Bucket: this.options.bucket, Key: this.objectKey(local.key), ContentType: contentTypeFor(local.key) };
+    const encoding = contentEncodingFor(local.key);
+    const params = { Bucket: this.options.bucket, Key: this.objectKey(local.key), ContentType: contentTypeFor(local.key), ...(encoding && { ContentEncoding: encoding }) };
     return this.call(`upload ${local.key}`, async () => {
       let etag: string | undefined;
       if (local.size < threshold) {

@@ -13,7 +13,7 @@ import { Progress } from './progress';
 import { digestListing } from './state';
 import { resolveSyncOptions, type SyncOptions } from './options';
 import type { Listing, ObjectEntry, StorageBackend, SyncLog } from './types';
-import { isOwnedKey, reconcileManifest } from './owned';
+import { INDEX_FOLDERS, isOwnedKey, reconcileManifest } from './owned';
 import { removeStaleTemps, walkFolders } from './walk';
 
 /** Where and for whom a sync runs (everything an executor already has). */
@@ -34,8 +34,7 @@ export interface SyncContext {
 /** A sync's result (report's one result type); no state in dry-run or when the run stopped. */
 export type SyncOutcome = TaskResult;
 
-/** The folders the search index target produces (entries, index, search page): not part of upload's state (see uploadSite). */
-export const INDEX_FOLDERS: readonly SiteFolder[] = ['search-entries', 'search-index', 'web'];
+export { INDEX_FOLDERS };
 
 function resolveFolders(site: SiteConfig, requested: string[] | undefined, fallback: readonly SiteFolder[]): SiteFolder[] {
   if (!requested || requested.length === 0) return [...fallback];
@@ -310,6 +309,50 @@ export function preSync(ctx: SyncContext, options: SyncOptions = {}): Promise<Sy
       if (merged) counts.manifestEpisodesMerged = merged.fromBucket;
     }
     return { state, counts: { ...counts, downloaded: done.files, downloadedBytes: done.bytes }, problems };
+  });
+}
+
+/** What pruneSite removes: keys of one folder that the caller's rule names. */
+export interface PruneOptions {
+  folder: SiteFolder;
+  /** True for a key of `folder` to remove (e.g. the search page's versions older than the previous one). */
+  obsolete: (key: string) => boolean;
+  /** List what would be removed; remove nothing. */
+  dryRun?: boolean;
+}
+
+/**
+ * Remove from the bucket the keys of `folder` that `obsolete` names, and nothing else. The only deleting
+ * operation of the storage engine: callers pass a rule that names only files Podline itself wrote.
+ */
+export function pruneSite(ctx: SyncContext, options: PruneOptions): Promise<SyncOutcome> {
+  return guarded(ctx, { dryRun: options.dryRun }, async (session): Promise<SyncOutcome> => {
+    const bucket = await session.bucketListing();
+    const doomed = [...bucket.keys()].filter((key) => folderOf(key) === options.folder && options.obsolete(key)).sort(compareKeys);
+    if (session.options.dryRun) {
+      for (const key of doomed) ctx.log.info(`would remove ${key} from ${session.backend.description}`);
+      const counts: Record<string, number> = doomed.length ? { wouldRemove: doomed.length } : {};
+      return { counts, problems: [] };
+    }
+    const problems: TaskProblem[] = [];
+    let removed = 0;
+    try {
+      for (const key of doomed) {
+        try {
+          await session.backend.remove(key);
+          bucket.delete(key);
+          removed++;
+          ctx.log.debug(`removed ${key} from ${session.backend.description}`);
+        } catch (err) {
+          if (err instanceof StorageError) throw err;
+          problems.push({ ...problemFor(ctx.site, key, 'delete', err), fix: 'run the target again; if it persists, check the object in the bucket' });
+        }
+      }
+    } finally {
+      if (removed) await session.saveListing(bucket);
+    }
+    const counts: Record<string, number> = removed ? { removed } : {};
+    return { counts, problems };
   });
 }
 

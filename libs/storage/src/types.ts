@@ -16,7 +16,7 @@ export type Listing = Map<string, ObjectEntry>;
 /** Byte progress of one transfer. */
 export type OnBytes = (bytes: number) => void;
 
-/** What a backend (the "bucket" side) can do. Nothing here deletes the site's data (only Podline's own temp objects). */
+/** What a backend (the "bucket" side) can do. Only `remove` deletes (only `pruneSite` calls it), and `removeTemp` Podline's own temp objects. */
 export interface StorageBackend {
   /** Human description for messages: "s3://bucket/prefix" or the folder. */
   readonly description: string;
@@ -31,6 +31,8 @@ export interface StorageBackend {
   download(entry: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry>;
   /** Upload the local `file` as `local.key`; returns the bucket's entry for it. */
   upload(local: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry>;
+  /** Delete one key (absent already: no error). */
+  remove(key: string): Promise<void>;
   /** Number of requests sent to the bucket so far (for reports and benchmarks). */
   readonly requests: number;
   /** Remove temp files left in the bucket by killed runs (a local folder; S3 has its lifecycle rule instead). */

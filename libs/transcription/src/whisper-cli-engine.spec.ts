@@ -34,7 +34,8 @@ describe('whisper-cli engine', () => {
   it('passes the same decoding settings as the built-in engine', () => {
     expect(whisperCliArgs('/m.bin', settings())).toEqual(['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '1', '-bo', '5', '-l', 'en', '-mc', '0', '-et', '2.4', '-lpt', '-1', '-sns', '-np']);
     expect(whisperCliArgs('/m.bin', settings({ beamSize: 4, prompt: 'Hi', noFallback: true, language: '' }), 'none')).toEqual(
-      ['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '4', '-bo', '5', '-l', 'auto', '--prompt', 'Hi', '-mc', '0', '-et', '2.4', '-lpt', '-1', '-nf', '-np'],
+      // With a prompt no -mc 0: whisper.cpp would drop the prompt with the context (each window is its own process).
+      ['-m', '/m.bin', '-f', '-', '-t', '2', '-bs', '4', '-bo', '5', '-l', 'auto', '--prompt', 'Hi', '-et', '2.4', '-lpt', '-1', '-nf', '-np'],
     );
     // No text context between windows, as the built-in engine's no_context.
     expect(whisperParams(settings())).toMatchObject({ no_context: true, suppress_non_speech_tokens: true });

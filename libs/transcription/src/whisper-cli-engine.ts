@@ -57,8 +57,11 @@ export function cliSuppression(bin: string): CliSuppression {
 
 /**
  * CLI arguments for one window read as WAV from stdin; greedy unless a beam is asked for. As in the built-in
- * engine: no text context from one window to the next (`-mc 0`), whisper.cpp's entropy and logprob thresholds,
- * and non-speech tokens suppressed (unless `suppressNonSpeech` is false) the way `suppression` says the binary can.
+ * engine: no text context from one window to the next, whisper.cpp's entropy and logprob thresholds, and
+ * non-speech tokens suppressed (unless `suppressNonSpeech` is false) the way `suppression` says the binary can.
+ * Each window is its own CLI process, so no context crosses windows anyway; `-mc 0` also stops it inside a
+ * window (between its 30 s chunks). whisper.cpp takes the prompt from that same text context, so `-mc 0`
+ * would silently drop the site prompt: with a prompt it is left out (the prompt is given to every window).
  */
 export function whisperCliArgs(modelPath: string, s: EngineSettings, suppression: CliSuppression = 'flag'): string[] {
   const suppress = s.suppressNonSpeech === false || suppression === 'none' ? [] : suppression === 'flag' ? ['-sns'] : ['--suppress-regex', NON_SPEECH_TOKENS_REGEX];
@@ -69,8 +72,7 @@ export function whisperCliArgs(modelPath: string, s: EngineSettings, suppression
     '-bs', String(Math.max(1, s.beamSize)),
     '-bo', '5',
     '-l', s.language || 'auto',
-    ...(s.prompt ? ['--prompt', s.prompt] : []),
-    '-mc', '0',
+    ...(s.prompt ? ['--prompt', s.prompt] : ['-mc', '0']),
     '-et', String(WHISPER_GUARDS.entropyThreshold),
     '-lpt', String(WHISPER_GUARDS.logprobThreshold),
     ...(s.noFallback ? ['-nf'] : []),

@@ -1,14 +1,30 @@
 import { build } from 'esbuild';
-import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ifExists, stableStringify, writeFileAtomic } from '@podline/config';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
+import { ifExists, sha256, stableStringify, writeFileAtomic } from '@podline/config';
+import { isVersionedWebFile, WEB_FOLDER } from './layout';
 import type { SiteJson } from './page/site-json';
 import { buildWebIndex, WEB_PAGE_SIZE, WEB_RESULT_LIMIT, type WebIndexOptions } from './web-index';
 
 
-const hash16 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex').slice(0, 16);
+const hash16 = (data: string | Buffer) => sha256(data).slice(0, 16);
 const PAGE_SRC = path.join(__dirname, 'page');
+
+/**
+ * Brotli at its best quality: the script, the worker and the wasm are stored compressed (`<name>.br`, with
+ * `Content-Encoding: br` in the bucket), so every host sends them compressed, the same bytes every time.
+ */
+function brotli(data: Buffer, hash: string): Buffer {
+  let out = compressed.get(hash);
+  if (!out) {
+    out = brotliCompressSync(data, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.length } });
+    compressed.set(hash, out);
+  }
+  return out;
+}
+/** Compressed assets by content hash: the sites of one batch share the seconds the wasm takes. */
+const compressed = new Map<string, Buffer>();
 
 function sqlJsFile(name: string): string {
   return path.join(path.dirname(require.resolve('sql.js-httpvfs/package.json')), 'dist', name);
@@ -108,28 +124,40 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   }
 
   const assets: Array<[string, Buffer]> = [];
-  const bundle = Buffer.from(await bundlePage());
-  const app = `assets/app-${hash16(bundle)}.js`;
-  assets.push([app, bundle]);
-  const workerJs = readFileSync(sqlJsFile('sqlite.worker.js'));
-  const worker = `assets/sqlite.worker-${hash16(workerJs)}.js`;
-  assets.push([worker, workerJs]);
-  const wasmBytes = readFileSync(sqlJsFile('sql-wasm.wasm'));
-  const wasm = `assets/sql-wasm-${hash16(wasmBytes)}.wasm`;
-  assets.push([wasm, wasmBytes]);
+  const asset = (name: string, ext: string, data: Buffer): string => {
+    const hash = hash16(data);
+    const file = `assets/${name}-${hash}.${ext}.br`;
+    // Compressing the wasm takes seconds: an intact copy from an earlier run is reused.
+    const existing = existsSync(path.join(webDir, file)) ? readFileSync(path.join(webDir, file)) : undefined;
+    let intact = false;
+    try {
+      intact = !!existing && hash16(brotliDecompressSync(existing)) === hash;
+    } catch {
+      /* damaged: compress again */
+    }
+    assets.push([file, intact ? existing! : brotli(data, hash)]);
+    return file;
+  };
+  const app = asset('app', 'js', Buffer.from(await bundlePage()));
+  const worker = asset('sqlite.worker', 'js', readFileSync(sqlJsFile('sqlite.worker.js')));
+  const wasm = asset('sql-wasm', 'wasm', readFileSync(sqlJsFile('sql-wasm.wasm')));
 
+  const files = [index.file, ...assets.map(([name]) => name)].sort();
+  // The version before this one stays readable (an open tab may still use it): site.json names both.
+  const previousFiles = previous && versionFiles(previous, await ifExists(fsp.readFile(path.join(webDir, 'index.html'), 'utf8')));
   const siteJson: SiteJson = {
     format: 1,
     site: { id: opts.site.id, title: opts.site.title },
     podcasts: opts.site.podcasts.map((p) => ({ id: p.id, title: p.title })),
     index,
-    assets: { worker, wasm },
+    assets: { app, worker, wasm },
     audioBase: opts.audioBase ?? '../',
     source: opts.sourceDigest,
+    files,
+    previous: !previousFiles || sameList(previousFiles, files) ? (previous?.previous ?? []) : previousFiles,
   };
   const html = readFileSync(path.join(PAGE_SRC, 'index.html'), 'utf8').replace('__APP__', app);
   const finals: Array<[string, string | Buffer]> = [...assets, ['site.json', stableStringify(siteJson)], ['index.html', html]];
-  const files = [index.file, ...finals.map(([name]) => name)];
   if (opts.dryRun) {
     const changed = finals.filter(([name, data]) => {
       const file = path.join(webDir, name);
@@ -139,19 +167,45 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   }
   for (const [name, data] of finals) if (await writeIfChanged(path.join(webDir, name), data)) written.push(name);
 
-  // Local copies of earlier versions: everything in web/ that site.json no longer names.
-  const keep = new Set(files);
+  // Local copies of versions older than the previous one (the bucket is pruned the same way: pruneWebKey).
+  const obsolete = obsoleteWebFile(siteJson);
   const removed: string[] = [];
   for (const sub of ['', 'assets']) {
     const dir = path.join(webDir, sub);
     const names = (await ifExists(fsp.readdir(dir, { withFileTypes: true }))) ?? [];
     for (const d of names) {
       const rel = sub ? `${sub}/${d.name}` : d.name;
-      if (d.isFile() && !keep.has(rel) && /-[0-9a-f]{16}\.(sqlite|js|wasm)$/.test(d.name)) {
+      if (d.isFile() && obsolete(rel)) {
         await fsp.rm(path.join(dir, d.name), { force: true });
         removed.push(rel);
       }
     }
   }
   return { written, removed, siteJson, rebuiltIndex, files };
+}
+
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The versioned files a site.json's page uses (older site.json files did not list them: derived). */
+function versionFiles(json: SiteJson, html: string | undefined): string[] {
+  if (Array.isArray(json.files)) return [...json.files].sort();
+  const app = json.assets?.app ?? (html && /src="(assets\/app-[0-9a-f]{16}\.js(?:\.br)?)"/.exec(html)?.[1]);
+  return [json.index?.file, json.assets?.worker, json.assets?.wasm, app].filter((f): f is string => typeof f === 'string').sort();
+}
+
+/**
+ * Which files of web/ (relative to it) a version of the page no longer needs: content-hashed files as
+ * Podline names them that neither the current version (site.json) nor the previous one uses. Anything
+ * else in the folder (index.html, site.json, files the operator put there) is never obsolete.
+ */
+export function obsoleteWebFile(current: SiteJson): (rel: string) => boolean {
+  const keep = new Set([...versionFiles(current, undefined), ...(current.previous ?? [])]);
+  return (rel) => isVersionedWebFile(rel) && !keep.has(rel);
+}
+
+/** The same rule for site keys (`web/…`), for pruning the bucket. */
+export function obsoleteWebKey(current: SiteJson): (key: string) => boolean {
+  const file = obsoleteWebFile(current);
+  const prefix = `${WEB_FOLDER}/`;
+  return (key) => key.startsWith(prefix) && file(key.slice(prefix.length));
 }

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cacheControlFor, parseRange, startStaticServer, type StaticServer } from './static-server';
+import { brotliCompressSync } from 'node:zlib';
+import { acceptsEncoding, cacheControlFor, parseRange, startStaticServer, type StaticServer } from './static-server';
 
 function request(url: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -21,6 +22,7 @@ describe('the static server of serve (range requests as CloudFront + S3 give the
   let outside: string;
   let server: StaticServer;
   const data = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i % 251));
+  const script = 'console.log("the page");'.repeat(50);
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'podline-static-'));
@@ -30,6 +32,7 @@ describe('the static server of serve (range requests as CloudFront + S3 give the
     mkdirSync(path.join(root, 'transcripts'), { recursive: true });
     writeFileSync(path.join(root, 'web', 'index-0123456789abcdef.sqlite'), data);
     writeFileSync(path.join(root, 'web', 'index.html'), '<!doctype html>');
+    writeFileSync(path.join(root, 'web', 'assets', 'app-0123456789abcdef.js.br'), brotliCompressSync(Buffer.from(script)));
     writeFileSync(path.join(root, 'audio', 'show', 'a.mp3'), data.subarray(0, 100));
     writeFileSync(path.join(root, 'transcripts', 'secret.srt'), 'private');
     writeFileSync(path.join(outside, 'x.txt'), 'outside');
@@ -43,6 +46,17 @@ describe('the static server of serve (range requests as CloudFront + S3 give the
   });
 
   const db = () => `${server.url}web/index-0123456789abcdef.sqlite`;
+
+  it('sends precompressed files as stored with their Content-Encoding, decoded for a client that does not accept it', async () => {
+    const url = `${server.url}web/assets/app-0123456789abcdef.js.br`;
+    const br = await request(url, 'GET', { 'Accept-Encoding': 'gzip, deflate, br' });
+    expect([br.status, br.headers['content-encoding'], br.headers['content-type'], br.headers['cache-control']]).toEqual([200, 'br', 'text/javascript; charset=utf-8', 'public, max-age=31536000, immutable']);
+    expect(br.body).toEqual(brotliCompressSync(Buffer.from(script)));
+    const plain = await request(url, 'GET', { 'Accept-Encoding': 'gzip;q=1, br;q=0' });
+    expect([plain.status, plain.headers['content-encoding'], plain.body.toString()]).toEqual([200, undefined, script]);
+    expect(acceptsEncoding('*', 'br')).toBe(true);
+    expect(acceptsEncoding(undefined, 'br')).toBe(false);
+  });
 
   it('HEAD gives the length and range support, uncompressed, CORS exposing the range headers', async () => {
     const r = await request(db(), 'HEAD', { 'Accept-Encoding': 'gzip' });

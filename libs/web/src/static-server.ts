@@ -2,13 +2,15 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { contentTypeFor } from '@podline/storage';
-import { SHORT_CACHE_FILES, WEB_FOLDER } from './layout';
+import { createBrotliDecompress, createGunzip } from 'node:zlib';
+import { contentEncodingFor, contentTypeFor } from '@podline/storage';
+import { isContentHashed, SHORT_CACHE_FILES, WEB_FOLDER } from './layout';
 
 /**
  * A static file server for a bucket folder, behaving as the page needs its host to (and as CloudFront in
  * front of S3 does): single byte ranges (206 + Content-Range, 416 past the end), HEAD with Content-Length,
- * no compression (range offsets are the file's bytes), `Accept-Ranges` and `Content-Range` exposed to
+ * no compression on the fly (range offsets are the file's bytes; precompressed `.br` files carry their
+ * Content-Encoding), `Accept-Ranges` and `Content-Range` exposed to
  * cross-origin readers, long immutable caching for content-hashed files and revalidation for the rest.
  * Only `public` key prefixes are served; paths never leave the root, through `..` or symlinks.
  */
@@ -18,8 +20,12 @@ export interface StaticServerOptions {
   host?: string;
   /** Key prefixes served (default: the page and the audio). Everything else is 404. */
   public?: string[];
-  /** Called once per request (method, path, status, bytes sent): the benchmark counts with it. */
-  onRequest?: (info: { method: string; path: string; status: number; bytes: number; range?: string }) => void;
+  /**
+   * Called once per request, when its response is written: method, path, status, body bytes sent (as stored:
+   * compressed for precompressed files) and `wire`, every byte written to the connection for it (status
+   * line, headers, body). The benchmark counts with it.
+   */
+  onRequest?: (info: { method: string; path: string; status: number; bytes: number; wire: number; range?: string }) => void;
 }
 
 export interface StaticServer {
@@ -30,12 +36,10 @@ export interface StaticServer {
 
 export const DEFAULT_PUBLIC_PREFIXES = [`${WEB_FOLDER}/`, 'audio/'];
 
-const HASHED = /-[0-9a-f]{16}\.[a-z0-9]+$/;
-
 /** Cache-Control for a key under web/ or audio/ (also what the CloudFront setup sends). */
 export function cacheControlFor(key: string): string {
   const base = key.split('/').pop() ?? '';
-  if (key.startsWith(`${WEB_FOLDER}/`) && HASHED.test(base)) return 'public, max-age=31536000, immutable';
+  if (key.startsWith(`${WEB_FOLDER}/`) && isContentHashed(base)) return 'public, max-age=31536000, immutable';
   if (key.startsWith(`${WEB_FOLDER}/`) && SHORT_CACHE_FILES.includes(base)) return 'public, max-age=60, must-revalidate';
   return 'public, max-age=3600';
 }
@@ -60,6 +64,16 @@ export function parseRange(header: string | undefined, size: number): [number, n
   }
   if (start >= size || start > end) return 'unsatisfiable';
   return [start, end];
+}
+
+/** Does an Accept-Encoding header accept `encoding` (listed, or `*`, with q > 0)? */
+export function acceptsEncoding(header: string | string[] | undefined, encoding: string): boolean {
+  const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
+  return list.some((item) => {
+    const [name, ...params] = item.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return (name.trim() === encoding || name.trim() === '*') && (q === undefined || Number(q) > 0);
+  });
 }
 
 async function resolveInside(root: string, urlPath: string): Promise<string | undefined> {
@@ -87,7 +101,21 @@ export function startStaticServer(options: StaticServerOptions): Promise<StaticS
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://localhost');
     let sent = 0;
-    const done = (status: number, range?: string) => options.onRequest?.({ method, path: url.pathname, status, bytes: sent, range });
+    const socket = req.socket;
+    const startBytes = socket.bytesWritten;
+    let reported = false;
+    const done = (status: number, range?: string) => {
+      const report = () => {
+        if (reported) return;
+        reported = true;
+        options.onRequest?.({ method, path: url.pathname, status, bytes: sent, wire: socket.bytesWritten - startBytes, range });
+      };
+      if (res.writableFinished) report();
+      else {
+        res.once('finish', report);
+        res.once('close', report);
+      }
+    };
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Expose-Headers', 'Accept-Ranges, Content-Range, Content-Length, ETag');
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -123,6 +151,26 @@ export function startStaticServer(options: StaticServerOptions): Promise<StaticS
       ETag: etag,
       'Last-Modified': stat.mtime.toUTCString(),
     };
+    // Precompressed files (…js.br) go out as stored, with their Content-Encoding, as S3 and CloudFront send
+    // them; a client that does not accept the encoding gets them decoded (whole, no ranges).
+    const encoding = contentEncodingFor(wanted);
+    if (encoding) {
+      headers.Vary = 'Accept-Encoding';
+      if (!acceptsEncoding(req.headers['accept-encoding'], encoding)) {
+        res.writeHead(200, { ...headers, 'Accept-Ranges': 'none' });
+        if (method === 'HEAD') {
+          res.end();
+          return done(200);
+        }
+        const decoded = createReadStream(file).pipe(encoding === 'br' ? createBrotliDecompress() : createGunzip());
+        decoded.on('data', (chunk: Buffer) => (sent += chunk.length));
+        decoded.on('error', () => res.destroy());
+        decoded.on('end', () => done(200));
+        decoded.pipe(res);
+        return;
+      }
+      headers['Content-Encoding'] = encoding;
+    }
     if (req.headers['if-none-match'] === etag && !req.headers.range) {
       res.writeHead(304, headers).end();
       return done(304);

@@ -189,14 +189,28 @@ async function start(): Promise<void> {
   document.title = `${site.site.title} — search`;
   $<HTMLHeadingElement>('title').textContent = site.site.title;
   form.hidden = false;
-  // Open the index while the listener types: the worker, the wasm and the index's first pages.
-  const opening = db()
-    .then((run) => run('SELECT count(*) AS n FROM meta', []))
-    .then(() => (document.body.dataset.open = 'true'))
-    .catch((err: Error) => say(`The search index could not be opened: ${err.message}. Reload the page to try again.`, 'error'));
+  // The first screen needs only this script and site.json. The SQLite worker, its wasm and the index's first
+  // pages (most of the bytes) load when the listener starts to search (focus, a key, a tap on the box) or a
+  // link asks for a search or a moment.
+  for (const type of ['focus', 'pointerdown', 'keydown', 'input']) input.addEventListener(type, () => void warmUp(), { once: true, passive: true });
+  const p = new URLSearchParams(location.search);
+  if (p.get('q') || p.get('e')) void warmUp();
   await route();
   document.body.dataset.ready = 'true';
-  await opening;
+}
+
+let warming: Promise<void> | undefined;
+
+/** Open the index (once); `data-open` says it is open. */
+function warmUp(): Promise<void> {
+  warming ??= db()
+    .then((run) => run('SELECT count(*) AS n FROM meta', []))
+    .then(() => void (document.body.dataset.open = 'true'))
+    .catch((err: Error) => {
+      warming = undefined;
+      say(`The search index could not be opened: ${err.message}. Reload the page to try again.`, 'error');
+    });
+  return warming;
 }
 
 void start();

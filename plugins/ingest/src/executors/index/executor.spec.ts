@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { stateFile } from '@podline/config';
 import { startLambdaServer, startStsServer, type LambdaServer, type StsServer } from '@podline/testing/aws-endpoints';
+import { startS3Server, type S3TestServer } from '@podline/testing/s3-server';
 import executor, { batch } from './executor';
 import { episode, SRT_A, TestWorkspace } from './test-workspace';
 
@@ -52,11 +53,20 @@ describe('index executor, Lambda mode (loopback STS + Lambda, real SDK clients)'
   let ws: TestWorkspace;
   let sts: StsServer;
   let lambda: LambdaServer;
+  let s3: S3TestServer;
   const roleA = 'arn:aws:iam::111111111111:role/podline-automation';
   const roleDenied = 'arn:aws:iam::333333333333:role/podline-automation';
 
+  // The S3 site's bucket (empty: the stand-in functions write no index, so there is no page to publish yet).
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    await s3.createBucket('site-bucket');
+  });
+  afterAll(() => s3.stop());
+
   beforeEach(async () => {
     sts = await startStsServer({ deniedRoles: [roleDenied] });
+    await s3.addAccessKey(sts.accessKeyFor(roleA), 'loopback');
     lambda = await startLambdaServer({
       functions: {
         'index-ok': (payload) => ({ indexed: (payload as { site: string }).site }),
@@ -72,7 +82,7 @@ describe('index executor, Lambda mode (loopback STS + Lambda, real SDK clients)'
     ws.addSite({
       id: 'uploaded',
       aws: { accountId: '111111111111', region: 'eu-west-1' },
-      storage: { kind: 's3', bucket: 'site-bucket', region: 'eu-west-1', prefix: 'sites/uploaded' },
+      storage: { kind: 's3', bucket: 'site-bucket', region: 'eu-west-1', prefix: 'sites/uploaded', endpoint: s3.endpoint, forcePathStyle: true },
       index: { kind: 'lambda', functionName: 'index-ok' },
     });
     lambdaSite('uploaded-too', '111111111111', 'index-ok');
@@ -123,6 +133,8 @@ describe('index executor, Lambda mode (loopback STS + Lambda, real SDK clients)'
       bucket: 'site-bucket',
       prefix: 'sites/uploaded',
       region: 'eu-west-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
       inputDigest: state.inputDigest,
     });
     expect(existsSync(stateFile(ws.root, 'broken', 'index'))).toBe(false); // failed: retried next run

@@ -11,6 +11,7 @@ import {
 import { sha256 } from '@podline/config';
 import type { SiteTask, TaskOutcome } from '../common';
 import type { Schema } from './schema';
+import { publishPageFromBucket } from './web-page';
 
 /** The deterministic state of Lambda mode: what was asked of which function, for which upload state. */
 export interface LambdaIndexState {
@@ -22,7 +23,8 @@ export interface LambdaIndexState {
 
 
 /**
- * Lambda mode: invoke the site's indexing function through its automation role, once per upload state.
+ * Lambda mode: invoke the site's indexing function through its automation role, once per upload state, then
+ * publish the site's search page from the index the function left in the bucket (publishPageFromBucket).
  * Nx skips this target when upload's state is unchanged; the digest check makes that hold without the cache too.
  */
 export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
@@ -44,7 +46,7 @@ export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
       const prev = JSON.parse(previous) as Partial<LambdaIndexState>;
       if (prev.kind === 'lambda' && prev.functionName === functionName && prev.inputDigest === inputDigest) {
         log.info(`${functionName} already ran for this upload state: not invoked again (--force to invoke anyway)`);
-        return { state, counts: { invoked: 0 } };
+        return withPage(task, { state, counts: { invoked: 0 } });
       }
     } catch {
       /* unreadable previous state: invoke */
@@ -55,6 +57,7 @@ export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
   const what = `${functionName} (${invocationType}) as ${roleArn ?? 'no role'} for upload state ${inputDigest.slice(0, 12)}`;
   if (options.dryRun) {
     log.info(`would invoke ${what}`);
+    if (site.storage.kind !== 'none') log.info(`would then publish the search page built from the index the function writes to the bucket`);
     return { counts: { wouldInvoke: 1 } };
   }
   try {
@@ -79,10 +82,18 @@ export async function runLambda(task: SiteTask<Schema>): Promise<TaskOutcome> {
       },
     });
     if (result.response !== undefined) log.debug(`${functionName} answered ${JSON.stringify(result.response).slice(0, 500)}`);
-    return { state, counts: { invoked: 1 } };
+    if (invocationType === 'Event') log.info(`${functionName} runs on its own (Event): the search page is built from the index the bucket holds now`);
+    return withPage(task, { state, counts: { invoked: 1 } });
   } catch (err) {
     // Leave the state file as it was, so the next run tries again.
     if (err instanceof AwsSiteError) return { problems: [{ site: site.id, message: err.message, fix: err.fix }] };
     return { problems: [{ site: site.id, message: `invoking ${functionName}: ${(err as Error).message}` }] };
   }
+}
+
+/** The outcome of the invocation, plus the search page's (its problems are the site's; the state stays: the function ran). */
+async function withPage(task: SiteTask<Schema>, outcome: TaskOutcome): Promise<TaskOutcome> {
+  if (task.site.storage.kind === 'none') return outcome;
+  const page = await publishPageFromBucket(task);
+  return { ...outcome, counts: { ...outcome.counts, ...page.counts }, problems: [...(outcome.problems ?? []), ...page.problems] };
 }

@@ -3,10 +3,11 @@ import { fixOf } from '@podline/config';
 import { buildSiteIndex } from '@podline/search-index';
 import { keys } from '@podline/config';
 import { INDEX_FOLDERS, uploadSite } from '@podline/storage';
-import { publishSearchPage, WEB_FOLDER } from '@podline/web';
+import { publishSearchPage, WEB_FOLDER, type SiteJson } from '@podline/web';
 import type { SiteTask, TaskOutcome } from '../common';
 import { syncContext } from '../sync-context';
 import type { Schema } from './schema';
+import { pruneBucketPage } from './web-page';
 
 /**
  * Local mode: build the entries and the SQLite index in the site's data folder, then publish them to the
@@ -31,6 +32,7 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
   const products = built.state && [...built.state.entries.map((e) => e.key), built.state.index.key];
   // The listeners' search page beside it (web/): rebuilt only when the index's content changed.
   let pageCounts: Record<string, number> = {};
+  let siteJson: SiteJson | undefined;
   if (built.state) {
     try {
       const page = await publishSearchPage({
@@ -43,6 +45,7 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
       if (page.written.length) log.info(`search page: ${options.dryRun ? 'would write' : 'wrote'} ${page.written.join(', ')}`);
       pageCounts = { ...(page.written.length && { pageFiles: page.written.length }), ...(page.rebuiltIndex && { webIndexRebuilt: 1 }) };
       products?.push(...page.files.map((f) => `${WEB_FOLDER}/${f}`));
+      siteJson = page.siteJson;
     } catch (err) {
       return {
         state: built.state,
@@ -57,5 +60,12 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
   const published = await uploadSite(syncContext(task), { dryRun: options.dryRun, folders: [...INDEX_FOLDERS], conflict: 'overwrite-if-newer' });
   const { uploaded, uploadedBytes, wouldUpload } = published.counts;
   const counts = { ...built.counts, ...(uploaded && { published: uploaded, publishedBytes: uploadedBytes ?? 0 }), ...(wouldUpload && { wouldPublish: wouldUpload }) };
-  return { state: built.state, counts, problems: [...built.problems, ...published.problems], products };
+  const problems = [...built.problems, ...published.problems];
+  // The page's versions older than the previous one leave the bucket, once the current one is there.
+  if (siteJson && !published.problems.length) {
+    const pruned = await pruneBucketPage(task, siteJson, options.dryRun);
+    Object.assign(counts, pruned.counts);
+    problems.push(...pruned.problems);
+  }
+  return { state: built.state, counts, problems, products };
 }

@@ -202,10 +202,31 @@ describe('serve + the search page, in headless Chromium', () => {
     await page.close();
   });
 
+  it('the first screen loads the page alone, compressed; the SQLite reader and the index come when the box is used', async () => {
+    const context = await browser.createBrowserContext(); // nothing cached
+    const page = await context.newPage();
+    const encodings: Record<string, string | undefined> = {};
+    page.on('response', (r) => void (encodings[new URL(r.url()).pathname] = r.headers()['content-encoding']));
+    const from = proxy.seen.length;
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await new Promise((r) => setTimeout(r, 300));
+    const firstScreen = proxy.seen.slice(from).map((u) => new URL(u).pathname);
+    expect(firstScreen.some((p) => /\/web\/assets\/app-[0-9a-f]{16}\.js\.br$/.test(p))).toBe(true);
+    expect(firstScreen.filter((p) => /sqlite|wasm/.test(p))).toEqual([]);
+    expect(Object.entries(encodings).filter(([p]) => p.endsWith('.js.br')).map(([, e]) => e)).toEqual(['br']);
+    expect(await page.$('body[data-open="true"]')).toBeNull();
+    await page.focus('#q');
+    await page.waitForSelector('body[data-open="true"]');
+    const opened = proxy.seen.slice(from).map((u) => new URL(u).pathname);
+    expect(opened.some((p) => p.endsWith('.wasm.br')) && opened.some((p) => /\/web\/index-[0-9a-f]{16}\.sqlite$/.test(p))).toBe(true);
+    await context.close();
+  });
+
   it('loaded nothing from outside the site’s origin', async () => {
     // The proxy saw the worker's range reads of the index and the wasm, and the audio: it sees everything.
     expect(proxy.seen.some((u) => /\/web\/index-[0-9a-f]{16}\.sqlite$/.test(u))).toBe(true);
-    expect(proxy.seen.some((u) => u.endsWith('.wasm'))).toBe(true);
+    expect(proxy.seen.some((u) => u.endsWith('.wasm.br'))).toBe(true);
     expect(proxy.seen.some((u) => u.includes('/audio/example-show/'))).toBe(true);
     expect(proxy.outside).toEqual([]);
     // And the proxy does catch a request to another origin.
