@@ -225,8 +225,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       // The same steps as a site's own run: speech windows (VAD) with the site's settings, carried in the
       // job, their regions cached per audio hash in this machine's cache of the site; then the engine.
       const total = job.durationSeconds ?? 0;
-      const got = await Promise.race([
-        transcribeEpisodeAudio({
+      const run = transcribeEpisodeAudio({
           audio: { file: audioFile, sha256: job.audio.sha256 },
           engine,
           settings,
@@ -235,9 +234,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           windowSeconds: job.windowSeconds,
           cacheDir: paths.cacheDir(),
           onProgress: (p) => progress(p.doneSeconds, total, p.elapsedMs),
-        }),
-        aborted,
-      ]);
+        });
+      // Handed back (SIGTERM): the engine's run is abandoned; its later failure (tools closed) is nobody's.
+      run.catch(() => undefined);
+      const got = await Promise.race([run, aborted]);
       const doc: JobResult = {
         version: 1,
         key: job.key,
