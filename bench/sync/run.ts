@@ -16,16 +16,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, S3_TEST_CREDENTIALS } from '@podline/testing/s3-server';
-import { numArg, benchHelp } from '../args';
+import { benchArgs, numArg, benchHelp } from '../args';
 
-benchHelp('npx nx run bench:sync [--repeat=3] [--concurrency=16]');
+benchHelp('npx nx run bench:sync [--repeat=3] [--concurrency=16] [--baseline=<checkout>]');
 
 const arg = numArg;
 const REPEAT = arg('repeat', 3);
 const CONCURRENCY = arg('concurrency', 16);
 const ROOT = path.resolve(__dirname, '..', '..');
+/** Another checkout of this repository (e.g. a worktree of main): its upload runs too, for before/after in one run. */
+const BASELINE = benchArgs.baseline ? path.resolve(benchArgs.baseline) : undefined;
 
-type Tool = 'podline' | 'engine' | 'aws' | 'rclone';
+type Tool = 'podline' | 'engine' | 'baseline' | 'aws' | 'rclone';
 /** The tools that run (the engine's time is read from Podline's own run). */
 type Runner = Exclude<Tool, 'engine'>;
 interface Dataset {
@@ -74,21 +76,21 @@ async function countObjects(client: S3Client, bucket: string): Promise<number> {
  * npm packages it leaves out resolve from node_modules), as the Lambda bundle is made: esbuild, with the
  * workspace's path mappings.
  */
-function compilePodline(): string {
-  const outDir = path.join(ROOT, 'tmp', 'bench-sync-js');
+function compilePodline(checkout = ROOT, name = 'bench-sync-js'): string {
+  const outDir = path.join(ROOT, 'tmp', name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const outfile = path.join(outDir, 'podline-upload.js');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   esbuild.buildSync({
-    entryPoints: [path.join(__dirname, 'podline-upload.ts')],
+    entryPoints: [path.join(checkout, 'bench', 'sync', 'podline-upload.ts')],
     outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    tsconfig: path.join(ROOT, 'tsconfig.base.json'),
+    tsconfig: path.join(checkout, 'tsconfig.base.json'),
     // npm packages stay in node_modules; the workspace's own libs (@podline/*, through the path mappings) are bundled.
     external: ['@aws-sdk/*', '@smithy/*', 'better-sqlite3', 'ajv'],
     logLevel: 'warning',
@@ -124,22 +126,24 @@ async function main() {
     // Podline runs as compiled JavaScript, as a deployed tool would: compiling TypeScript on load (swc)
     // would add a fixed cost no other tool pays. The engine's own time is reported separately anyway.
     const compiled = compilePodline();
-    const versions: Partial<Record<Runner, string>> = { podline: `node ${process.version}` };
+    const baseline = BASELINE ? compilePodline(BASELINE, 'bench-sync-baseline-js') : undefined;
+    const versions: Partial<Record<Runner, string>> = { podline: `node ${process.version}`, ...(BASELINE && { baseline: BASELINE }) };
     const awsVersion = available('aws', ['--version']);
     const rcloneVersion = available('rclone', ['version']);
-    const tools: Runner[] = ['podline'];
+    const tools: Runner[] = ['podline', ...(baseline ? (['baseline'] as const) : [])];
     if (awsVersion) (tools.push('aws'), (versions.aws = awsVersion));
-    else console.log('aws: not installed, skipped');
+    else console.log('aws: not installed (the awscli package), its column is skipped');
     if (rcloneVersion) (tools.push('rclone'), (versions.rclone = rcloneVersion));
-    else console.log('rclone: not installed, skipped');
+    else console.log('rclone: not installed (the rclone package), its column is skipped');
 
     const sync = async (tool: Runner, d: Dataset, bucket: string) => {
       const src = path.join(dataDir, d.siteId);
       switch (tool) {
         case 'podline':
+        case 'baseline':
           return run(
             process.execPath,
-            [compiled, JSON.stringify({ workspaceRoot: work, dataDir, siteId: d.siteId, bucket, endpoint: server.endpoint, concurrency: CONCURRENCY })],
+            [tool === 'podline' ? compiled : baseline!, JSON.stringify({ workspaceRoot: work, dataDir, siteId: d.siteId, bucket, endpoint: server.endpoint, concurrency: CONCURRENCY })],
             baseEnv,
           );
         case 'aws':
@@ -190,21 +194,30 @@ async function main() {
     // inside uploadSite, as when the executor runs inside Nx's task runner.
     const columns: Tool[] = ['podline', 'engine', ...tools.filter((t) => t !== 'podline')];
     const others = tools.filter((t) => t !== 'podline');
-    const names: Record<Tool, string> = { podline: `podline process (c=${CONCURRENCY})`, engine: 'podline engine', aws: 'aws s3 sync', rclone: 'rclone --transfers 16' };
-    const header = ['row', ...columns.map((t) => names[t]), ...others.map((t) => `${t}/process`), ...others.map((t) => `${t}/engine`)];
+    const references = others.filter((t) => t !== 'baseline');
+    const names: Record<Tool, string> = {
+      podline: `podline process (c=${CONCURRENCY})`,
+      engine: 'podline engine',
+      baseline: 'baseline process',
+      aws: 'aws s3 sync',
+      rclone: 'rclone --transfers 16',
+    };
+    // The goal: Podline's whole process (start-up included) faster than every reference tool on every row.
+    const header = ['row', ...columns.map((t) => names[t]), ...others.map((t) => `${t}/podline`), 'goal: faster than ' + (references.join(' and ') || 'the references')];
     const table = rows.map((r) => {
       const med = Object.fromEntries(columns.map((t) => [t, median(r.times[t] ?? [])])) as Record<Tool, number>;
+      const slowest = references.length ? Math.min(...references.map((t) => med[t] / med.podline)) : undefined;
       return [
         r.row,
         ...columns.map((t) => fmt(med[t])),
         ...others.map((t) => `${(med[t] / med.podline).toFixed(2)}×`),
-        ...others.map((t) => `${(med[t] / med.engine).toFixed(2)}×`),
+        slowest === undefined ? 'no reference installed' : slowest >= 1 ? `met (${slowest.toFixed(2)}×)` : `NOT met (${slowest.toFixed(2)}×)`,
       ];
     });
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
     console.log(`\nmedian of ${REPEAT} runs each; one S3-compatible server on 127.0.0.1; ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
-    console.log('ratios > 1× mean the other tool took longer than Podline');
+    console.log('ratios > 1× mean the other tool took longer than Podline (its whole process, start-up included)');
     for (const [t, v] of Object.entries(versions)) console.log(`  ${t}: ${v}`);
     console.log('\n' + line(header));
     console.log(line(widths.map((w) => '-'.repeat(w))));

@@ -143,7 +143,8 @@ class OptionError extends PodlineError {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// The schemas are ours (schemas.spec compiles each with the meta-schema check): not checked again per process.
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
 const optionValidators = new Map<string, ValidateFunction>();
 
 /** Every option of `target` against its schema.json (types, whole numbers, ranges, enums); [] when all is well. */
@@ -214,6 +215,17 @@ export function phaseOwnOptions<O extends object>(target: PipelinePhase, options
   return { own: own as O, ignored };
 }
 
+/**
+ * Site ids used by two folders, from the site configs on disk: looked up once per batch (the sites of one
+ * target run together; a walk per task would cost every task a walk of every site).
+ */
+function siteIdClashesOnDisk(workspaceRoot: string, shared: Map<string, unknown>): Map<string, string[]> {
+  const key = `site-id-clashes:${workspaceRoot}`;
+  let clashes = shared.get(key) as Map<string, string[]> | undefined;
+  if (!clashes) shared.set(key, (clashes = siteIdClashes(findSiteConfigsOnDisk(workspaceRoot))));
+  return clashes;
+}
+
 /** Run one site task: load config, run, write state, record the report. Never throws. */
 export async function runSiteTask<O>(
   target: PipelinePhase,
@@ -250,7 +262,7 @@ export async function runSiteTask<O>(
     const bad = optionProblems(target, options as Record<string, unknown>);
     if (bad.length) throw new OptionError(`invalid option${bad.length > 1 ? 's' : ''}: ${bad.join('; ')}`, target, projectName);
     // Two folders with one site id would share a data folder and bucket keys: neither runs.
-    const clash = siteIdClashes(findSiteConfigsOnDisk(workspaceRoot)).get(path.basename(projectRoot));
+    const clash = siteIdClashesOnDisk(workspaceRoot, shared).get(path.basename(projectRoot));
     if (clash?.includes(projectRoot.split(path.sep).join('/'))) throw new ConfigError([siteIdClashProblem(projectRoot.split(path.sep).join('/'), clash)]);
     const site = loadSiteConfig(path.join(workspaceRoot, projectRoot, 'site.config.json'));
     const paths = new SitePaths(site.id, workspaceRoot);

@@ -74,3 +74,26 @@ describe('executor schemas agree with the libs', () => {
     expect(SYNC_DEFAULTS.conflict).toBe(DEFAULT_CONFLICT);
   });
 });
+
+describe('the schemas themselves', () => {
+  // The executors and the site config loader compile them without the meta-schema check (a per-process cost).
+  it('every executor schema and the site config schema are valid JSON Schema', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = require('ajv').default as typeof import('ajv').default;
+    const ajv = new Ajv({ strict: false });
+    const site = JSON.parse(readFileSync(path.join(__dirname, '../../../../libs/config/site.config.schema.json'), 'utf8'));
+    const { $schema: _draft, ...rest } = site;
+    for (const schema of [rest, ...Object.keys(executors).map((name) => { const { $schema: _d, ...s } = schemaOf(name) as unknown as Record<string, unknown>; return s; })]) {
+      expect(ajv.validateSchema(schema)).toBe(true);
+      expect(ajv.errors ?? null).toBeNull();
+    }
+  });
+
+  it('the outward-looking executors run from compiled JavaScript, the others from their sources', () => {
+    const all = JSON.parse(readFileSync(path.join(__dirname, '../../executors.json'), 'utf8')).executors as Record<string, { implementation: string; batchImplementation?: string }>;
+    for (const name of ['pre-sync', 'check', 'rss']) {
+      expect(all[name].implementation).toBe(`./compiled.js#${name}`);
+      expect(all[name].batchImplementation).toBe(`./compiled.js#${name}:batch`);
+    }
+  });
+});
