@@ -6,12 +6,12 @@
  *
  * 1. Throughput: `jobs` jobs with the "timed" engine (fixed `ms` per job; real download, hash and ffmpeg
  *    decode) on `workers` worker processes: wall time against the ideal (jobs × ms / workers; goal ≥ 90 %),
- *    and the queue's own overhead per job: the gap between a worker finishing one job and starting the
- *    next (median, p95), the time inside a job that is not the engine (fetch audio, hash, decode, put the
- *    result, complete), and from the last job's finish to the coordinator (--wait) having collected it.
+ *    and the queue's own overhead per job: enqueue → start with the workers free, finish → collected by a
+ *    waiting coordinator (median, p95), the gap between jobs on one worker, the time inside a job that is
+ *    not the engine.
  * 2. Coordinator: enqueue and collect `episodes` episodes of one site (goal ≤ 5 s each way).
- * 3. Real engine (smart-whisper with a generated model of realistic size): `real` episodes of `seconds`
- *    each, one worker × 2 threads against two jobs at once × 1 thread: episodes per hour.
+ * 3. Real engine (smart-whisper with a generated model of realistic size, speech windows on): `real`
+ *    episodes of `seconds` each, one worker × 2 threads against two workers × 1 thread: episodes per hour.
  * Set --real=0 to skip part 3. The machine may be shared: the figures are noisy; the ratios matter.
  */
 import { createHash } from 'node:crypto';
@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, promises as fsp, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeRecord, type Log } from '@podline/config';
-import { makeTone } from '@podline/media/testing';
+import { podcastLayout, writeLayoutAudio } from '@podline/speech/testing';
 import { connectQueue, queueName, queueTranscriber, type JobResult, type QueueConnection, type TranscriptionJob } from '@podline/queue';
 import { startPostgres } from '@podline/testing/postgres-server';
 import { createTempWorkspace, REPO_ROOT, type TempWorkspace } from '@podline/testing/temp-workspace';
@@ -119,9 +119,9 @@ function siteIn(ws: TempWorkspace, id: string) {
   return { site, paths: new SitePaths(id, ws.root, { PODLINE_DATA_DIR: ws.dataDir }) };
 }
 
-async function coordinate(ws: TempWorkspace, id: string, wait = false) {
+async function coordinate(ws: TempWorkspace, id: string, wait = false, log: Log = quiet) {
   const { site, paths } = siteIn(ws, id);
-  return transcribeSite({ workspaceRoot: ws.root, site, paths, options: {}, log: quiet, remote: queueTranscriber({ workspaceRoot: ws.root, site, paths, options: { wait, pollMs: 200 } }) });
+  return transcribeSite({ workspaceRoot: ws.root, site, paths, options: {}, log, remote: queueTranscriber({ workspaceRoot: ws.root, site, paths, options: { wait, pollMs: 200 } }) });
 }
 
 /** Wait until `total` jobs of a queue exist and none is queued or active. */
@@ -138,34 +138,67 @@ async function drained(conn: QueueConnection, name: string, total: number): Prom
 
 async function throughput(ws: TempWorkspace, conn: QueueConnection, url: string) {
   out(`\n1. ${JOBS} jobs × timed engine of ${MS} ms on ${WORKERS} worker processes`);
-  ws.writeSite('tput', { title: 'T', podcasts: [{ id: 'show', title: 'S', feedUrl: 'file:f.xml' }], transcription: { mode: 'queue', model: 'bench-timed' } });
+  // Tones hold no speech: fixed windows, so the timed engine runs once per job.
+  const transcription = { mode: 'queue', model: 'bench-timed', vad: { enabled: false } };
+  ws.writeSite('tput', { title: 'T', podcasts: [{ id: 'show', title: 'S', feedUrl: 'file:f.xml' }], transcription });
+  ws.writeSite('idle', { title: 'I', podcasts: [{ id: 'show', title: 'S', feedUrl: 'file:f.xml' }], transcription });
   const { paths } = siteIn(ws, 'tput');
-  await writeEpisodes(paths, JOBS, (i, file) => fsp.mkdir(path.dirname(file), { recursive: true }).then(() => fsp.writeFile(file, wav(0.5, i))), 0.5);
+  const tone = (seed: number) => (i: number, file: string) => fsp.mkdir(path.dirname(file), { recursive: true }).then(() => fsp.writeFile(file, wav(0.5, seed + i)));
+  await writeEpisodes(paths, JOBS, tone(0), 0.5);
   const workers = startWorkers(ws, url, WORKERS, ['--engine=timed', '--threads=1'], { PODLINE_TIMED_ENGINE_MS: String(MS) });
   // Let the workers start (node + TypeScript loading) before the clock runs.
   await new Promise((r) => setTimeout(r, 8000));
-  const t0 = Date.now();
-  const waitRun = coordinate(ws, 'tput', true);
+  // When the waiting coordinator has collected (read and checked) how many: its progress lines, timed.
+  const collectedCounts: Array<{ at: number; done: number }> = [];
+  const waitLog: Log = { ...quiet, progress: (m) => collectedCounts.push({ at: Date.now(), done: Number(/^(\d+)\//.exec(m)?.[1] ?? 0) }) };
+  const waitRun = coordinate(ws, 'tput', true, waitLog);
   const name = queueName('bench-timed');
   await drained(conn, name, JOBS);
   const allDone = Date.now();
   const res = await waitRun;
   const collectedAt = Date.now();
-  await stopWorkers(workers);
-  const wall = (allDone - t0) / 1000;
   const ideal = (JOBS * MS) / 1000 / WORKERS;
-  const rows = await conn.sql<{ w: string; s: Date; c: Date }>(`SELECT output->>'worker' AS w, started_on AS s, completed_on AS c FROM pgboss.job WHERE name = $1 AND state = 'completed' ORDER BY 1, 2`, [name]);
+  const rows = await conn.sql<{ w: string; s: Date; c: Date; key: string }>(
+    `SELECT output->>'worker' AS w, started_on AS s, completed_on AS c, data->>'fileKey' AS key FROM pgboss.job WHERE name = $1 AND state = 'completed' AND data->>'site' = 'tput' ORDER BY 1, 2`,
+    [name],
+  );
   const gaps: number[] = [];
   const inJob: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     inJob.push(new Date(rows[i].c).getTime() - new Date(rows[i].s).getTime() - MS);
     if (i > 0 && rows[i].w === rows[i - 1].w) gaps.push(new Date(rows[i].s).getTime() - new Date(rows[i - 1].c).getTime());
   }
-  out(`   wall ${wall.toFixed(1)} s, ideal ${ideal.toFixed(1)} s → ${((100 * ideal) / wall).toFixed(1)} % of ideal (goal ≥ 90 %); collected ${res.counts.collected ?? 0}`);
+  // Wall: from the first job enqueued to the last one finished (the coordinator's own start-up is not the queue's).
+  const [span] = await conn.sql<{ first: Date; last: Date }>(`SELECT min(created_on) AS first, max(completed_on) AS last FROM pgboss.job WHERE name = $1 AND data->>'site' = 'tput'`, [name]);
+  const wall = (new Date(span.last).getTime() - new Date(span.first).getTime()) / 1000;
+  // Finish → collected: the k-th job to finish against the moment the coordinator had collected k.
+  const finished = rows.map((r) => new Date(r.c).getTime()).sort((a, b) => a - b);
+  const toCollected: number[] = [];
+  let k = 0;
+  for (const { at, done } of collectedCounts) for (; k < Math.min(done, finished.length); k++) toCollected.push(at - finished[k]);
+
+  // Enqueue → start with workers free: one episode at a time, each enqueued by a coordinator run.
+  const { paths: idlePaths } = siteIn(ws, 'idle');
+  const IDLE = Math.min(20, JOBS);
+  const idleEpisodes = await writeEpisodes(idlePaths, IDLE, tone(10_000), 0.5);
+  for (let i = 1; i <= IDLE; i++) {
+    await writeJsonAtomic(idlePaths.manifestFile, { version: 1, site: 'idle', episodes: idleEpisodes.slice(0, i) });
+    await coordinate(ws, 'idle');
+    await drained(conn, name, JOBS + i);
+  }
+  const pickup = (
+    await conn.sql<{ ms: number }>(`SELECT (EXTRACT(epoch FROM started_on - created_on) * 1000)::float AS ms FROM pgboss.job WHERE name = $1 AND data->>'site' = 'idle'`, [name])
+  ).map((r) => Number(r.ms));
+  await stopWorkers(workers);
+
+  const eff = (100 * ideal) / wall;
+  out(`   wall ${wall.toFixed(1)} s, ideal ${ideal.toFixed(1)} s → ${eff.toFixed(1)} % of ideal (goal ≥ 90 %: ${eff >= 90 ? 'met' : 'NOT met'}); collected ${res.counts.collected ?? 0}`);
+  out(`   enqueue → start, workers free (${pickup.length} jobs): median ${pct(pickup, 50).toFixed(0)} ms, p95 ${pct(pickup, 95).toFixed(0)} ms (workers poll every 200 ms when idle)`);
+  out(`   finish → collected (--wait coordinator polling every 200 ms): median ${pct(toCollected, 50).toFixed(0)} ms, p95 ${pct(toCollected, 95).toFixed(0)} ms`);
   out(`   between jobs (finish → next start, same worker): median ${pct(gaps, 50).toFixed(0)} ms, p95 ${pct(gaps, 95).toFixed(0)} ms`);
   out(`   inside a job, not the engine (audio, hash, decode, result, complete): median ${pct(inJob, 50).toFixed(0)} ms, p95 ${pct(inJob, 95).toFixed(0)} ms`);
-  out(`   last finish → collected by the waiting coordinator: ${collectedAt - allDone} ms`);
-  return { wall, ideal, gaps, inJob };
+  out(`   last finish → everything collected: ${collectedAt - allDone} ms`);
+  return { wall, ideal, gaps, inJob, pickup, toCollected };
 }
 
 async function coordinatorScale(ws: TempWorkspace, conn: QueueConnection) {
@@ -214,29 +247,39 @@ async function coordinatorScale(ws: TempWorkspace, conn: QueueConnection) {
 }
 
 async function realEngine(ws: TempWorkspace, conn: QueueConnection, url: string) {
-  out(`\n3. real engine (smart-whisper, generated ${SIZE}-sized model): ${REAL} episodes of ${SECONDS} s`);
+  out(`\n3. real engine (smart-whisper, generated ${SIZE}-sized model, speech windows on): ${REAL} episodes of ${SECONDS} s of synthetic speech and music`);
   await writeTestModel(path.join(ws.root, 'models', `ggml-bench-${SIZE}.bin`), { kind: 'random', hparams: REALISTIC_HPARAMS[SIZE], seed: 1 });
   const results: Record<string, number> = {};
-  for (const [label, args] of [
-    ['1 worker × 2 threads', ['--concurrency=1', '--threads=2']],
-    ['2 jobs at once × 1 thread', ['--concurrency=2', '--threads=1']],
+  let total = 0;
+  for (const [label, count, args] of [
+    ['1 worker × 2 threads', 1, ['--concurrency=1', '--threads=2']],
+    ['2 workers × 1 thread', 2, ['--concurrency=1', '--threads=1']],
   ] as const) {
-    const id = label.startsWith('1') ? 'real-a' : 'real-b';
+    const id = count === 1 ? 'real-a' : 'real-b';
     ws.writeSite(id, { title: id, podcasts: [{ id: 'show', title: 'S', feedUrl: 'file:f.xml' }], transcription: { mode: 'queue', model: `bench-${SIZE}` } });
     const { paths } = siteIn(ws, id);
-    await writeEpisodes(paths, REAL, async (i, file) => void (await makeTone(file, SECONDS, 300 + i * 50)), SECONDS);
-    const workers = startWorkers(ws, url, 1, [...args, `--model=bench-${SIZE}`]);
+    await writeEpisodes(
+      paths,
+      REAL,
+      async (i, file) => {
+        await writeLayoutAudio(`${file}.wav`, podcastLayout(SECONDS, Math.min(5, SECONDS / 4), 7 + i), { voice: 'synth' });
+        await fsp.rename(`${file}.wav`, file);
+      },
+      SECONDS,
+    );
+    const workers = startWorkers(ws, url, count, [...args, `--model=bench-${SIZE}`]);
     await new Promise((r) => setTimeout(r, 8000));
     const t0 = Date.now();
     await coordinate(ws, id);
-    await drained(conn, queueName(`bench-${SIZE}`), id === 'real-a' ? REAL : 2 * REAL);
+    total += REAL;
+    await drained(conn, queueName(`bench-${SIZE}`), total);
     const hours = (Date.now() - t0) / 3600_000;
     await stopWorkers(workers);
     results[label] = REAL / hours;
     out(`   ${label}: ${(REAL / hours).toFixed(0)} episodes/hour (${((REAL * SECONDS) / (hours * 3600)).toFixed(1)}× real time)`);
   }
   const [a, b] = Object.values(results);
-  out(`   2 × 1 thread vs 1 × 2 threads: ${(b / a).toFixed(2)}×`);
+  out(`   2 workers × 1 thread vs 1 worker × 2 threads: ${(b / a).toFixed(2)}× → ${b > a * 1.03 ? '2 × 1 thread wins' : a > b * 1.03 ? '1 × 2 threads wins' : 'no clear winner (within 3 %)'} on this machine`);
   return results;
 }
 
@@ -251,11 +294,40 @@ async function main() {
     const t = await throughput(ws, conn, pg.url);
     const c = await coordinatorScale(ws, conn);
     const r = REAL > 0 ? await realEngine(ws, conn, pg.url) : undefined;
+    const row = (what: string, value: string, goal: string) => out(`${what.padEnd(44)} ${value.padEnd(26)} ${goal}`);
+    out(`\nsummary (shared machine: figures are noisy)`);
+    row('measure', 'value', 'goal');
+    const eff = (100 * t.ideal) / t.wall;
+    row(`${JOBS} jobs × ${MS} ms on ${WORKERS} workers: wall vs ideal`, `${eff.toFixed(1)} % (${t.wall.toFixed(1)} s / ${t.ideal.toFixed(1)} s)`, `≥ 90 %: ${eff >= 90 ? 'met' : 'NOT met'}`);
+    row('enqueue → start (workers free), ms', `median ${pct(t.pickup, 50).toFixed(0)}, p95 ${pct(t.pickup, 95).toFixed(0)}`, '');
+    row('finish → collected (--wait), ms', `median ${pct(t.toCollected, 50).toFixed(0)}, p95 ${pct(t.toCollected, 95).toFixed(0)}`, '');
+    row(`enqueue ${EPISODES} episodes`, `${(c.enqueueMs / 1000).toFixed(2)} s`, `≤ 5 s: ${c.enqueueMs <= 5000 ? 'met' : 'NOT met'}`);
+    row(`collect ${EPISODES} episodes`, `${(c.collectMs / 1000).toFixed(2)} s`, `≤ 5 s: ${c.collectMs <= 5000 ? 'met' : 'NOT met'}`);
+    if (r) for (const [label, perHour] of Object.entries(r)) row(`real engine, ${label}`, `${perHour.toFixed(0)} episodes/hour`, '');
     const dir = path.join(REPO_ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     await fsp.writeFile(
       path.join(dir, 'queue.json'),
-      JSON.stringify({ jobs: JOBS, workers: WORKERS, ms: MS, wallSeconds: t.wall, idealSeconds: t.ideal, efficiency: t.ideal / t.wall, gapMs: { median: pct(t.gaps, 50), p95: pct(t.gaps, 95) }, inJobOverheadMs: { median: pct(t.inJob, 50), p95: pct(t.inJob, 95) }, episodes: EPISODES, enqueueMs: c.enqueueMs, collectMs: c.collectMs, realEpisodesPerHour: r }, null, 2),
+      JSON.stringify(
+        {
+          jobs: JOBS,
+          workers: WORKERS,
+          ms: MS,
+          wallSeconds: t.wall,
+          idealSeconds: t.ideal,
+          efficiency: t.ideal / t.wall,
+          enqueueToStartMs: { median: pct(t.pickup, 50), p95: pct(t.pickup, 95) },
+          finishToCollectedMs: { median: pct(t.toCollected, 50), p95: pct(t.toCollected, 95) },
+          gapMs: { median: pct(t.gaps, 50), p95: pct(t.gaps, 95) },
+          inJobOverheadMs: { median: pct(t.inJob, 50), p95: pct(t.inJob, 95) },
+          episodes: EPISODES,
+          enqueueMs: c.enqueueMs,
+          collectMs: c.collectMs,
+          realEpisodesPerHour: r,
+        },
+        null,
+        2,
+      ),
     );
   } finally {
     await stopWorkers(allWorkers);

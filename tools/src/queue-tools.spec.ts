@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { keys, loadSiteConfig, SitePaths, writeJsonAtomic, type EpisodeManifest, type EpisodeRecord, type Log } from '@podline/config';
 import { makeTone } from '@podline/media/testing';
 import { connectQueue, queueTranscriber, type QueueConnection } from '@podline/queue';
+import { writeLayoutAudio } from '@podline/speech/testing';
 import { loadSources, transcribeSite } from '@podline/transcription';
 import { writeTestModel } from '@podline/transcription/testing';
 import { startPostgres, freePort, type PostgresTestServer } from '@podline/testing/postgres-server';
@@ -78,10 +79,15 @@ async function jobsOf(queue: string) {
   );
 }
 
-async function addEpisode(paths: SitePaths, fileKey: string, audio: 'tone' | Buffer, seconds = 2, hz = 440): Promise<EpisodeRecord> {
+async function addEpisode(paths: SitePaths, fileKey: string, audio: 'tone' | 'speech' | Buffer, seconds = 2, hz = 440): Promise<EpisodeRecord> {
   const file = paths.audioFile('show', fileKey);
   if (audio === 'tone') await makeTone(file, seconds, hz);
-  else {
+  else if (audio === 'speech') {
+    // Silence, a synthetic voice, music: the VAD finds one stretch of speech.
+    const wav = `${file}.wav`;
+    await writeLayoutAudio(wav, [{ kind: 'silence', seconds: 1 }, { kind: 'speech', text: 'hello', seconds }, { kind: 'music', seconds: 1 }], { voice: 'synth' });
+    await fsp.rename(wav, file);
+  } else {
     await fsp.mkdir(path.dirname(file), { recursive: true });
     await fsp.writeFile(file, audio);
   }
@@ -104,6 +110,10 @@ function siteOf(id: string) {
   const paths = new SitePaths(id, ws.root, { PODLINE_DATA_DIR: ws.dataDir });
   return { site, paths };
 }
+
+/** Result objects workers left in the S3 test server's bucket. */
+const resultObjects = (prefix: string) =>
+  filesUnder(s3.directory).filter((f) => f.split(path.sep).join('/').includes(`/${prefix}/queue-results/`) && f.endsWith('._S3rver_object'));
 
 /** One coordinator run (the transcribe step in queue mode), in this process. */
 async function coordinate(id: string, options: { wait?: boolean; force?: boolean } = {}) {
@@ -137,7 +147,8 @@ beforeAll(async () => {
     title: 'Demo',
     podcasts: [{ id: 'show', title: 'Show', feedUrl: 'file:feed.xml' }],
     storage: { ...storage, prefix: 'demo' },
-    transcription: { mode: 'queue', model: 'tiny-test', queueAttempts: 2 },
+    // Tones hold no speech: fixed windows, so the timed engine runs on every episode.
+    transcription: { mode: 'queue', model: 'tiny-test', queueAttempts: 2, vad: { enabled: false } },
   });
   ws.writeSite('real', {
     title: 'Real',
@@ -145,6 +156,8 @@ beforeAll(async () => {
     storage: { ...storage, prefix: 'real' },
     transcription: { mode: 'queue', model: 'tiny-real' },
   });
+  // The same episode transcribed on this machine, to compare with what the queue brings back.
+  ws.writeSite('reallocal', { title: 'Real, local', podcasts: [{ id: 'show', title: 'Show', feedUrl: 'file:feed.xml' }], transcription: { model: 'tiny-real' } });
   ws.writeSite('plain', { title: 'Plain', podcasts: [{ id: 'show', title: 'Show', feedUrl: 'file:feed.xml' }] });
   // The coordinator runs in this process: same environment as the workspace's Nx runs.
   Object.assign(process.env, SECRET_ENV(), {
@@ -165,7 +178,11 @@ beforeAll(async () => {
   for (let i = 1; i <= 12; i++) episodes.push(await addEpisode(demo, `2024-02-${String(i).padStart(2, '0')}_ep${i}`, 'tone', 2, 200 + i * 40));
   await writeJsonAtomic(demo.manifestFile, { version: 1, site: 'demo', episodes } satisfies EpisodeManifest);
   const real = siteOf('real').paths;
-  await writeJsonAtomic(real.manifestFile, { version: 1, site: 'real', episodes: [await addEpisode(real, '2024-03-01_real', 'tone', 3, 500)] } satisfies EpisodeManifest);
+  await writeJsonAtomic(real.manifestFile, { version: 1, site: 'real', episodes: [await addEpisode(real, '2024-03-01_real', 'speech', 3)] } satisfies EpisodeManifest);
+  const local = siteOf('reallocal').paths;
+  await fsp.mkdir(path.dirname(local.audioFile('show', '2024-03-01_real')), { recursive: true });
+  await fsp.copyFile(real.audioFile('show', '2024-03-01_real'), local.audioFile('show', '2024-03-01_real'));
+  await writeJsonAtomic(local.manifestFile, { ...JSON.parse(readFileSync(real.manifestFile, 'utf8')), site: 'reallocal' });
 });
 
 afterAll(async () => {
@@ -263,8 +280,39 @@ describe('transcription queue', () => {
       expect(rec.durationSeconds).toBeCloseTo(2, 0);
     }
     expect((got.state as { transcripts: unknown[] }).transcripts).toHaveLength(12);
+    // Collected results are Podline's temp objects: gone from the bucket once the transcripts are in the data folder.
+    expect(resultObjects('demo')).toEqual([]);
     // Again: nothing left to do, no connection needed.
     expect((await coordinate('demo')).counts).toEqual({});
+
+    // A run killed between saving the transcripts and removing their results leaves the objects: the next run removes them.
+    const { site } = siteOf('demo');
+    const bucketOf = await import('@podline/storage').then((m) => m.openBackend(site, paths, { workspaceRoot: ws.root }));
+    const [job] = await jobsOf('transcribe.tiny-test');
+    const leftKey = String((job.output as { result: { key: string } }).result.key);
+    const leftFile = path.join(ws.root, 'left.json');
+    writeFileSync(leftFile, '{"leftover":true}');
+    await bucketOf!.upload({ key: leftKey, size: 17, mtimeMs: Date.now() }, leftFile);
+    // A key outside Podline's temp objects is never deleted.
+    await expect(bucketOf!.removeTemp!(keys.audio('show', '2024-02-01_ep1'))).rejects.toThrow(/refusing to delete/);
+    bucketOf!.close();
+    expect(resultObjects('demo')).toHaveLength(1);
+    expect((await coordinate('demo')).counts).toEqual({});
+    expect(resultObjects('demo')).toEqual([]);
+
+    // A transcript lost from the data folder: its finished job's result is gone from the bucket, so the job
+    // does not stand for it any more: the episode is enqueued again, transcribed and collected.
+    const lost = manifest.episodes[0];
+    await fsp.rm(paths.transcriptFile('show', lost.fileKey));
+    const again = await coordinate('demo');
+    expect(again.problems).toEqual([]);
+    expect(again.counts).toMatchObject({ enqueued: 1, pending: 1 });
+    await until('the lost episode transcribed again', async () => (await jobsOf('transcribe.tiny-test')).every((j) => j.state === 'completed'));
+    const back = await coordinate('demo');
+    expect(back.counts).toEqual({ collected: 1 });
+    expect(readFileSync(paths.transcriptFile('show', lost.fileKey), 'utf8')).toMatch(/Timed transcript of 2\.0 seconds/);
+    expect(resultObjects('demo')).toEqual([]);
+    expect((await jobsOf('transcribe.tiny-test')).filter((j) => j.state === 'completed')).toHaveLength(12);
 
     for (const target of ['upload', 'index']) {
       const res = await ws.nx(['run', `demo:${target}`, '--exclude-task-dependencies', '--outputStyle=static']);
@@ -330,7 +378,18 @@ describe('transcription queue', () => {
     const { paths } = siteOf('real');
     const rec = (await loadSources(paths))[keys.transcript('show', '2024-03-01_real')];
     expect(rec).toMatchObject({ engine: 'whisper', model: 'tiny-real' });
-    expect(existsSync(paths.transcriptFile('show', '2024-03-01_real'))).toBe(true);
+    // The worker ran the site's speech windows: the record says which VAD shaped the transcript.
+    expect(rec.vad).toMatchObject({ model: expect.any(String), settings: expect.objectContaining({ windowSeconds: expect.any(Number) }) });
+    // The same episode transcribed on this machine, the same way: the same transcript and VAD record.
+    const local = siteOf('reallocal');
+    const mine = await ws.nx(['run', 'reallocal:transcribe', '--threads=2', '--exclude-task-dependencies', '--outputStyle=static']);
+    outputs.push(mine.output);
+    if (mine.code !== 0) throw new Error(mine.output);
+    const localRec = (await loadSources(local.paths))[keys.transcript('show', '2024-03-01_real')];
+    expect(localRec.vad).toEqual(rec.vad);
+    expect(readFileSync(paths.transcriptFile('show', '2024-03-01_real'), 'utf8')).toBe(readFileSync(local.paths.transcriptFile('show', '2024-03-01_real'), 'utf8'));
+    // Up to date as it is: the next run neither re-enqueues it nor counts it outdated.
+    expect((await coordinate('real')).counts).toEqual({});
   });
 
   it('SIGTERM stops a worker: a job it cannot finish within the grace period goes back untouched', async () => {

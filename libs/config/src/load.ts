@@ -142,6 +142,7 @@ export function normalizeSiteConfig(raw: SiteConfigFile, configFile: string): Si
       mode: raw.transcription?.mode ?? 'local',
       queueAttempts: raw.transcription?.queueAttempts ?? 3,
       ...(raw.transcription?.maxEpisodesPerRun ? { maxEpisodesPerRun: raw.transcription.maxEpisodesPerRun } : {}),
+      parallel: raw.transcription?.parallel ?? 1,
       vad: raw.transcription?.vad ?? {},
       corrections: path.resolve(path.dirname(configFile), raw.transcription?.corrections ?? 'corrections.txt'),
     },

@@ -43,6 +43,8 @@ export interface TranscriptionConfig {
   queueAttempts?: number;
   /** At most this many episodes transcribed per run, newest first; the rest wait for later runs. Absent: all. */
   maxEpisodesPerRun?: number;
+  /** Local mode: episodes transcribed at once on this machine, sharing its threads (default 1). */
+  parallel?: number;
   /** Voice-activity detection: Whisper hears only the speech. */
   vad?: VadConfig;
   /** Corrections file relative to the site folder (default corrections.txt; missing: none). */
@@ -101,8 +103,8 @@ export interface SiteConfig {
   podcasts: Array<PodcastConfig & { active: boolean }>;
   storage: StorageConfig;
   aws?: Required<Pick<AwsConfig, 'accountId' | 'automationRoleName'>> & { region?: string };
-  /** `mode` and `queueAttempts` are filled in by the loader; absent (configs built in code) means local, 3. */
-  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts' | 'maxEpisodesPerRun'>> & {
+  /** `mode`, `queueAttempts` and `parallel` are filled in by the loader; absent (configs built in code) means local, 3, 1. */
+  transcription: Required<Omit<TranscriptionConfig, 'prompt' | 'vad' | 'corrections' | 'mode' | 'queueAttempts' | 'parallel' | 'maxEpisodesPerRun'>> & {
     prompt?: string;
     /** As configured (defaults are filled in by the speech lib); absent: all defaults. */
     vad?: VadConfig;
@@ -112,6 +114,8 @@ export interface SiteConfig {
     queueAttempts?: number;
     /** Absent: no cap. */
     maxEpisodesPerRun?: number;
+    /** Absent: 1. */
+    parallel?: number;
   };
   /** As configured; absent (or empty): the whole back catalogue, no per-run cap. */
   downloads?: DownloadsConfig;

@@ -1,9 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { sha256, stripControl, type EpisodeRecord, type Log, type SiteConfig, type SitePaths } from '@podline/config';
+import { keys, mapLimit, sha256, stableStringify, stripControl, type EpisodeRecord, type Log, type SiteConfig, type SitePaths } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
-import type { StorageBackend } from '@podline/storage';
-import type { EngineSettings, RemoteEpisode, RemoteTranscriber, RemoteTranscript } from '@podline/transcription';
+import { vadDescription, vadSettingsOf, type VadSettings } from '@podline/speech';
+import { isNotFound, type StorageBackend } from '@podline/storage';
+import type { EngineSettings, RemoteEpisode, RemoteTranscriber, RemoteTranscript, TranscriptSource } from '@podline/transcription';
 import { connectQueue, QUEUE_SCHEMA, QueueError, queueUrl, type QueueConnection } from './connection';
 import {
   expirySeconds,
@@ -30,6 +31,11 @@ export interface CoordinatorOptions {
   /** How often --wait looks at the queue (default 2 s). */
   pollMs?: number;
 }
+
+/** Finished results fetched from the bucket at once. */
+const COLLECT_CONCURRENCY = 16;
+/** A result object larger than this is not read (bucket content is untrusted; a 3-hour episode's is ~0.5 MB). */
+const MAX_RESULT_BYTES = 32 * 1024 * 1024;
 
 /** One row of pg-boss's job (or archive) table, as the coordinator reads it. */
 interface JobRow {
@@ -94,7 +100,21 @@ export function queueTranscriber(input: { workspaceRoot: string; site: SiteConfi
   const options = input.options ?? {};
   const env = options.env ?? process.env;
   return {
-    async transcribe({ episodes, engine, settings, log }) {
+    async release({ sources, log }) {
+      if (site.storage.kind === 'none') return;
+      let bucket: StorageBackend | undefined;
+      try {
+        bucket = await openSiteBucket(site, paths, workspaceRoot);
+        const removed = await releaseResults(bucket!, sources);
+        if (removed) log.debug(`removed ${removed} collected result(s) from ${bucket!.description}/queue-results`);
+      } catch (err) {
+        // Only temp objects: a later run removes them.
+        log.warn(`could not remove collected queue results from the bucket (${printable((err as Error).message)}); a later run tries again`);
+      } finally {
+        bucket?.close();
+      }
+    },
+    async transcribe({ episodes, engine, settings, vad, windowSeconds, log }) {
       const url = queueUrl(env, `site ${site.id} (transcription.mode "queue")`);
       if (site.storage.kind === 'none') {
         throw new QueueError(
@@ -106,13 +126,43 @@ export function queueTranscriber(input: { workspaceRoot: string; site: SiteConfi
       let bucket: StorageBackend | undefined;
       try {
         bucket = await openSiteBucket(site, paths, workspaceRoot);
-        return await coordinate({ conn, bucket: bucket!, site, paths, episodes, engine, settings, log, options, env });
+        return await coordinate({ conn, bucket: bucket!, site, paths, episodes, engine, settings, vad, windowSeconds, log, options, env });
       } finally {
         bucket?.close();
         await conn.close();
       }
     },
   };
+}
+
+/** A VAD description from a worker's result (bucket content): only its known fields, as numbers. */
+function recordedVad(vad: unknown): TranscriptSource['vad'] {
+  if (!vad || typeof vad !== 'object') return false;
+  const v = vad as { model?: unknown; settings?: Partial<VadSettings> };
+  return { model: printable(String(v.model ?? 'unknown')).slice(0, 100), settings: vadSettingsOf(v.settings ?? {}) };
+}
+
+/** Counts from a worker's result (bucket content): numbers only. */
+function cleanCounts(counts: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) if (typeof v === 'number' && Number.isFinite(v) && /^[A-Za-z]{1,40}$/.test(k)) out[k] = v;
+  return out;
+}
+
+/**
+ * Remove from the bucket every queue result whose transcript is in the data folder (its record names the
+ * job the object belongs to): after each collection, and so also what a run killed between saving a
+ * transcript and removing its result left. Only `queue-results/<podcast>/<episode>/<job id>.json` objects.
+ */
+export async function releaseResults(bucket: StorageBackend, sources: Record<string, TranscriptSource>): Promise<number> {
+  if (!bucket.listTemps || !bucket.removeTemp) return 0;
+  const collected = (await bucket.listTemps()).filter((o) => {
+    const m = /^queue-results\/([^/]+)\/([^/]+)\/([0-9a-f-]{36})\.json$/.exec(o.key);
+    const jobKey = m ? sources[keys.transcript(m[1], m[2])]?.jobKey : undefined;
+    return Boolean(jobKey && jobId(jobKey) === m![3]);
+  });
+  await mapLimit(collected, 2 * COLLECT_CONCURRENCY, (o) => bucket.removeTemp!(o.key));
+  return collected.length;
 }
 
 async function coordinate(ctx: {
@@ -123,11 +173,14 @@ async function coordinate(ctx: {
   episodes: RemoteEpisode[];
   engine: string;
   settings: EngineSettings;
+  vad?: VadSettings;
+  windowSeconds?: number;
   log: Log;
   options: CoordinatorOptions;
   env: NodeJS.ProcessEnv;
 }): Promise<{ transcripts: RemoteTranscript[]; counts: Record<string, number>; problems: TaskProblem[] }> {
-  const { conn, bucket, site, paths, episodes, engine, settings, log, options, env } = ctx;
+  const { conn, bucket, site, paths, episodes, engine, settings, vad, windowSeconds, log, options, env } = ctx;
+  const vadRecord = vad ? vadDescription(vad) : false;
   const counts: Record<string, number> = {};
   const count = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
   const problems: TaskProblem[] = [];
@@ -156,6 +209,8 @@ async function coordinate(ctx: {
       model: settings.model,
       language: settings.language,
       prompt: settings.prompt,
+      ...(vad ? { vad } : {}),
+      ...(windowSeconds ? { windowSeconds } : {}),
       resultKey: resultKeyFor(ep.podcast, ep.fileKey, id),
       upgrade,
     };
@@ -198,9 +253,94 @@ async function coordinate(ctx: {
     else pending.add(p.id);
   }
 
-  // 2. New work: audio into the bucket if it is not there, then one insert for all jobs.
+  // 2. Collect what workers finished (before enqueueing: a finished job whose result is gone is enqueued again).
+  const collectDir = path.join(paths.cacheDir(), 'queue');
+  const collect = async (p: Planned, output: JobOutput | null): Promise<'gone' | void> => {
+    const result = output?.result;
+    if (!result) {
+      problemFor(p.ep, 'the queue says its job is done but names no result', 'rerun the transcribe target with --retryFailed after checking the worker versions');
+      return;
+    }
+    let doc: JobResult;
+    try {
+      let text: Buffer;
+      if (bucket.readTemp) text = await bucket.readTemp(result.key, MAX_RESULT_BYTES);
+      else {
+        const tmp = path.join(collectDir, `${p.id}.json`);
+        try {
+          await bucket.download({ key: result.key, size: result.size, etag: result.etag, mtimeMs: Date.now() }, tmp);
+          text = await fsp.readFile(tmp);
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
+      }
+      doc = JSON.parse(text.toString('utf8')) as JobResult;
+    } catch (err) {
+      // Collected before (and removed from the bucket), yet wanted again (--force, or the data folder lost it):
+      // the finished job no longer stands for a transcript anywhere.
+      if (isNotFound(err)) return 'gone';
+      problemFor(p.ep, `the finished transcript ${result.key} could not be read from ${bucket.description}: ${printable((err as Error).message)}`, 'check the bucket; run again to retry the collection');
+      return;
+    }
+    const audioSha = p.ep.audio!.sha256;
+    if (doc?.key !== p.job.key || typeof doc.srt !== 'string' || !doc.record) {
+      problemFor(p.ep, `the finished transcript ${result.key} is not the result of this job`, 'delete that object from the bucket and rerun the transcribe target with --retryFailed');
+      return;
+    }
+    if (doc.record.audioSha256 !== audioSha) {
+      problemFor(
+        p.ep,
+        `the transcript in the bucket (${result.key}) was made from audio with sha256 ${printable(String(doc.record.audioSha256)).slice(0, 12)}…, but the episode's audio is now ${audioSha.slice(0, 12)}…`,
+        'it is not used; the next run enqueues the new audio',
+      );
+      return;
+    }
+    if (sha256(doc.srt) !== doc.record.transcriptSha256) {
+      problemFor(p.ep, `the transcript in the bucket (${result.key}) does not match its own checksum`, 'rerun the transcribe target with --retryFailed to transcribe it again');
+      return;
+    }
+    const r = doc.record;
+    transcripts.push({
+      episode: p.ep,
+      srt: doc.srt,
+      record: {
+        // source: what really ran (a GPU worker may run whisper-cli for a "whisper" site); engine: what the
+        // site asked for, so the next run does not count it as made with another engine.
+        source: printable(String(r.engine)),
+        engine: p.job.engine,
+        model: printable(String(r.model)),
+        prompt: r.prompt,
+        vad: stableStringify(r.vad ?? false) === stableStringify(vadRecord) ? vadRecord : recordedVad(r.vad),
+        ...(r.guards && typeof r.guards === 'object' ? { guards: cleanCounts(r.guards) } : {}),
+        audioSha256: audioSha,
+        transcriptSha256: r.transcriptSha256,
+        jobKey: p.job.key,
+        worker: printable(String(r.worker)),
+        durationSeconds: Number(r.durationSeconds) || 0,
+        speed: Number(r.speed) || 0,
+      },
+    });
+    count(p.job.upgrade ? 'collectedUpgrades' : 'collected');
+  };
+  if (completed.length) await fsp.mkdir(collectDir, { recursive: true });
+  const outcomes = await mapLimit(completed, COLLECT_CONCURRENCY, (p) => collect(p, states.get(p.id)!.output));
+  const gone = completed.filter((_, i) => outcomes[i] === 'gone');
+  if (gone.length) {
+    // Their finished jobs go (from the live and the archive table), so the same ids can be enqueued anew.
+    const ids = gone.map((p) => p.id);
+    for (const table of ['job', 'archive']) await conn.sql(`DELETE FROM ${QUEUE_SCHEMA}.${table} WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'completed'`, [name, ids]);
+    for (const p of gone) {
+      if (p.enqueue) toEnqueue.push(p);
+      else log.debug(`${p.ep.podcast}/${p.ep.fileKey}: its upgrade was collected before; the transcript stays`);
+    }
+    log.info(`${gone.length} finished job(s) whose results were collected before are wanted again: enqueued anew`);
+  }
+
+
+  // 3. New work: audio into the bucket if it is not there, then one insert for all jobs.
   if (toEnqueue.length) {
-    const listing = await bucket.list();
+    // Keys and sizes are enough (the worker checks the audio's sha256): a local folder hashes nothing.
+    const listing = await bucket.list({ etags: false });
     const ready: Planned[] = [];
     for (const p of toEnqueue) {
       const audio = p.ep.audio!;
@@ -252,66 +392,6 @@ async function coordinate(ctx: {
     if (ready.length) log.info(`enqueued ${ready.length} job(s) on queue ${name} at ${conn.where}`);
   }
 
-  // 3. Collect what workers finished.
-  const collectDir = path.join(paths.cacheDir(), 'queue');
-  const collect = async (p: Planned, output: JobOutput | null) => {
-    const result = output?.result;
-    if (!result) {
-      problemFor(p.ep, 'the queue says its job is done but names no result', 'rerun the transcribe target with --retryFailed after checking the worker versions');
-      return;
-    }
-    const tmp = path.join(collectDir, `${p.id}.json`);
-    let doc: JobResult;
-    try {
-      await bucket.download({ key: result.key, size: result.size, etag: result.etag, mtimeMs: Date.now() }, tmp);
-      doc = JSON.parse(await fsp.readFile(tmp, 'utf8')) as JobResult;
-    } catch (err) {
-      problemFor(p.ep, `the finished transcript ${result.key} could not be read from ${bucket.description}: ${printable((err as Error).message)}`, 'check the bucket; run again to retry the collection');
-      return;
-    } finally {
-      await fsp.rm(tmp, { force: true });
-    }
-    const audioSha = p.ep.audio!.sha256;
-    if (doc?.key !== p.job.key || typeof doc.srt !== 'string' || !doc.record) {
-      problemFor(p.ep, `the finished transcript ${result.key} is not the result of this job`, 'delete that object from the bucket and rerun the transcribe target with --retryFailed');
-      return;
-    }
-    if (doc.record.audioSha256 !== audioSha) {
-      problemFor(
-        p.ep,
-        `the transcript in the bucket (${result.key}) was made from audio with sha256 ${printable(String(doc.record.audioSha256)).slice(0, 12)}…, but the episode's audio is now ${audioSha.slice(0, 12)}…`,
-        'it is not used; the next run enqueues the new audio',
-      );
-      return;
-    }
-    if (sha256(doc.srt) !== doc.record.transcriptSha256) {
-      problemFor(p.ep, `the transcript in the bucket (${result.key}) does not match its own checksum`, 'rerun the transcribe target with --retryFailed to transcribe it again');
-      return;
-    }
-    const r = doc.record;
-    transcripts.push({
-      episode: p.ep,
-      srt: doc.srt,
-      record: {
-        // source: what really ran (a GPU worker may run whisper-cli for a "whisper" site); engine: what the
-        // site asked for, so the next run does not count it as made with another engine.
-        source: printable(String(r.engine)),
-        engine: p.job.engine,
-        model: printable(String(r.model)),
-        prompt: r.prompt,
-        audioSha256: audioSha,
-        transcriptSha256: r.transcriptSha256,
-        jobKey: p.job.key,
-        worker: printable(String(r.worker)),
-        durationSeconds: Number(r.durationSeconds) || 0,
-        speed: Number(r.speed) || 0,
-      },
-    });
-    count(p.job.upgrade ? 'collectedUpgrades' : 'collected');
-  };
-  if (completed.length) await fsp.mkdir(collectDir, { recursive: true });
-  for (const p of completed) await collect(p, states.get(p.id)!.output);
-
   // 4. --wait: follow the site's jobs to the end, collecting as they finish.
   if (options.wait && pending.size) {
     await fsp.mkdir(collectDir, { recursive: true });
@@ -331,7 +411,7 @@ async function coordinate(ctx: {
         if (row.state === 'completed') {
           pending.delete(id);
           done++;
-          await collect(p, row.output);
+          if ((await collect(p, row.output)) === 'gone') problemFor(p.ep, `its finished transcript ${row.output?.result?.key ?? ''} is not in ${bucket.description}`, 'run the transcribe target again: it enqueues the episode anew');
         } else if (row.state === 'failed' || row.state === 'cancelled') {
           pending.delete(id);
           failed++;

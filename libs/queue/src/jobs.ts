@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { VadSettings } from '@podline/speech';
+import { QUEUE_RESULTS_FOLDER } from '@podline/storage';
 
 /** Every transcription queue is named `transcribe.<model>`: a worker can serve only the models it has. */
 export const QUEUE_PREFIX = 'transcribe.';
@@ -7,8 +9,11 @@ export const QUEUE_PREFIX = 'transcribe.';
 export const PRIORITY_NEW = 10;
 export const PRIORITY_UPGRADE = 0;
 
-/** Where a worker leaves a finished transcript in the site's bucket: outside the synced folders. */
-export const RESULTS_FOLDER = 'queue-results';
+/**
+ * Where a worker leaves a finished transcript in the site's bucket: outside the synced folders. Podline's own
+ * temp objects: the coordinator removes each once its transcript is in the data folder.
+ */
+export const RESULTS_FOLDER = QUEUE_RESULTS_FOLDER;
 
 /** What one job carries: enough for a worker to find the site's storage (through its own checkout's config). */
 export interface TranscriptionJob {
@@ -25,6 +30,9 @@ export interface TranscriptionJob {
   model: string;
   language: string;
   prompt?: string;
+  /** The site's speech windows (VAD), as its own runs use them; absent: fixed windows of `windowSeconds`. */
+  vad?: VadSettings;
+  windowSeconds?: number;
   /** Bucket key the worker writes the result to. */
   resultKey: string;
   upgrade: boolean;
@@ -40,6 +48,9 @@ export interface JobResult {
     engine: string;
     model: string;
     prompt?: string;
+    /** The VAD that shaped it (false: none), as a site's own runs record it. */
+    vad?: { model: string; settings: VadSettings } | false;
+    guards?: Record<string, number>;
     audioSha256: string;
     transcriptSha256: string;
     durationSeconds: number;
@@ -94,6 +105,14 @@ export function expirySeconds(durationSeconds: number | undefined, env: NodeJS.P
   // Unknown length: assume three hours of audio.
   const seconds = Math.ceil(base + factor * (durationSeconds && durationSeconds > 0 ? durationSeconds : 3 * 3600));
   return Math.max(1, Math.min(seconds, 23 * 3600));
+}
+
+/**
+ * How far ahead a live worker keeps its job's expiry (its lease, renewed while the job runs): the expiry's
+ * base (PODLINE_QUEUE_EXPIRY_BASE_SECONDS, default 10 min).
+ */
+export function leaseSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, Number(env.PODLINE_QUEUE_EXPIRY_BASE_SECONDS ?? 600) || 600);
 }
 
 /** "host:pid" of this process, as workers name themselves in job outputs and records. */

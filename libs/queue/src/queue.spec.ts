@@ -1,7 +1,8 @@
 import { freePort, startPostgres, type PostgresTestServer } from '@podline/testing/postgres-server';
 import { connectQueue, describeQueue, QueueError, queueUrl, redact } from './connection';
 import { ensureQueue } from './coordinator';
-import { expirySeconds, jobId, jobKey, queueName } from './jobs';
+import { expirySeconds, jobId, jobKey, leaseSeconds, queueName } from './jobs';
+import { leaseKeeper } from './worker';
 import { formatQueueStatus, queueStatus } from './status';
 
 describe('jobs', () => {
@@ -23,6 +24,8 @@ describe('jobs', () => {
     expect(expirySeconds(60, { PODLINE_QUEUE_EXPIRY_BASE_SECONDS: '10', PODLINE_QUEUE_EXPIRY_FACTOR: '1' })).toBe(70);
     expect(expirySeconds(undefined, {})).toBe(600 + 2 * 3 * 3600);
     expect(expirySeconds(100 * 3600, {})).toBe(23 * 3600);
+    expect(leaseSeconds({})).toBe(600);
+    expect(leaseSeconds({ PODLINE_QUEUE_EXPIRY_BASE_SECONDS: '30' })).toBe(30);
   });
 });
 
@@ -58,6 +61,36 @@ describe('against a real PostgreSQL', () => {
     const err = await connectQueue(url).catch((e) => e);
     expect(err.message).toBe(`the transcription queue at 127.0.0.1:${pg.port}/podline refused the login while trying to connect — check the user and password in PODLINE_QUEUE_URL`);
   });
+
+  it('a live worker keeps renewing its job past the expiry it was given; once it stops, the job expires', async () => {
+    const conn = await connectQueue(pg.url);
+    try {
+      await ensureQueue(conn, 'transcribe.lease');
+      const id = await conn.boss.send('transcribe.lease', {}, { expireInSeconds: 2 });
+      const [job] = await conn.boss.fetch('transcribe.lease');
+      expect(job.id).toBe(id);
+      await conn.sql(`UPDATE pgboss.job SET output = '{"worker":"w:1"}'::jsonb WHERE id = $1::uuid`, [id]);
+      const overdue = async () => (await conn.sql<{ over: boolean }>(`SELECT started_on + expire_in < now() AS over FROM pgboss.job WHERE id = $1::uuid`, [id]))[0].over;
+      const keeper = leaseKeeper(conn, 'transcribe.lease', id!, 'w:1', { PODLINE_QUEUE_EXPIRY_BASE_SECONDS: '3' }, (m) => {
+        throw new Error(m);
+      });
+      keeper.start();
+      // Three times its own expiry, still held: pg-boss's expiry would not touch it.
+      await new Promise((r) => setTimeout(r, 6000));
+      expect(await overdue()).toBe(false);
+      await keeper.stop();
+      // Another worker's name on the job: not renewed by this one (a job that expired and was taken again).
+      const other = leaseKeeper(conn, 'transcribe.lease', id!, 'w:2', { PODLINE_QUEUE_EXPIRY_BASE_SECONDS: '30' }, () => undefined);
+      other.start();
+      await new Promise((r) => setTimeout(r, 4500));
+      await other.stop();
+      expect(await overdue()).toBe(true);
+      await conn.sql(`DELETE FROM pgboss.job WHERE name = 'transcribe.lease'`);
+      await conn.boss.deleteQueue('transcribe.lease');
+    } finally {
+      await conn.close();
+    }
+  }, 60_000);
 
   it('creates its schema once, refuses a schema of another version, and reports an empty queue', async () => {
     const conn = await connectQueue(pg.url);

@@ -2,12 +2,11 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { clock, findSiteConfigsOnDisk, loadSiteConfig, sha256, sha256File, SitePaths, type SiteConfig } from '@podline/config';
-import { findFfmpeg, type FfmpegBinary } from '@podline/media';
 import { StorageError, type StorageBackend } from '@podline/storage';
-import { EngineError, getEngine, ModelError, timedEngine, toSrt, transcribeAudio, type EngineSettings } from '@podline/transcription';
+import { droppedText, EngineError, EngineTools, getEngine, ModelError, timedEngine, transcribeEpisodeAudio, type EngineSettings } from '@podline/transcription';
 import { connectQueue, QUEUE_SCHEMA, type QueueConnection } from './connection';
 import { printable } from './coordinator';
-import { QUEUE_PREFIX, workerName, type JobOutput, type JobResult, type TranscriptionJob } from './jobs';
+import { leaseSeconds, QUEUE_PREFIX, workerName, type JobOutput, type JobResult, type TranscriptionJob } from './jobs';
 import { openSiteBucket } from './site-storage';
 
 export interface WorkerLog {
@@ -70,6 +69,40 @@ async function handBackJob(conn: QueueConnection, queue: string, id: string, rea
 
 class HandedBack extends Error {}
 
+/**
+ * pg-boss cannot extend a job's lease, and a job expires at `started_on + expire_in`. So while this worker
+ * holds a job it keeps that moment at least `leaseSeconds(env)` ahead (every third of it, at most every
+ * 60 s), with one UPDATE on the job row, only while the job is still active and its own. A job slower than
+ * its expiry (a big model on a slow machine) is therefore never expired while its worker lives; a worker
+ * that dies stops renewing, and its job goes to another worker at the later of its expiry from the audio's
+ * length and the last renewal plus the lease.
+ */
+export function leaseKeeper(conn: QueueConnection, queue: string, id: string, worker: string, env: NodeJS.ProcessEnv, warn: (m: string) => void) {
+  const lease = leaseSeconds(env);
+  let timer: NodeJS.Timeout | undefined;
+  let beating: Promise<unknown> = Promise.resolve();
+  const beat = () => {
+    beating = conn
+      .sql(
+        `UPDATE ${QUEUE_SCHEMA}.job SET expire_in = greatest(expire_in, now() - started_on + $4 * interval '1 second')
+         WHERE name = $1 AND id = $2::uuid AND state = 'active' AND output->>'worker' = $3`,
+        [queue, id, worker, lease],
+      )
+      .catch((err) => warn(`could not renew its lease (${(err as Error).message}); it may go to another worker if this lasts`));
+  };
+  return {
+    start() {
+      timer = setInterval(beat, Math.max(1, Math.min(60, lease / 3)) * 1000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      return beating;
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
@@ -126,11 +159,19 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   };
 
   const buckets = new Map<string, StorageBackend>();
-  let ffmpeg: FfmpegBinary | undefined;
   const tmpDir = path.join(os.tmpdir(), `podline-worker-${process.pid}`);
   await fsp.mkdir(tmpDir, { recursive: true });
 
-  async function process1(queue: string, id: string, job: TranscriptionJob, attempt: number, attempts: number, aborted: Promise<never>, progress: (done: number, total: number, ms: number) => void): Promise<void> {
+  async function process1(
+    queue: string,
+    id: string,
+    job: TranscriptionJob,
+    attempt: number,
+    attempts: number,
+    tools: EngineTools,
+    aborted: Promise<never>,
+    progress: (done: number, total: number, ms: number) => void,
+  ): Promise<void> {
     const label = `${printable(job.site)}/${printable(job.podcast)}/${printable(job.fileKey)}`;
     let site = sites.get(job.site);
     if (!site) {
@@ -181,45 +222,53 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           `the audio in the bucket (${job.audio.key}, sha256 ${sha.slice(0, 12)}…) is not the audio this job was made for (sha256 ${job.audio.sha256.slice(0, 12)}…): the episode's audio changed; the site's next transcribe run enqueues the new one`,
         );
       }
-      ffmpeg ??= findFfmpeg(env);
-      const session = await engine.open(settings);
-      let result;
-      try {
-        const total = job.durationSeconds ?? 0;
-        result = await Promise.race([
-          transcribeAudio(audioFile, session, { ffmpeg, onProgress: (p) => progress(p.doneSeconds, total, p.elapsedMs) }),
-          aborted,
-        ]);
-      } finally {
-        void session.close();
-      }
-      const srt = toSrt(result.segments);
-      const speed = result.elapsedMs > 0 ? (result.durationSeconds * 1000) / result.elapsedMs : 0;
+      // The same steps as a site's own run: speech windows (VAD) with the site's settings, carried in the
+      // job, their regions cached per audio hash in this machine's cache of the site; then the engine.
+      const total = job.durationSeconds ?? 0;
+      const run = transcribeEpisodeAudio({
+          audio: { file: audioFile, sha256: job.audio.sha256 },
+          engine,
+          settings,
+          tools,
+          vad: job.vad,
+          windowSeconds: job.windowSeconds,
+          cacheDir: paths.cacheDir(),
+          onProgress: (p) => progress(p.doneSeconds, total, p.elapsedMs),
+        });
+      // Handed back (SIGTERM): the engine's run is abandoned; its later failure (tools closed) is nobody's.
+      run.catch(() => undefined);
+      const got = await Promise.race([run, aborted]);
       const doc: JobResult = {
         version: 1,
         key: job.key,
-        srt,
+        srt: got.srt,
         record: {
           source: engine.name,
           engine: engine.name,
           model: job.model,
           prompt: job.prompt,
+          vad: got.record.vad ?? false,
+          ...(got.record.guards ? { guards: got.record.guards } : {}),
           audioSha256: job.audio.sha256,
-          transcriptSha256: sha256(srt),
-          durationSeconds: Math.round(result.durationSeconds * 10) / 10,
-          speed: Math.round(speed * 100) / 100,
+          transcriptSha256: sha256(got.srt),
+          durationSeconds: Math.round(got.durationSeconds * 10) / 10,
+          speed: Math.round(got.speed * 100) / 100,
           worker: name,
         },
       };
       await fsp.writeFile(resultFile, JSON.stringify(doc));
       const stat = await fsp.stat(resultFile);
       // One PUT (S3) or temp file + rename (local folder): a result is there whole or not at all.
+      // (No hash-cache flush per job: result objects are outside the synced folders' listing.)
       const entry = await bucket.upload({ key: job.resultKey, size: stat.size, mtimeMs: stat.mtimeMs }, resultFile);
-      await bucket.flush?.();
-      const output: JobOutput = { result: { key: job.resultKey, size: stat.size, etag: entry.etag }, worker: name, elapsedMs: result.elapsedMs, durationSeconds: result.durationSeconds };
+      const output: JobOutput = { result: { key: job.resultKey, size: stat.size, etag: entry.etag }, worker: name, elapsedMs: got.elapsedMs, durationSeconds: got.durationSeconds };
       await conn.boss.complete(queue, id, output);
       stats.done++;
-      log.info(`${label}: ${engine.name} ${job.model}, ${clock(result.durationSeconds)} of audio at ${speed.toFixed(1)}× real time (attempt ${attempt}/${attempts})`);
+      const heard = got.speechSeconds !== undefined ? ` (${clock(got.speechSeconds)} of speech heard)` : '';
+      const dropped = droppedText(got.guards);
+      log.info(
+        `${label}: ${engine.name} ${job.model}, ${clock(got.durationSeconds)} of audio${heard} at ${got.speed.toFixed(1)}× real time${dropped ? `; guards: ${dropped}` : ''} (attempt ${attempt}/${attempts})`,
+      );
     } finally {
       await fsp.rm(audioFile, { force: true });
       await fsp.rm(resultFile, { force: true });
@@ -227,6 +276,16 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   }
 
   async function slot(): Promise<void> {
+    // Each slot its own ffmpeg/VAD tools: the VAD's runtime session carries state through one audio file.
+    const tools = new EngineTools(env);
+    try {
+      await slotLoop(tools);
+    } finally {
+      await tools.close();
+    }
+  }
+
+  async function slotLoop(tools: EngineTools): Promise<void> {
     while (!stopping) {
       let fetched: { queue: string; id: string; data: TranscriptionJob; retryCount: number; retryLimit: number } | undefined;
       try {
@@ -268,9 +327,11 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         remaining: () => estimate,
         handBack: () => reject(new HandedBack('the worker was asked to stop')),
       });
+      const heartbeat = leaseKeeper(conn, queue, id, name, env, (m) => log.warn(`${job.site}/${job.podcast}/${job.fileKey}: ${m}`));
       try {
         await conn.sql(`UPDATE ${QUEUE_SCHEMA}.job SET output = $3::jsonb WHERE name = $1 AND id = $2::uuid AND state = 'active'`, [queue, id, JSON.stringify({ worker: name })]);
-        await process1(queue, id, job, attempt, attempts, aborted, (done, total, ms) => {
+        heartbeat.start();
+        await process1(queue, id, job, attempt, attempts, tools, aborted, (done, total, ms) => {
           if (done > 0 && total > 0) estimate = ((total - done) * ms) / done / 1000;
         });
       } catch (err) {
@@ -289,6 +350,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           log.warn(`${job.site}/${job.podcast}/${job.fileKey}: could not report to the queue (${(again as Error).message}); it returns to the queue when it expires`);
         }
       } finally {
+        heartbeat.stop();
         running.delete(id);
       }
     }
@@ -300,7 +362,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   let graceTimer: NodeJS.Timeout | undefined;
   const finished = Promise.all(slots).then(async () => {
     if (graceTimer) clearTimeout(graceTimer);
-    for (const b of buckets.values()) b.close();
+    for (const b of buckets.values()) {
+      await b.flush?.().catch(() => undefined);
+      b.close();
+    }
     await fsp.rm(tmpDir, { recursive: true, force: true });
     await conn.close();
     log.info(`worker ${name} stopped: ${stats.done} done, ${stats.failed} failed attempt(s), ${stats.handedBack} handed back`);

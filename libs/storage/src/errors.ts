@@ -121,3 +121,8 @@ export function withRetries<T>(op: (attempt: number) => Promise<T>, options: Ret
     { retryable: (err) => classifyError(err) === 'retryable', onRetry: (err, attempt, delay) => options.onRetry?.(err, attempt + 1, delay) },
   );
 }
+
+/** Whether an error of a backend means the object is not there (S3 NoSuchKey, a missing file). */
+export function isNotFound(err: unknown): boolean {
+  return classifyError(err) === 'not-found';
+}

@@ -2,6 +2,7 @@
 export { contentEncodingFor, contentTypeFor } from './content-type';
 export { SYNC_DEFAULTS } from './options';
 export { checkSite, INDEX_FOLDERS, preSync, pruneSite, type PruneOptions, type SyncContext, uploadSite } from './sync';
-export { StorageError } from './errors';
+export { isNotFound, StorageError } from './errors';
+export { isOwnTempKey, QUEUE_RESULTS_FOLDER } from './keys';
 export { openBackend } from './open';
 export type { StorageBackend } from './types';

@@ -15,6 +15,17 @@ export function folderOf(key: string): SiteFolder | undefined {
   return first as SiteFolder;
 }
 
+/**
+ * Podline's own temp objects in a site's bucket, outside the synced folders: transcripts queue workers
+ * finished, until the site's coordinator has them in its data folder. The only keys a backend may delete.
+ */
+export const QUEUE_RESULTS_FOLDER = 'queue-results';
+
+/** Whether `key` is one of Podline's own temp objects (and a safe key): the only kind `removeTemp` accepts. */
+export function isOwnTempKey(key: string): boolean {
+  return key.startsWith(`${QUEUE_RESULTS_FOLDER}/`) && !unsafeKeyPart(key) && !key.endsWith('/');
+}
+
 /** The podcast a key belongs to (audio/<podcast>/…, transcripts/<podcast>/…, rss/<podcast>.xml). */
 export function podcastOf(key: string): string | undefined {
   const parts = key.split('/');

@@ -1,8 +1,9 @@
 import { createReadStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { refuseSymlinkBelow, SITE_FOLDERS } from '@podline/config';
 import { streamToFileAtomic } from './atomic-stream';
 import type { HashCache } from './hash-cache';
-import { keyPath } from './keys';
+import { isOwnTempKey, keyPath, QUEUE_RESULTS_FOLDER } from './keys';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
 import { removeStaleTemps, walkFolders, type OnSymlink } from './walk';
 
@@ -25,9 +26,10 @@ export class LocalFolderBackend implements StorageBackend {
     this.id = `local:${root}`;
   }
 
-  async list(): Promise<Listing> {
+  async list(options: { etags?: boolean } = {}): Promise<Listing> {
     this.requests++;
     const listing = await walkFolders(this.root, SITE_FOLDERS, this.onSymlink);
+    if (options.etags === false) return listing;
     for (const entry of listing.values()) entry.etag = await this.hashes.md5(entry, keyPath(this.root, entry.key));
     return listing;
   }
@@ -59,6 +61,53 @@ export class LocalFolderBackend implements StorageBackend {
     const entry = { key: local.key, size, mtimeMs: local.mtimeMs, etag: md5 };
     this.hashes.remember(entry, md5);
     return entry;
+  }
+
+  async listTemps(): Promise<ObjectEntry[]> {
+    this.requests++;
+    const out: ObjectEntry[] = [];
+    const walk = async (rel: string) => {
+      const entries = await fsp.readdir(keyPath(this.root, rel), { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
+        throw err;
+      });
+      for (const e of entries) {
+        const key = `${rel}/${e.name}`;
+        // Links are never followed; temp files of writers are not objects yet.
+        if (e.isDirectory()) await walk(key);
+        else if (e.isFile() && isOwnTempKey(key) && !e.name.startsWith('.')) {
+          const stat = await fsp.stat(keyPath(this.root, key)).catch(() => undefined);
+          if (stat) out.push({ key, size: stat.size, mtimeMs: stat.mtimeMs });
+        }
+      }
+    };
+    await walk(QUEUE_RESULTS_FOLDER);
+    return out;
+  }
+
+  async readTemp(key: string, maxBytes: number): Promise<Buffer> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to read "${key}" as a temp object`);
+    this.requests++;
+    const file = keyPath(this.root, key);
+    await refuseSymlinkBelow(this.root, file);
+    const fh = await fsp.open(file, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > maxBytes) throw new Error(`${key} is ${size} bytes, more than the ${maxBytes} a temp object may hold`);
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async removeTemp(key: string): Promise<void> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
+    await this.remove(key);
+    const file = keyPath(this.root, key);
+    // Empty folders it leaves (up to the temp folder itself) go too; one still in use stays.
+    for (let dir = path.dirname(file); dir.startsWith(keyPath(this.root, QUEUE_RESULTS_FOLDER)); dir = path.dirname(dir)) {
+      if (!(await fsp.rmdir(dir).then(() => true, () => false))) break;
+    }
   }
 
   async remove(key: string): Promise<void> {

@@ -1,6 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { MANIFEST_KEY, localBucketDir } from '@podline/config';
+import { HashCache } from './hash-cache';
+import { LocalFolderBackend } from './local-backend';
 import { makeSite, md5, readTree, writeTree, type TestSite } from './spec-fixtures';
 import { checkSite, preSync, uploadSite } from './sync';
 
@@ -91,5 +94,33 @@ describe('local-folder backend (the embedded default)', () => {
     const out = await uploadSite(s.ctx(), { folders: ['transcripts'] });
     expect(out.counts.uploaded).toBe(1);
     expect(Object.keys(readTree(localBucketDir(s.site, s.workspaceRoot, s.env)))).toEqual(['transcripts/show/a.srt']);
+  });
+});
+
+describe("Podline's own temp objects in a local-folder bucket (queue results)", () => {
+  it('lists, reads (bounded) and removes only keys under queue-results/, leaving no empty folders', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'podline-temps-'));
+    try {
+      const backend = new LocalFolderBackend(root, await HashCache.open(path.join(root, '.hashes.json')));
+      writeTree(root, { 'queue-results/show/ep1/a.json': '{"a":1}', 'queue-results/show/ep2/b.json': 'x'.repeat(100), 'audio/show/ep1.mp3': 'A' });
+      expect((await backend.listTemps()).map((e) => [e.key, e.size]).sort()).toEqual([
+        ['queue-results/show/ep1/a.json', 7],
+        ['queue-results/show/ep2/b.json', 100],
+      ]);
+      // The synced folders' listing never shows them.
+      expect([...(await backend.list({ etags: false })).keys()]).toEqual(['audio/show/ep1.mp3']);
+      expect((await backend.readTemp('queue-results/show/ep1/a.json', 1000)).toString()).toBe('{"a":1}');
+      await expect(backend.readTemp('queue-results/show/ep2/b.json', 50)).rejects.toThrow(/100 bytes, more than the 50/);
+      await expect(backend.readTemp('audio/show/ep1.mp3', 50)).rejects.toThrow(/refusing/);
+      await expect(backend.removeTemp('audio/show/ep1.mp3')).rejects.toThrow(/refusing to delete/);
+      await expect(backend.removeTemp('queue-results/../audio/show/ep1.mp3')).rejects.toThrow(/refusing to delete/);
+      await backend.removeTemp('queue-results/show/ep1/a.json');
+      await backend.removeTemp('queue-results/show/ep1/a.json'); // twice: nothing more to do
+      expect(existsSync(path.join(root, 'queue-results', 'show', 'ep1'))).toBe(false);
+      expect(existsSync(path.join(root, 'queue-results', 'show', 'ep2', 'b.json'))).toBe(true);
+      expect(readFileSync(path.join(root, 'audio', 'show', 'ep1.mp3'), 'utf8')).toBe('A');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -14,7 +14,7 @@ import { PodlineError } from '@podline/config';
 import { VerificationError, plainMd5, streamToFileAtomic } from './atomic-stream';
 import { contentEncodingFor, contentTypeFor } from './content-type';
 import { StorageError, classifyError, describeError, withRetries, type RetryOptions } from './errors';
-import { folderOf } from './keys';
+import { folderOf, isOwnTempKey, QUEUE_RESULTS_FOLDER } from './keys';
 import { SYNC_DEFAULTS } from './options';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
 
@@ -174,6 +174,51 @@ export class S3Backend implements StorageBackend {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  async listTemps(): Promise<ObjectEntry[]> {
+    const out: ObjectEntry[] = [];
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.call('list the queue results', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.objectKey(`${QUEUE_RESULTS_FOLDER}/`), ContinuationToken: token, MaxKeys: 1000 })),
+      );
+      for (const obj of page.Contents ?? []) {
+        const key = obj.Key?.slice(strip);
+        if (key && isOwnTempKey(key)) out.push({ key, size: obj.Size ?? 0, mtimeMs: obj.LastModified ? obj.LastModified.getTime() : 0, etag: obj.ETag?.replace(/"/g, '') });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async readTemp(key: string, maxBytes: number): Promise<Buffer> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to read "${key}" as a temp object`);
+    return this.call(`download ${key}`, async () => {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) }));
+      const body = res.Body as Readable;
+      if ((res.ContentLength ?? 0) > maxBytes) {
+        body.destroy();
+        throw new Error(`${key} is ${res.ContentLength} bytes, more than the ${maxBytes} a temp object may hold`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
+        if (size > maxBytes) {
+          body.destroy();
+          throw new Error(`${key} is more than the ${maxBytes} bytes a temp object may hold`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
+    });
+  }
+
+  async removeTemp(key: string): Promise<void> {
+    if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
+    await this.remove(key);
   }
 
   async download(entry: ObjectEntry, file: string, onBytes?: OnBytes): Promise<ObjectEntry> {

@@ -273,4 +273,36 @@ describe('transcribeSite', () => {
     await expect(fsp.access(p.transcriptFile('show', '2024-04-01_new'))).rejects.toThrow();
     await expect(fsp.access(p.cacheDir())).rejects.toThrow();
   });
+
+  it('transcription.parallel: several episodes at once, sharing the threads, with the transcripts of one at a time', async () => {
+    const three = async (pp: SitePaths) => [
+      await episode(pp, '2024-05-01_a', '2024-05-01T00:00:00Z', 'tone'),
+      await episode(pp, '2024-05-02_b', '2024-05-02T00:00:00Z', 'tone'),
+    ];
+    const one = await workspace('one-at-a-time', three);
+    const two = await workspace('two-at-once', three);
+    for (const w of [one, two]) await writeTestModel(path.join(w.ws, 'models', 'ggml-random.bin'), { kind: 'random', seed: 5 });
+    const windows = { vad: false, windowSeconds: 2.5 };
+    // One at a time with one thread, against two at once on two threads (one each).
+    const sequential = await transcribeSite({ workspaceRoot: one.ws, site: siteConfig(one.ws), paths: one.paths, options: { ...windows, threads: 1 }, log: logger([]) });
+    const lines: string[] = [];
+    const site = siteConfig(two.ws);
+    site.transcription.parallel = 2;
+    const parallel = await transcribeSite({ workspaceRoot: two.ws, site, paths: two.paths, options: { ...windows, threads: 2 }, log: logger(lines) });
+    expect(parallel.problems).toEqual([]);
+    expect(parallel.counts).toEqual(sequential.counts);
+    expect(parallel.counts.transcribed).toBe(2);
+    expect(lines).toContain('info 2 episodes: 2 at once, 1 thread(s) each (transcription.parallel)');
+    // Both ran at once: their per-window progress lines interleave (one at a time: A A B B).
+    const order = lines.filter((l) => l.startsWith('progress ')).map((l) => l.split(' ')[1]);
+    const switches = order.filter((label, i) => i > 0 && label !== order[i - 1]).length;
+    expect(switches).toBeGreaterThan(1);
+    // The same transcripts and the same state as one at a time; every record saved.
+    expect(parallel.state).toEqual(sequential.state);
+    const records = await loadSources(two.paths);
+    for (const fileKey of ['2024-05-01_a', '2024-05-02_b']) {
+      expect(await fsp.readFile(two.paths.transcriptFile('show', fileKey), 'utf8')).toBe(await fsp.readFile(one.paths.transcriptFile('show', fileKey), 'utf8'));
+      expect(records[keys.transcript('show', fileKey)]).toMatchObject({ source: 'whisper', model: 'random' });
+    }
+  }, 300_000);
 });

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import {
   clock,
   compareKeys,
+  mapLimit,
   fixOf,
   ifExists,
   keys,
@@ -47,11 +48,21 @@ export interface RemoteTranscript {
  * it hands back the transcripts that are ready; the rest it reports as pending in its counts.
  */
 export interface RemoteTranscriber {
-  transcribe(input: { episodes: RemoteEpisode[]; engine: string; settings: EngineSettings; log: Log }): Promise<{
+  transcribe(input: {
+    episodes: RemoteEpisode[];
+    engine: string;
+    settings: EngineSettings;
+    /** The site's speech windows, which the remote run uses as a local one would (undefined: VAD off). */
+    vad?: VadSettings;
+    windowSeconds?: number;
+    log: Log;
+  }): Promise<{
     transcripts: RemoteTranscript[];
     counts: Record<string, number>;
     problems: TaskProblem[];
   }>;
+  /** After the transcripts are saved: drop what the remote side keeps of those now recorded in `sources`. */
+  release?(input: { sources: Record<string, TranscriptSource>; log: Log }): Promise<void>;
 }
 
 /** One entry of the target's deterministic state: what transcript exists, and where it came from. */
@@ -104,7 +115,7 @@ interface SiteRun {
  * The `transcribe` step for one site: every downloaded episode without a transcript gets an SRT,
  * from the publisher's transcript when the feed links one, else from the engine (Whisper).
  * Incremental: an existing SRT is done unless its audio changed (or `force`). One episode at a
- * time, newest first; a failing episode is reported and the others go on.
+ * time (or `transcription.parallel` at once), newest first; a failing episode is reported and the others go on.
  */
 export async function transcribeSite(input: {
   workspaceRoot: string;
@@ -169,22 +180,41 @@ export async function transcribeSite(input: {
   }
 
   // 2. Do each episode: the publisher's transcript, else the engine here; queue mode gathers the engine's share.
-  const remoteEpisodes: RemoteEpisode[] = [];
-  const tools = new EngineTools();
+  // `transcription.parallel` episodes at once here (the machine's threads shared between them), each with its
+  // own ffmpeg/VAD tools, as a queue worker's slots run; queue mode only hands work over, one at a time.
+  const remote: Array<RemoteEpisode | undefined> = [];
+  const lanes = input.remote ? 1 : Math.max(1, Math.min(site.transcription.parallel ?? 1, work.selected.length));
+  if (lanes > 1) {
+    run.settings = { ...run.settings, threads: Math.max(1, Math.floor(options.threads / lanes)) };
+    log.info(`${work.selected.length} episodes: ${lanes} at once, ${run.settings.threads} thread(s) each (transcription.parallel)`);
+  }
+  const free = Array.from({ length: lanes }, () => new EngineTools());
+  // One save at a time: a later snapshot of the records is never overwritten by an earlier one.
+  let saving: Promise<void> = Promise.resolve();
   try {
-    for (const [i, ep] of work.selected.entries()) {
+    await mapLimit(work.selected, lanes, async (ep, i) => {
       const label = `${ep.podcast}/${ep.fileKey} [${i + 1}/${work.selected.length}]`;
-      const done = await transcribeOne(run, ep, label, tools);
-      if (done === 'remote') remoteEpisodes.push({ episode: ep, upgrade: work.hasTranscript.has(ep), enqueue: true });
+      const tools = free.pop()!;
+      let done;
+      try {
+        done = await transcribeOne(run, ep, label, tools);
+      } finally {
+        free.push(tools);
+      }
+      if (done === 'remote') remote[i] = { episode: ep, upgrade: work.hasTranscript.has(ep), enqueue: true };
       else if (done) {
-        await saveTranscript(run, ep, done.srt, done.record);
-        await saveSources(paths, run.sources);
+        const save = async () => {
+          await saveTranscript(run, ep, done.srt, done.record);
+          await saveSources(paths, run.sources);
+        };
+        await (saving = saving.then(save, save));
         count(done.record.source === 'publisher' ? 'publisher' : 'transcribed');
       }
-    }
+    });
   } finally {
-    await tools.close();
+    await Promise.all(free.map((t) => t.close()));
   }
+  const remoteEpisodes = remote.filter((r): r is RemoteEpisode => r !== undefined);
 
   // 3. Corrections changed (or new): re-apply them to every other transcript from its raw text, without Whisper.
   await reapplyCorrections(run, manifest);
@@ -194,6 +224,7 @@ export async function transcribeSite(input: {
   if (input.remote) {
     for (const ep of work.outdated) remoteEpisodes.push({ episode: ep, upgrade: true, enqueue: false });
     if (remoteEpisodes.length) await collectRemote(run, input.remote, remoteEpisodes);
+    await input.remote.release?.({ sources: run.sources, log });
   }
 
   // 5. The state: every transcript the manifest's episodes have now.
@@ -220,8 +251,7 @@ async function selectWork(run: SiteRun, manifest: EpisodeManifest) {
       rec &&
       rec.source !== 'publisher' &&
       rec.source !== 'unknown' &&
-      // Queue workers (jobKey) do not run speech windows yet: their transcripts are judged without VAD.
-      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || (!rec.jobKey && !sameVad(rec)))
+      (rec.engine !== engineName || rec.model !== settings.model || (rec.prompt ?? '') !== (settings.prompt ?? '') || !sameVad(rec))
     ) {
       // A different engine/model/prompt/VAD alone never re-transcribes hours of audio: only on request.
       run.count('outdated');
@@ -373,8 +403,9 @@ async function reapplyCorrections(run: SiteRun, manifest: EpisodeManifest): Prom
 
 /** 4. Queue mode: enqueue what the engine must do and collect what workers finished (SRTs first, then the records once). */
 async function collectRemote(run: SiteRun, remote: RemoteTranscriber, episodes: RemoteEpisode[]): Promise<void> {
-  const got = await remote.transcribe({ episodes, engine: run.engineName, settings: run.settings, log: run.log });
-  for (const t of got.transcripts) await saveTranscript(run, t.episode, t.srt, t.record);
+  const got = await remote.transcribe({ episodes, engine: run.engineName, settings: run.settings, vad: run.vad, windowSeconds: run.options.windowSeconds, log: run.log });
+  // Many at once (each file is written and synced on its own); the records once, after all of them.
+  await mapLimit(got.transcripts, 16, (t) => saveTranscript(run, t.episode, t.srt, t.record));
   if (got.transcripts.length) await saveSources(run.paths, run.sources);
   for (const [k, v] of Object.entries(got.counts)) run.count(k, v);
   run.problems.push(...got.problems);
@@ -383,11 +414,12 @@ async function collectRemote(run: SiteRun, remote: RemoteTranscriber, episodes: 
 /** 5. The deterministic state: every transcript the manifest's episodes have, sorted by key. */
 async function stateOf(run: SiteRun, manifest: EpisodeManifest): Promise<TranscriptState[]> {
   const transcripts: TranscriptState[] = [];
-  for (const ep of manifest.episodes) {
+  // Thousands of small files: read many at once (the result is sorted anyway).
+  await mapLimit(manifest.episodes, 16, async (ep) => {
     const key = keys.transcript(ep.podcast, ep.fileKey);
     const data = await readIfExists(run.paths.transcriptFile(ep.podcast, ep.fileKey));
     if (data !== undefined) transcripts.push({ key, sha256: sha256(data), source: run.sources[key]?.source ?? 'unknown' });
-  }
+  });
   return transcripts.sort((a, b) => compareKeys(a.key, b.key));
 }
 
