@@ -294,13 +294,15 @@ async function main() {
     const t = await throughput(ws, conn, pg.url);
     const c = await coordinatorScale(ws, conn);
     const r = REAL > 0 ? await realEngine(ws, conn, pg.url) : undefined;
-    const row = (what: string, value: string, goal: string) => out(`${what.padEnd(44)} ${value.padEnd(26)} ${goal}`);
+    const row = (what: string, value: string, goal: string) => out(`${what.padEnd(50)} ${value.padEnd(28)} ${goal}`);
     out(`\nsummary (shared machine: figures are noisy)`);
     row('measure', 'value', 'goal');
     const eff = (100 * t.ideal) / t.wall;
     row(`${JOBS} jobs × ${MS} ms on ${WORKERS} workers: wall vs ideal`, `${eff.toFixed(1)} % (${t.wall.toFixed(1)} s / ${t.ideal.toFixed(1)} s)`, `≥ 90 %: ${eff >= 90 ? 'met' : 'NOT met'}`);
     row('enqueue → start (workers free), ms', `median ${pct(t.pickup, 50).toFixed(0)}, p95 ${pct(t.pickup, 95).toFixed(0)}`, '');
     row('finish → collected (--wait), ms', `median ${pct(t.toCollected, 50).toFixed(0)}, p95 ${pct(t.toCollected, 95).toFixed(0)}`, '');
+    row('between jobs on one worker (queue), ms', `median ${pct(t.gaps, 50).toFixed(0)}, p95 ${pct(t.gaps, 95).toFixed(0)}`, '');
+    row('in a job, not the engine (fetch, decode, put), ms', `median ${pct(t.inJob, 50).toFixed(0)}, p95 ${pct(t.inJob, 95).toFixed(0)}`, '');
     row(`enqueue ${EPISODES} episodes`, `${(c.enqueueMs / 1000).toFixed(2)} s`, `≤ 5 s: ${c.enqueueMs <= 5000 ? 'met' : 'NOT met'}`);
     row(`collect ${EPISODES} episodes`, `${(c.collectMs / 1000).toFixed(2)} s`, `≤ 5 s: ${c.collectMs <= 5000 ? 'met' : 'NOT met'}`);
     if (r) for (const [label, perHour] of Object.entries(r)) row(`real engine, ${label}`, `${perHour.toFixed(0)} episodes/hour`, '');
