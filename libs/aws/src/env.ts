@@ -14,8 +14,6 @@ export interface AutomationConfig {
 
 export const AUTOMATION_ENV_FILE = '.env.automation';
 
-/** The one dotenv reader lives in config (it also reads `.env.secrets`). */
-export { parseEnvFile };
 
 /**
  * The automation config: `.env.automation` at the workspace root (gitignored; see .env.automation.template),

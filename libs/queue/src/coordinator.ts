@@ -4,7 +4,7 @@ import { keys, mapLimit, sha256, stableStringify, stripControl, type EpisodeReco
 import type { TaskProblem } from '@podline/report';
 import { vadDescription, vadSettingsOf, type VadSettings } from '@podline/speech';
 import { isNotFound, type StorageBackend } from '@podline/storage';
-import type { EngineSettings, RemoteEpisode, RemoteTranscriber, RemoteTranscript, TranscriptSource } from '@podline/transcription';
+import type { RemoteRequest, RemoteTranscriber, RemoteTranscript, TranscriptSource } from '@podline/transcription';
 import { connectQueue, QUEUE_SCHEMA, QueueError, queueUrl, type QueueConnection } from './connection';
 import {
   expirySeconds,
@@ -165,17 +165,11 @@ export async function releaseResults(bucket: StorageBackend, sources: Record<str
   return collected.length;
 }
 
-async function coordinate(ctx: {
+async function coordinate(ctx: RemoteRequest & {
   conn: QueueConnection;
   bucket: StorageBackend;
   site: SiteConfig;
   paths: SitePaths;
-  episodes: RemoteEpisode[];
-  engine: string;
-  settings: EngineSettings;
-  vad?: VadSettings;
-  windowSeconds?: number;
-  log: Log;
   options: CoordinatorOptions;
   env: NodeJS.ProcessEnv;
 }): Promise<{ transcripts: RemoteTranscript[]; counts: Record<string, number>; problems: TaskProblem[] }> {

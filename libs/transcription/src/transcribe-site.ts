@@ -43,20 +43,23 @@ export interface RemoteTranscript {
   record: TranscriptSource;
 }
 
+/** What a site's run hands to a remote transcriber. */
+export interface RemoteRequest {
+  episodes: RemoteEpisode[];
+  engine: string;
+  settings: EngineSettings;
+  /** The site's speech windows, which the remote run uses as a local one would (undefined: VAD off). */
+  vad?: VadSettings;
+  windowSeconds?: number;
+  log: Log;
+}
+
 /**
  * Somewhere else that runs the engine (the shared job queue): given the episodes that need the engine,
  * it hands back the transcripts that are ready; the rest it reports as pending in its counts.
  */
 export interface RemoteTranscriber {
-  transcribe(input: {
-    episodes: RemoteEpisode[];
-    engine: string;
-    settings: EngineSettings;
-    /** The site's speech windows, which the remote run uses as a local one would (undefined: VAD off). */
-    vad?: VadSettings;
-    windowSeconds?: number;
-    log: Log;
-  }): Promise<{
+  transcribe(input: RemoteRequest): Promise<{
     transcripts: RemoteTranscript[];
     counts: Record<string, number>;
     problems: TaskProblem[];
