@@ -95,6 +95,57 @@ describe('faults', () => {
     expect(Object.keys(await bucketTree(s3.client, bucket, ''))).toEqual(['audio/show/ok.mp3']);
   });
 
+  it("the search page: its assets first, site.json and index.html only once all of them made it; the bucket's previous site.json stays until then", async () => {
+    const { bucket, site, ctx } = await s3.site();
+    const old = { 'web/site.json': '{"files":["index-000000000000000a.sqlite"]}', 'web/index.html': 'old page', 'web/index-000000000000000a.sqlite': 'old index' };
+    await putTree(s3.client, bucket, '', old);
+    const assets = {
+      'web/index-000000000000000b.sqlite': 'new index',
+      'web/assets/app-000000000000000b.js.br': 'app',
+      'web/assets/sqlite.worker-000000000000000b.js.br': 'worker',
+      'web/assets/sql-wasm-000000000000000b.wasm.br': 'wasm',
+    };
+    const page = { 'web/site.json': '{"files":["index-000000000000000b.sqlite","assets/…"]}', 'web/index.html': 'new page' };
+    writeTree(site.paths.root, { ...assets, ...page }, new Date(Date.now() + 60_000));
+    // The bucket rejects the wasm (one at a time, so the others before it went up).
+    s3.proxy.rule = (r) => (r.method === 'PUT' && r.url.includes('sql-wasm-') ? { status: 400, code: 'InvalidArgument' } : 'pass');
+    const failed = await uploadSite(ctx, { concurrency: 1 });
+    expect(failed.problems).toEqual([
+      expect.objectContaining({ file: 'web/assets/sql-wasm-000000000000000b.wasm.br', message: expect.stringContaining('InvalidArgument') }),
+      {
+        site: site.site.id,
+        file: 'web/index.html',
+        message: `web/index.html was held back because other uploads failed: s3://${bucket} keeps its previous one, which names only files it has`,
+        fix: expect.stringContaining('fix the failures above and run the same target again'),
+      },
+      expect.objectContaining({ site: site.site.id, file: 'web/site.json', message: expect.stringContaining('web/site.json was held back') }),
+    ]);
+    const after = await bucketTree(s3.client, bucket, '');
+    // The previous page is intact; the new files that made it are there, not yet named by anything.
+    for (const [key, body] of Object.entries(old)) expect(after[key]).toBe(md5(body));
+    expect(Object.keys(after)).toEqual(expect.arrayContaining(['web/index-000000000000000b.sqlite', 'web/assets/app-000000000000000b.js.br']));
+    expect(after['web/assets/sql-wasm-000000000000000b.wasm.br']).toBeUndefined();
+    // The pointers were never even tried.
+    expect(s3.proxy.requests.filter((r) => r.method === 'PUT' && /web\/(site\.json|index\.html)/.test(r.url))).toEqual([]);
+
+    // The fault is gone: the missing asset goes up, then index.html, then site.json, and nothing else again.
+    s3.proxy.rule = () => 'pass';
+    s3.proxy.requests.length = 0;
+    const completed = await uploadSite(ctx, { concurrency: 1 });
+    expect(completed.problems).toEqual([]);
+    expect(completed.counts.uploaded).toBe(3);
+    expect(s3.proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.url.replace(/\?.*$/, '').split('/').slice(2).join('/'))).toEqual([
+      'web/assets/sql-wasm-000000000000000b.wasm.br',
+      'web/index.html',
+      'web/site.json',
+    ]);
+    const tree = await bucketTree(s3.client, bucket, '');
+    for (const [key, body] of Object.entries({ ...assets, ...page })) expect(tree[key]).toBe(md5(body));
+    const again = await uploadSite(ctx);
+    expect(again.problems).toEqual([]);
+    expect(again.counts.uploaded).toBe(0);
+  });
+
   it('a kill during a download leaves no file taken for complete; the next run completes it', async () => {
     const { bucket, site, ctx } = await s3.site();
     const big = randomBytes(4 * 1024 * 1024);

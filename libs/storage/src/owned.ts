@@ -23,6 +23,15 @@ export function isOwnedKey(key: string): boolean {
   return key === MANIFEST_KEY || (folder !== undefined && OWNED_FOLDERS.includes(folder));
 }
 
+/**
+ * Keys that name other files of the site, in the order they are uploaded: after every other file of the run,
+ * and only when all of those went up. The search page's fixed names come first (index.html names the script,
+ * site.json the web index and every asset: all content-hashed, so sending those early is harmless), site.json
+ * after index.html, and the episode manifest (it names audio and transcripts) last. So a reader never finds
+ * one naming an object the bucket lacks, and a failed or killed run leaves the bucket's previous copy.
+ */
+export const POINTER_KEYS: readonly string[] = ['web/index.html', 'web/site.json', MANIFEST_KEY];
+
 /** A bucket's manifest larger than this is refused (the bucket is not trusted): about 500,000 episodes. */
 export const MAX_BUCKET_MANIFEST_BYTES = 512 * 1024 * 1024;
 

@@ -13,7 +13,7 @@ import { Progress } from './progress';
 import { digestListing } from './state';
 import { resolveSyncOptions, type SyncOptions } from './options';
 import type { Listing, ObjectEntry, StorageBackend, SyncLog } from './types';
-import { INDEX_FOLDERS, isOwnedKey, reconcileManifest } from './owned';
+import { INDEX_FOLDERS, isOwnedKey, POINTER_KEYS, reconcileManifest } from './owned';
 import { removeStaleTemps, walkFolders } from './walk';
 
 /** Where and for whom a sync runs (everything an executor already has). */
@@ -392,7 +392,23 @@ export function checkSite(ctx: SyncContext, options: SyncOptions = {}): Promise<
   });
 }
 
-/** upload: push what the bucket lacks (or per the conflict mode), the episode manifest last. */
+/** The problem of a pointer key (POINTER_KEYS) not uploaded because files before it failed. */
+function heldBack(siteId: string, t: Transfer, where: string): TaskProblem {
+  const key = t.source.key;
+  if (key === MANIFEST_KEY) {
+    return { site: siteId, file: key, message: 'the episode manifest was held back because other uploads failed', fix: 'fix the failures above and run upload again' };
+  }
+  return {
+    site: siteId,
+    file: key,
+    message: `${key} was held back because other uploads failed: ${
+      t.target ? `${where} keeps its previous one, which names only files it has` : `${where} has none yet, so nothing there names a missing file`
+    }`,
+    fix: 'fix the failures above and run the same target again: the files that went up are not sent again, then this one follows',
+  };
+}
+
+/** upload: push what the bucket lacks (or per the conflict mode), the keys that name other files (POINTER_KEYS) last. */
 export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncOutcome> {
   return guarded(ctx, options, async (session) => {
     const options = session.options;
@@ -422,8 +438,10 @@ export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise
       if (merge) ctx.log.info(`would merge the bucket's ${MANIFEST_KEY} with the local one and upload the result if the bucket lacks episodes`);
       return { counts: { ...counts, wouldUpload: transfers.length, wouldUploadBytes: bytesOf(transfers), ...(merge && { wouldMergeManifest: 1 }) }, problems: [] };
     }
-    const manifest = transfers.filter((t) => t.source.key === MANIFEST_KEY);
-    const rest = transfers.filter((t) => t.source.key !== MANIFEST_KEY);
+    // Two phases: every other file first, then the keys that name them (POINTER_KEYS, in that order).
+    const isPointer = (t: Transfer) => POINTER_KEYS.includes(t.source.key);
+    const pointers = transfers.filter(isPointer);
+    const rest = transfers.filter((t) => !isPointer(t));
     const problems: TaskProblem[] = [];
     if (merge) {
       // Both sides' episodes in one manifest, here first; it goes up (last, as always) when the bucket lacks some.
@@ -431,9 +449,10 @@ export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise
       if (merged?.fromBucket) counts.manifestEpisodesMerged = merged.fromBucket;
       if (merged?.bucketBehind) {
         const entry = (await session.localListing(['episode-manifest'])).get(MANIFEST_KEY);
-        if (entry) manifest.push({ source: entry, target: bucketManifest });
+        if (entry) pointers.push({ source: entry, target: bucketManifest });
       } else if (merged) counts.identical = (counts.identical ?? 0) + 1;
     }
+    pointers.sort((a, b) => POINTER_KEYS.indexOf(a.source.key) - POINTER_KEYS.indexOf(b.source.key));
     let changed = false;
     const put = async (t: Transfer, onBytes: (n: number) => void) => {
       const entry = await session.backend.upload(t.source, ctx.paths.file(t.source.key), onBytes);
@@ -441,19 +460,18 @@ export function uploadSite(ctx: SyncContext, options: SyncOptions = {}): Promise
       changed = true;
     };
     try {
+      const before = problems.length;
       const done = await transferAll(session, rest, 'upload', put, problems);
-      // The manifest last, and only when every file it may point at made it: a reader never sees it ahead of them.
-      if (manifest.length && problems.length) {
-        problems.push({
-          site: ctx.site.id,
-          file: MANIFEST_KEY,
-          message: 'the episode manifest was held back because other uploads failed',
-          fix: 'fix the failures above and run upload again',
-        });
-      } else if (manifest.length) {
-        const last = await transferAll(session, manifest, 'upload', put, problems);
-        done.files += last.files;
-        done.bytes += last.bytes;
+      // Then the pointers, one at a time, each only when every upload before it made it: a reader never sees
+      // one ahead of the files it names, and a failure leaves the bucket's previous copy in place.
+      for (const t of pointers) {
+        if (problems.length > before) {
+          problems.push(heldBack(ctx.site.id, t, session.backend.description));
+          continue;
+        }
+        const one = await transferAll(session, [t], 'upload', put, problems);
+        done.files += one.files;
+        done.bytes += one.bytes;
       }
       counts.uploaded = done.files;
       counts.uploadedBytes = done.bytes;

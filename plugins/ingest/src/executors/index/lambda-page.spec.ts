@@ -12,7 +12,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { keys, stableStringify } from '@podline/config';
 import { indexSite, S3ObjectStore } from '@podline/search-index';
 import { startLambdaServer, startStsServer, type LambdaServer, type StsServer } from '@podline/testing/aws-endpoints';
-import { S3_TEST_CREDENTIALS, startS3Server, type S3TestServer } from '@podline/testing/s3-server';
+import { S3_TEST_CREDENTIALS, startFaultProxy, startS3Server, type FaultProxy, type S3TestServer } from '@podline/testing/s3-server';
 import { searchWebIndex, type SiteJson } from '@podline/web';
 import { batch } from './executor';
 import { episode, TestWorkspace } from './test-workspace';
@@ -26,6 +26,7 @@ describe('index, Lambda mode: the search page from the index the function wrote'
   let ws: TestWorkspace;
   let s3: S3TestServer;
   let client: S3Client;
+  let proxy: FaultProxy;
   let sts: StsServer;
   let lambda: LambdaServer;
   let work: string;
@@ -33,8 +34,12 @@ describe('index, Lambda mode: the search page from the index the function wrote'
   beforeAll(async () => {
     s3 = await startS3Server();
     client = s3.client();
+    proxy = await startFaultProxy(s3.endpoint);
   });
-  afterAll(() => s3.stop());
+  afterAll(async () => {
+    await proxy.stop();
+    await s3.stop();
+  });
 
   beforeEach(async () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'podline-lambda-work-'));
@@ -46,6 +51,7 @@ describe('index, Lambda mode: the search page from the index the function wrote'
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey });
     ws.write('.env.automation', `AWS_ACCESS_KEY_ID=AKIACENTRAL\nAWS_SECRET_ACCESS_KEY=central-secret\nAWS_REGION=us-east-1\nPODLINE_STS_ENDPOINT=${sts.url}\nPODLINE_LAMBDA_ENDPOINT=${lambda.url}\n`);
     await s3.createBucket(BUCKET).catch(() => undefined);
+    proxy.rule = () => 'pass';
   });
   afterEach(async () => {
     ws.dispose();
@@ -132,5 +138,63 @@ describe('index, Lambda mode: the search page from the index the function wrote'
     expect(v3.previous).toEqual(v2.files);
     expect(Object.keys(await list()).sort()).toEqual(['web/custom.css', 'web/index.html', 'web/site.json', ...new Set([...v2.files!, ...v3.files!].map((f) => `web/${f}`))].sort());
     expect(lambda.calls).toHaveLength(3);
+  });
+  it('publishes in two phases: a failed upload leaves the previous site.json, which names only objects the bucket has; the next run completes it', async () => {
+    const prefix = 'sites/faulty';
+    ws.addSite({
+      id: 'lam',
+      aws: { accountId: '111111111111', region: 'us-east-1' },
+      // Through the fault proxy: the bucket refuses what the test says.
+      storage: { kind: 's3', bucket: BUCKET, region: 'us-east-1', prefix, endpoint: proxy.endpoint, forcePathStyle: true },
+      index: { kind: 'lambda', functionName: 'index-real' },
+    });
+    const keysUnder = async () => {
+      const res = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}/web/` }));
+      return Object.fromEntries((res.Contents ?? []).map((o) => [o.Key!.slice(prefix.length + 1), o.ETag!])) as Record<string, string>;
+    };
+    const bucketSiteJson = async () =>
+      JSON.parse(Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/web/site.json` }))).Body!.transformToByteArray()).toString()) as SiteJson;
+    /** Every file the bucket's site.json names (this version's and the previous one's) is in the bucket. */
+    const expectComplete = async () => {
+      const json = await bucketSiteJson();
+      const present = await keysUnder();
+      expect([...json.files!, ...(json.previous ?? [])].filter((f) => !present[`web/${f}`])).toEqual([]);
+      return json;
+    };
+    const store = new S3ObjectStore(client, BUCKET, prefix);
+    await store.put(keys.manifest(), stableStringify({ version: 1, site: 'lam', episodes: [episode('2024-03-01_a_x', 'Foghorns at dawn')] }));
+    await uploadTranscript(store, 'The foghorn sounded twice.', 1);
+    expect((await run()).success).toBe(true);
+    const v1 = await expectComplete();
+
+    // New content; the bucket refuses the new web index (the page's assets are unchanged, already there).
+    await uploadTranscript(store, 'The lighthouse keeper waved.', 2);
+    proxy.rule = (r) => (r.method === 'PUT' && /\/web\/index-[0-9a-f]{16}\.sqlite/.test(r.url) ? { status: 400, code: 'InvalidArgument' } : 'pass');
+    const failed = await run();
+    expect(failed.success).toBe(false);
+    expect(failed.terminalOutput).toContain('web/site.json was held back because other uploads failed');
+    expect(failed.terminalOutput).toContain('fix the failures above and run the same target again');
+    expect(await bucketSiteJson()).toEqual(v1);
+    await expectComplete();
+    expect(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/web/site.json'))).toHaveLength(1); // the first run's only
+
+    // The fault is gone: the next run sends the index, then site.json, and prunes nothing the bucket's page needs.
+    proxy.rule = () => 'pass';
+    proxy.requests.length = 0;
+    const completed = await run();
+    expect(completed.success).toBe(true);
+    const v2 = await expectComplete();
+    expect(v2.index.file).not.toBe(v1.index.file);
+    expect(v2.previous).toEqual(v1.files);
+    const puts = proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.url.replace(/\?.*$/, '').slice(`/${BUCKET}/${prefix}/`.length));
+    expect(puts).toEqual([`web/${v2.index.file}`, 'web/site.json']);
+
+    // Once more: nothing is sent.
+    proxy.requests.length = 0;
+    const before = await keysUnder();
+    const again = await run();
+    expect(again.success).toBe(true);
+    expect(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'DELETE')).toEqual([]);
+    expect(await keysUnder()).toEqual(before);
   });
 });
