@@ -4,6 +4,7 @@
  */
 
 import { PodlineError, retry } from '@podline/config';
+import { QUEUE_RESULTS_FOLDER } from './keys';
 
 export type ErrorKind = 'auth' | 'no-bucket' | 'retryable' | 'not-found' | 'other';
 
@@ -125,4 +126,27 @@ export function withRetries<T>(op: (attempt: number) => Promise<T>, options: Ret
 /** Whether an error of a backend means the object is not there (S3 NoSuchKey, a missing file). */
 export function isNotFound(err: unknown): boolean {
   return classifyError(err) === 'not-found';
+}
+
+/**
+ * readTemp/removeTemp asked for a key that is not one of Podline's own temp objects (`isOwnTempKey`): refused,
+ * nothing read or deleted. Names the key, where, and what to do.
+ */
+export function notOwnTempError(key: string, where: string, verb: 'read' | 'delete'): StorageError {
+  return new StorageError(
+    'other',
+    `refusing to ${verb} "${key}" in ${where}: only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ${verb === 'read' ? 'read' : 'ever deleted'} this way`,
+    verb === 'read'
+      ? 'nothing was read: a queue result names a key under ${QUEUE_RESULTS_FOLDER}/; check the job that named this one (its worker may be of another version), then run again'
+      : 'nothing was deleted: remove that object yourself if it should go',
+  );
+}
+
+/** readTemp met a temp object over its size limit (`size` undefined: it kept coming past it): nothing more is read. */
+export function tempTooLargeError(key: string, where: string, maxBytes: number, size?: number): StorageError {
+  return new StorageError(
+    'other',
+    size === undefined ? `${key} in ${where} is more than the ${maxBytes} bytes a temp object may hold` : `${key} in ${where} is ${size} bytes, more than the ${maxBytes} a temp object may hold`,
+    'it was not read (no worker writes a result that large): check that object, delete it if it is not a queue result, then run again',
+  );
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { refuseSymlinkBelow, SITE_FOLDERS } from '@podline/config';
 import { streamToFileAtomic } from './atomic-stream';
 import type { HashCache } from './hash-cache';
+import { notOwnTempError, tempTooLargeError } from './errors';
 import { isOwnTempKey, keyPath, QUEUE_RESULTS_FOLDER } from './keys';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
 import { removeStaleTemps, walkFolders, type OnSymlink } from './walk';
@@ -86,14 +87,14 @@ export class LocalFolderBackend implements StorageBackend {
   }
 
   async readTemp(key: string, maxBytes: number): Promise<Buffer> {
-    if (!isOwnTempKey(key)) throw new Error(`refusing to read "${key}" as a temp object`);
+    if (!isOwnTempKey(key)) throw notOwnTempError(key, this.description, 'read');
     this.requests++;
     const file = keyPath(this.root, key);
     await refuseSymlinkBelow(this.root, file);
     const fh = await fsp.open(file, 'r');
     try {
       const { size } = await fh.stat();
-      if (size > maxBytes) throw new Error(`${key} is ${size} bytes, more than the ${maxBytes} a temp object may hold`);
+      if (size > maxBytes) throw tempTooLargeError(key, this.description, maxBytes, size);
       return await fh.readFile();
     } finally {
       await fh.close();
@@ -101,7 +102,7 @@ export class LocalFolderBackend implements StorageBackend {
   }
 
   async removeTemp(key: string): Promise<void> {
-    if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
+    if (!isOwnTempKey(key)) throw notOwnTempError(key, this.description, 'delete');
     await this.remove(key);
     const file = keyPath(this.root, key);
     // Empty folders it leaves (up to the temp folder itself) go too; one still in use stays.

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MANIFEST_KEY, localBucketDir } from '@podline/config';
+import { StorageError } from './errors';
 import { HashCache } from './hash-cache';
 import { LocalFolderBackend } from './local-backend';
 import { makeSite, md5, readTree, writeTree, type TestSite } from './spec-fixtures';
@@ -110,9 +111,21 @@ describe("Podline's own temp objects in a local-folder bucket (queue results)", 
       // The synced folders' listing never shows them.
       expect([...(await backend.list({ etags: false })).keys()]).toEqual(['audio/show/ep1.mp3']);
       expect((await backend.readTemp('queue-results/show/ep1/a.json', 1000)).toString()).toBe('{"a":1}');
-      await expect(backend.readTemp('queue-results/show/ep2/b.json', 50)).rejects.toThrow(/100 bytes, more than the 50/);
-      await expect(backend.readTemp('audio/show/ep1.mp3', 50)).rejects.toThrow(/refusing/);
-      await expect(backend.removeTemp('audio/show/ep1.mp3')).rejects.toThrow(/refusing to delete/);
+      // Refusals are storage errors naming the key and where, with what to do.
+      const where = `local folder ${root}`;
+      await expect(backend.readTemp('queue-results/show/ep2/b.json', 50)).rejects.toMatchObject({
+        message: `queue-results/show/ep2/b.json in ${where} is 100 bytes, more than the 50 a temp object may hold`,
+        fix: expect.stringContaining('check that object, delete it if it is not a queue result, then run again'),
+      });
+      await expect(backend.readTemp('audio/show/ep1.mp3', 50)).rejects.toMatchObject({
+        message: `refusing to read "audio/show/ep1.mp3" in ${where}: only Podline's own temp objects (queue-results/…) are read this way`,
+        fix: expect.stringContaining('nothing was read'),
+      });
+      await expect(backend.removeTemp('audio/show/ep1.mp3')).rejects.toMatchObject({
+        message: `refusing to delete "audio/show/ep1.mp3" in ${where}: only Podline's own temp objects (queue-results/…) are ever deleted this way`,
+        fix: 'nothing was deleted: remove that object yourself if it should go',
+      });
+      await expect(backend.removeTemp('queue-results/../audio/show/ep1.mp3')).rejects.toThrow(StorageError);
       await expect(backend.removeTemp('queue-results/../audio/show/ep1.mp3')).rejects.toThrow(/refusing to delete/);
       await backend.removeTemp('queue-results/show/ep1/a.json');
       await backend.removeTemp('queue-results/show/ep1/a.json'); // twice: nothing more to do

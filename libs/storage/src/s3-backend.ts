@@ -13,7 +13,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { PodlineError } from '@podline/config';
 import { VerificationError, plainMd5, streamToFileAtomic } from './atomic-stream';
 import { contentEncodingFor, contentTypeFor } from './content-type';
-import { StorageError, classifyError, describeError, withRetries, type RetryOptions } from './errors';
+import { StorageError, classifyError, describeError, notOwnTempError, tempTooLargeError, withRetries, type RetryOptions } from './errors';
 import { folderOf, isOwnTempKey, QUEUE_RESULTS_FOLDER } from './keys';
 import { SYNC_DEFAULTS } from './options';
 import type { Listing, ObjectEntry, OnBytes, StorageBackend } from './types';
@@ -194,13 +194,13 @@ export class S3Backend implements StorageBackend {
   }
 
   async readTemp(key: string, maxBytes: number): Promise<Buffer> {
-    if (!isOwnTempKey(key)) throw new Error(`refusing to read "${key}" as a temp object`);
+    if (!isOwnTempKey(key)) throw notOwnTempError(key, this.description, 'read');
     return this.call(`download ${key}`, async () => {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) }));
       const body = res.Body as Readable;
       if ((res.ContentLength ?? 0) > maxBytes) {
         body.destroy();
-        throw new Error(`${key} is ${res.ContentLength} bytes, more than the ${maxBytes} a temp object may hold`);
+        throw tempTooLargeError(key, this.description, maxBytes, res.ContentLength);
       }
       const chunks: Buffer[] = [];
       let size = 0;
@@ -208,7 +208,7 @@ export class S3Backend implements StorageBackend {
         size += (chunk as Buffer).length;
         if (size > maxBytes) {
           body.destroy();
-          throw new Error(`${key} is more than the ${maxBytes} bytes a temp object may hold`);
+          throw tempTooLargeError(key, this.description, maxBytes);
         }
         chunks.push(chunk as Buffer);
       }
@@ -217,7 +217,7 @@ export class S3Backend implements StorageBackend {
   }
 
   async removeTemp(key: string): Promise<void> {
-    if (!isOwnTempKey(key)) throw new Error(`refusing to delete "${key}": only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ever deleted`);
+    if (!isOwnTempKey(key)) throw notOwnTempError(key, this.description, 'delete');
     await this.remove(key);
   }
 

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { MANIFEST_KEY } from '@podline/config';
-import { S3_TEST_CREDENTIALS } from '@podline/testing/s3-server';
+import { S3_TEST_CREDENTIALS, S3_TEST_REGION } from '@podline/testing/s3-server';
 import { bucketTree, getObject, makeSite, md5, putTree, readTree, useS3, writeTree } from './spec-fixtures';
+import { StorageError } from './errors';
+import { S3Backend } from './s3-backend';
 import { checkSite, preSync, uploadSite } from './sync';
 
 const s3 = useS3('bucket');
@@ -246,6 +248,30 @@ describe('S3 sync against a real S3-compatible server', () => {
     expect(readTree(site.paths.root, true)).toEqual(localBefore);
     expect(await bucketTree(s3.client, bucket, '')).toEqual(bucketBefore);
     expect(s3.proxy.requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+
+  it("queue results (readTemp/removeTemp): other keys and oversized objects are refused with a storage error naming the object and what to do", async () => {
+    const { bucket } = await s3.site();
+    await putTree(s3.client, bucket, 'p', { 'queue-results/show/ep1/big.json': 'x'.repeat(100), 'audio/show/ep1.mp3': 'A' });
+    const backend = new S3Backend({ siteId: 'site', bucket, region: S3_TEST_REGION, prefix: 'p', endpoint: s3.proxy.endpoint, forcePathStyle: true, credentials: S3_TEST_CREDENTIALS });
+    try {
+      const where = `s3://${bucket}/p`;
+      const tooLarge = backend.readTemp('queue-results/show/ep1/big.json', 50);
+      await expect(tooLarge).rejects.toThrow(StorageError);
+      await expect(tooLarge).rejects.toMatchObject({
+        message: `queue-results/show/ep1/big.json in ${where} is 100 bytes, more than the 50 a temp object may hold`,
+        fix: expect.stringContaining('delete it if it is not a queue result, then run again'),
+      });
+      await expect(backend.readTemp('audio/show/ep1.mp3', 50)).rejects.toMatchObject({ message: expect.stringContaining(`refusing to read "audio/show/ep1.mp3" in ${where}`), fix: expect.stringContaining('nothing was read') });
+      const refused = backend.removeTemp('audio/show/ep1.mp3');
+      await expect(refused).rejects.toThrow(StorageError);
+      await expect(refused).rejects.toMatchObject({ message: expect.stringContaining(`refusing to delete "audio/show/ep1.mp3" in ${where}`), fix: expect.stringContaining('nothing was deleted') });
+      expect(Object.keys(await bucketTree(s3.client, bucket, 'p'))).toEqual(['audio/show/ep1.mp3', 'queue-results/show/ep1/big.json']);
+      // Refused before any request for another key; the oversized one was asked for once, never retried.
+      expect(s3.proxy.requests.filter((r) => r.method !== 'PUT').map((r) => r.url.replace(/\?.*$/, ''))).toEqual([`/${bucket}/p/queue-results/show/ep1/big.json`]);
+    } finally {
+      backend.close();
+    }
   });
 
   it('storage "none" does nothing, says so, and still gives a state', async () => {

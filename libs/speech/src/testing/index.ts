@@ -1,2 +1,2 @@
 /** Audio with a known layout (speech, music, silence), for tests and benchmarks: `@podline/speech/testing`. */
-export * from './speech-audio';
+export { podcastLayout, writeLayoutAudio, type LayoutPart, type LayoutSpec } from './speech-audio';
