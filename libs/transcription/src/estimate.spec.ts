@@ -22,6 +22,22 @@ describe('the transcription estimate', () => {
     expect(formatEstimate(e, true)).toBe('would transcribe 1 episode (30 min of audio for the engine): about 11 min at 2.7× real time (measured here over 2 transcripts)');
   });
 
+  it('with transcription.parallel, divides by the slots (the measured speed is one slot\'s), never below the longest episode alone', () => {
+    const sources = { a: rec(2, 3600) };
+    const episodes = [1, 2, 3, 4].map((n) => ep(n, { durationSeconds: 3600 }));
+    const one = estimateTranscription({ episodes, sources, engine: 'whisper', model: 'base.en', usePublisher: true });
+    const two = estimateTranscription({ episodes, sources, engine: 'whisper', model: 'base.en', usePublisher: true, parallel: 2 });
+    expect(one).toMatchObject({ slots: 1, expectedSeconds: 4 * 1800 });
+    expect(two).toMatchObject({ slots: 2, expectedSeconds: 2 * 1800 });
+    expect(formatEstimate(two)).toBe('transcribing 4 episodes (4.0 h of audio for the engine): about 1.0 h at 2.0× real time (measured here over 1 transcript), 2 episodes at once');
+    // More slots than episodes for the engine (publisher transcripts need none): one slot per episode.
+    const withPublisher = [...episodes.slice(0, 2), ep(5, { transcripts: [{ url: 'u', type: 'text/vtt' }] } as Partial<EpisodeRecord>)];
+    expect(estimateTranscription({ episodes: withPublisher, sources, engine: 'whisper', model: 'base.en', usePublisher: true, parallel: 8 })).toMatchObject({ slots: 2, expectedSeconds: 1800 });
+    // One long episode and short ones: the long one alone sets the time.
+    const uneven = [ep(1, { durationSeconds: 4 * 3600 }), ep(2, { durationSeconds: 600 }), ep(3, { durationSeconds: 600 })];
+    expect(estimateTranscription({ episodes: uneven, sources, engine: 'whisper', model: 'base.en', usePublisher: true, parallel: 3 }).expectedSeconds).toBe(2 * 3600);
+  });
+
   it('leaves publisher-transcript episodes out of the engine time', () => {
     const e = estimateTranscription({ episodes: [ep(1, { transcripts: [{ url: 'u', type: 'text/vtt' }] } as Partial<EpisodeRecord>)], sources: {}, engine: 'whisper', model: 'base.en', usePublisher: true });
     expect(formatEstimate(e)).toBe('transcribing 1 episode, all from publisher transcripts (no engine time expected)');

@@ -28,6 +28,8 @@ export interface TranscriptionEstimate {
   /** Where the speed came from: `measured` over `samples` earlier transcripts here, or the default. */
   speedSource: 'measured' | 'default';
   samples: number;
+  /** Episodes the engine hears at once (`transcription.parallel`, at most the engine's episodes). */
+  slots: number;
   expectedSeconds: number;
 }
 
@@ -42,8 +44,11 @@ export function estimateTranscription(input: {
   engine: string;
   model: string;
   usePublisher: boolean;
+  /** `transcription.parallel`: episodes transcribed at once here (default 1). */
+  parallel?: number;
 }): TranscriptionEstimate {
   let audioSeconds = 0;
+  let longest = 0;
   let guessed = false;
   let publisher = 0;
   for (const ep of input.episodes) {
@@ -51,11 +56,14 @@ export function estimateTranscription(input: {
       publisher++;
       continue;
     }
-    if (ep.durationSeconds && ep.durationSeconds > 0) audioSeconds += ep.durationSeconds;
+    let seconds = 0;
+    if (ep.durationSeconds && ep.durationSeconds > 0) seconds = ep.durationSeconds;
     else if (ep.audio?.size) {
-      audioSeconds += ep.audio.size / BYTES_PER_AUDIO_SECOND;
+      seconds = ep.audio.size / BYTES_PER_AUDIO_SECOND;
       guessed = true;
     }
+    audioSeconds += seconds;
+    longest = Math.max(longest, seconds);
   }
   // Local transcripts of this engine and model that recorded their measured speed; the latest ones count.
   const measured = Object.values(input.sources)
@@ -64,6 +72,13 @@ export function estimateTranscription(input: {
   const heard = measured.reduce((n, r) => n + r.durationSeconds!, 0);
   const took = measured.reduce((n, r) => n + r.durationSeconds! / r.speed!, 0);
   const speed = heard > 0 && took > 0 ? heard / took : DEFAULT_SPEED;
+  // A record's speed is its episode's audio over that episode's own wall-clock time (transcribe-episode), so
+  // with `parallel` episodes at once it is the speed of one slot, measured while the other slots shared the
+  // threads. The slots together hear `slots × speed` seconds of audio per second, so the run takes
+  // audio / (slots × speed), but never less than its longest episode alone takes (longest / speed): one slot
+  // hears it from start to end. This assumes the records were measured with the same `parallel` (a site's
+  // setting, so usually true); records of runs with fewer slots (each with more threads) make it optimistic.
+  const slots = Math.max(1, Math.min(Math.floor(input.parallel ?? 1), input.episodes.length - publisher));
   return {
     episodes: input.episodes.length,
     publisher,
@@ -72,7 +87,8 @@ export function estimateTranscription(input: {
     speed,
     speedSource: measured.length ? 'measured' : 'default',
     samples: measured.length,
-    expectedSeconds: audioSeconds / speed,
+    slots,
+    expectedSeconds: Math.max(audioSeconds / (slots * speed), longest / speed),
   };
 }
 
@@ -81,14 +97,15 @@ function hours(seconds: number): string {
   return h >= 10 ? `${Math.round(h)} h` : h >= 1 ? `${h.toFixed(1)} h` : `${Math.max(1, Math.round(seconds / 60))} min`;
 }
 
-/** "transcribing 12 episodes, 9.5 h of audio: about 2.7 h at 3.5× real time (measured here over 20 transcripts)". */
+/** "transcribing 12 episodes (9.5 h of audio for the engine): about 1.4 h at 3.5× real time (measured here over 20 transcripts), 2 episodes at once". */
 export function formatEstimate(e: TranscriptionEstimate, dryRun = false): string {
   const verb = dryRun ? 'would transcribe' : 'transcribing';
   const pub = e.publisher ? `${e.publisher} from publisher transcripts first, ` : '';
   if (e.publisher === e.episodes) return `${verb} ${e.episodes} episode${e.episodes === 1 ? '' : 's'}, all from publisher transcripts (no engine time expected)`;
   const speed = `${e.speed.toFixed(1)}× real time (${e.speedSource === 'measured' ? `measured here over ${e.samples} transcript${e.samples === 1 ? '' : 's'}` : 'default until this machine has measured its own'})`;
+  const slots = e.slots > 1 ? `, ${e.slots} episodes at once` : '';
   return (
     `${verb} ${e.episodes} episode${e.episodes === 1 ? '' : 's'} (${pub}${e.guessed ? '≈' : ''}${hours(e.audioSeconds)} of audio for the engine): ` +
-    `about ${hours(e.expectedSeconds)} at ${speed}`
+    `about ${hours(e.expectedSeconds)} at ${speed}${slots}`
   );
 }

@@ -293,6 +293,8 @@ describe('transcribeSite', () => {
     expect(parallel.counts).toEqual(sequential.counts);
     expect(parallel.counts.transcribed).toBe(2);
     expect(lines).toContain('info 2 episodes: 2 at once, 1 thread(s) each (transcription.parallel)');
+    // The estimate printed first counts the two slots.
+    expect(lines).toContainEqual(expect.stringMatching(/^info transcribing 2 episodes \(.* of audio for the engine\): about .* real time \(.*\), 2 episodes at once$/));
     // Both ran at once: their per-window progress lines interleave (one at a time: A A B B).
     const order = lines.filter((l) => l.startsWith('progress ')).map((l) => l.split(' ')[1]);
     const switches = order.filter((label, i) => i > 0 && label !== order[i - 1]).length;

@@ -269,7 +269,14 @@ async function selectWork(run: SiteRun, manifest: EpisodeManifest) {
     log.info(`${todo.length} episodes need transcripts; doing the newest ${selected.length} (maxEpisodes, or the site's transcription.maxEpisodesPerRun); the rest wait for the next runs`);
   }
   if (selected.length && !run.remote) {
-    const estimate = estimateTranscription({ episodes: selected, sources, engine: engineName, model: settings.model, usePublisher: run.site.transcription.usePublisherTranscripts });
+    const estimate = estimateTranscription({
+      episodes: selected,
+      sources,
+      engine: engineName,
+      model: settings.model,
+      usePublisher: run.site.transcription.usePublisherTranscripts,
+      parallel: run.site.transcription.parallel,
+    });
     log.info(formatEstimate(estimate, options.dryRun));
   }
   return { selected, hasTranscript, outdated };
