@@ -61,6 +61,12 @@ export interface PublishPageOptions {
   /** Relative URL from the page to the bucket's root (default "../": the page is under web/). */
   audioBase?: string;
   index?: WebIndexOptions;
+  /**
+   * The files of the version readers have now: the one whose site.json last went up to the bucket, when the
+   * caller knows it. Kept (listed in `previous`) beside the local previous version: after an upload that held
+   * site.json back, the local previous version was never live, and this one still is.
+   */
+  published?: string[];
   /** Say what would change; write nothing. */
   dryRun?: boolean;
 }
@@ -154,7 +160,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
     audioBase: opts.audioBase ?? '../',
     source: opts.sourceDigest,
     files,
-    previous: !previousFiles || sameList(previousFiles, files) ? (previous?.previous ?? []) : previousFiles,
+    previous: keepAlso(!previousFiles || sameList(previousFiles, files) ? (previous?.previous ?? []) : previousFiles, files, opts.published),
   };
   const html = readFileSync(path.join(PAGE_SRC, 'index.html'), 'utf8').replace('__APP__', app);
   const finals: Array<[string, string | Buffer]> = [...assets, ['site.json', stableStringify(siteJson)], ['index.html', html]];
@@ -185,6 +191,13 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
 }
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The previous version's files, plus the live version's (`published`) when that is neither this one nor among them. */
+function keepAlso(previous: string[], files: string[], published: string[] | undefined): string[] {
+  const live = published && [...published].sort();
+  if (!live || sameList(live, files) || live.every((f) => previous.includes(f))) return previous;
+  return [...new Set([...previous, ...live])].sort();
+}
 
 /** The versioned files a site.json's page uses (older site.json files did not list them: derived). */
 function versionFiles(json: SiteJson, html: string | undefined): string[] {

@@ -13,6 +13,9 @@ export interface SiteJson {
   source: string;
   /** Every content-hashed file of this version, sorted (relative to the page's folder). */
   files?: string[];
-  /** Those of the version before (kept for tabs still open on it); older ones are removed. */
+  /**
+   * Those of the version before (kept for tabs still open on it), and of the version still live in the bucket
+   * when an upload held the one before back; older ones are removed.
+   */
   previous?: string[];
 }

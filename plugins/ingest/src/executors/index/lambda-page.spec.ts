@@ -196,5 +196,22 @@ describe('index, Lambda mode: the search page from the index the function wrote'
     expect(again.success).toBe(true);
     expect(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'DELETE')).toEqual([]);
     expect(await keysUnder()).toEqual(before);
+
+    // Held back again (v3), then new content (v4) goes up: the version that stayed live meanwhile (v2) is kept
+    // for the tabs open on it, though this machine's previous version (v3) never was live.
+    await uploadTranscript(store, 'Gulls over the harbour.', 3);
+    proxy.rule = (r) => (r.method === 'PUT' && /\/web\/index-[0-9a-f]{16}\.sqlite/.test(r.url) ? { status: 400, code: 'InvalidArgument' } : 'pass');
+    expect((await run()).success).toBe(false);
+    expect(await bucketSiteJson()).toEqual(v2);
+    proxy.rule = () => 'pass';
+    await uploadTranscript(store, 'Seals on the rocks.', 4);
+    expect((await run()).success).toBe(true);
+    const v4 = await expectComplete();
+    expect(v4.index.file).not.toBe(v2.index.file);
+    const present = await keysUnder();
+    expect(v2.files!.filter((f) => !present[`web/${f}`])).toEqual([]);
+    expect(v4.previous).toEqual(expect.arrayContaining(v2.files!));
+    // v1 is two versions back now: gone.
+    expect(present[`web/${v1.index.file}`]).toBeUndefined();
   });
 });

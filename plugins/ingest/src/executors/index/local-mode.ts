@@ -7,7 +7,7 @@ import { publishSearchPage, WEB_FOLDER, type SiteJson } from '@podline/web';
 import type { SiteTask, TaskOutcome } from '../common';
 import { syncContext } from '../sync-context';
 import type { Schema } from './schema';
-import { pruneBucketPage } from './web-page';
+import { publishedPageFiles, pruneBucketPage } from './web-page';
 
 /**
  * Local mode: build the entries and the SQLite index in the site's data folder, then publish them to the
@@ -40,6 +40,7 @@ export async function runLocal(task: SiteTask<Schema>): Promise<TaskOutcome> {
         sourceIndex: paths.file(keys.searchIndex()),
         sourceDigest: built.state.index.digest,
         webDir: paths.file(WEB_FOLDER),
+        published: await publishedPageFiles(task),
         dryRun: options.dryRun,
       });
       if (page.written.length) log.info(`search page: ${options.dryRun ? 'would write' : 'wrote'} ${page.written.join(', ')}`);

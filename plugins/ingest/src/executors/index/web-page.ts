@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { keys, sha256File } from '@podline/config';
+import { existsSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { ifExists, keys, sha256File, writeJsonAtomic } from '@podline/config';
 import type { TaskProblem } from '@podline/report';
 import { preSync, pruneSite, uploadSite } from '@podline/storage';
 import { obsoleteWebKey, publishSearchPage, WEB_FOLDER, type SiteJson } from '@podline/web';
@@ -11,12 +12,43 @@ export interface PageOutcome {
   problems: TaskProblem[];
 }
 
+/** Where this machine notes the files of the page version whose site.json it last saw go up to the bucket. */
+const publishedFile = <O>(task: SiteTask<O>) => path.join(task.paths.cacheDir(), 'web-published.json');
+
 /**
- * Remove from the bucket the page's versioned files (web/index-<hash>.sqlite, web/assets/…-<hash>.*) that
- * neither the current site.json nor the version before it uses. Only those names, only under web/.
+ * The files of the page version the bucket's readers have now, as far as this machine knows (publishSearchPage's
+ * `published`): after an upload that held site.json back, that is not the local previous version. Unknown
+ * (no bucket, or never published from here): undefined.
+ */
+export async function publishedPageFiles<O>(task: SiteTask<O>): Promise<string[] | undefined> {
+  if (task.site.storage.kind === 'none') return undefined;
+  const text = await ifExists(fsp.readFile(publishedFile(task), 'utf8'));
+  try {
+    const files = text ? (JSON.parse(text) as { files?: unknown }).files : undefined;
+    return Array.isArray(files) && files.every((f) => typeof f === 'string') ? files : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * After an upload of web/ with no problem (so site.json went up or the bucket had it already): note its files.
+ * Written only then, so a failed or killed upload leaves the note naming the version still live (or an older
+ * one, which only keeps more files).
+ */
+async function notePublished<O>(task: SiteTask<O>, siteJson: SiteJson): Promise<void> {
+  await fsp.mkdir(task.paths.cacheDir(), { recursive: true });
+  await writeJsonAtomic(publishedFile(task), { files: siteJson.files ?? [] });
+}
+
+/**
+ * Called once the current version is complete in the bucket: note it as the live one, then remove from the
+ * bucket the page's versioned files (web/index-<hash>.sqlite, web/assets/…-<hash>.*) that neither the current
+ * site.json nor the version(s) it keeps (`previous`) use. Only those names, only under web/.
  */
 export async function pruneBucketPage<O>(task: SiteTask<O>, siteJson: SiteJson, dryRun: boolean | undefined): Promise<PageOutcome> {
   if (task.site.storage.kind === 'none') return { counts: {}, problems: [] };
+  if (!dryRun) await notePublished(task, siteJson);
   const pruned = await pruneSite(syncContext(task), { folder: WEB_FOLDER, obsolete: obsoleteWebKey(siteJson), dryRun });
   const { removed, wouldRemove } = pruned.counts;
   if (removed) task.log.info(`search page: removed ${removed} file(s) of older versions from the bucket`);
@@ -43,7 +75,7 @@ export async function publishPageFromBucket<O>(task: SiteTask<O>): Promise<PageO
   }
   let page;
   try {
-    page = await publishSearchPage({ site, sourceIndex, sourceDigest: await sha256File(sourceIndex), webDir: paths.file(WEB_FOLDER) });
+    page = await publishSearchPage({ site, sourceIndex, sourceDigest: await sha256File(sourceIndex), webDir: paths.file(WEB_FOLDER), published: await publishedPageFiles(task) });
   } catch (err) {
     return {
       counts: {},
