@@ -37,6 +37,8 @@ export interface S3BackendOptions {
   requestTimeoutMs?: number;
   /** Max parallel sockets (default 64). */
   maxSockets?: number;
+  /** Uploads below the multipart threshold as one direct PUT (default true); false: always the SDK's PutObject. */
+  directPut?: boolean;
   /** Certificates to trust for https endpoints instead of Node's defaults (the PEM file named by AWS_CA_BUNDLE). */
   caBundle?: Buffer;
   retry?: RetryOptions;
@@ -267,7 +269,7 @@ export class S3Backend implements StorageBackend {
         // Small files go up from memory: a retry can resend the same bytes. Files under 1 MiB are read
         // synchronously: fs.promises.readFile's open/fstat/read/close round trips cost more than the read.
         const body = local.size < SYNC_READ_MAX ? readFileSync(file) : await fsp.readFile(file);
-        const direct = await this.directPut();
+        const direct = await this.directPath();
         if (typeof direct === 'string') {
           const res = await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
           etag = res.ETag;
@@ -299,7 +301,8 @@ export class S3Backend implements StorageBackend {
   }
 
   /** The direct PUT for this bucket, or why uploads below the multipart threshold take the SDK's PutObject. */
-  directPut(): Promise<DirectPut | string> {
+  directPath(): Promise<DirectPut | string> {
+    if (this.options.directPut === false) return Promise.resolve('it is turned off for this backend');
     return (this.direct ??= DirectPut.resolve(this.client, this.options.bucket, {
       agents: this.agents,
       idleTimeoutMs: this.options.requestTimeoutMs ?? 60_000,
