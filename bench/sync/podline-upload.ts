@@ -13,6 +13,7 @@ const args = JSON.parse(process.argv[2]) as {
   bucket: string;
   endpoint: string;
   concurrency: number;
+  multipartThresholdMB?: number;
 };
 const env = { PODLINE_DATA_DIR: args.dataDir };
 const site: SiteConfig = {
@@ -36,7 +37,7 @@ uploadSite(
     env,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   },
-  { concurrency: args.concurrency },
+  { concurrency: args.concurrency, ...(args.multipartThresholdMB && { multipartThresholdMB: args.multipartThresholdMB }) },
 ).then((out) => {
   const engineMs = Number(process.hrtime.bigint() - started) / 1e6;
   process.stdout.write(JSON.stringify({ counts: out.counts, problems: out.problems, engineMs }) + '\n');

@@ -1,16 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { S3_TEST_CREDENTIALS, S3_TEST_REGION } from '@podline/testing/s3-server';
+import { openBackend } from './open';
 import { contentEncodingFor, contentTypeFor } from './content-type';
 import { StorageError } from './errors';
 import { S3Backend, type S3BackendOptions } from './s3-backend';
 import { DirectPut, s3ErrorFromResponse } from './s3-put';
-import { md5, useS3 } from './spec-fixtures';
+import { makeSite, md5, useS3 } from './spec-fixtures';
+
+/** A self-signed certificate for 127.0.0.1 (valid until 2126), for an https relay in front of the test server. */
+const TLS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBmzCCAUGgAwIBAgIUPg5tSu/0K7znJ+0M6GCKHPao8xMwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNzIxNDA1OFoYDzIxMjYxMTAz
+MjE0MDU4WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQ7ohBcgu4/tuK2ncKlVxBhZyAm5GrjJYE4T5R6UbGDh6d1v0HhcFkw
+gNI02M6dyBETRdHLsjR1n3NM4mjPPhRVo28wbTAdBgNVHQ4EFgQUdjICtk6FTgGV
+XqdzBaJY0yDpvOowHwYDVR0jBBgwFoAUdjICtk6FTgGVXqdzBaJY0yDpvOowDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3QwCgYIKoZI
+zj0EAwIDSAAwRQIhAI39K3pbHpPesvsXlUK6K+KWSaIjm5cWMQjujrRxNXiHAiAF
+WgYB7mQjE88TYkr+Emzl/uO/PG2FxVQlufdWwN8KnQ==
+-----END CERTIFICATE-----`;
+const TLS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgEKz69Oq0l4EsSpPE
+88sf7Hg5F8qYmnA6niB+UvsG+p2hRANCAAQ7ohBcgu4/tuK2ncKlVxBhZyAm5Grj
+JYE4T5R6UbGDh6d1v0HhcFkwgNI02M6dyBETRdHLsjR1n3NM4mjPPhRV
+-----END PRIVATE KEY-----`;
 
 const s3 = useS3('direct');
 
@@ -241,6 +261,65 @@ describe('direct PUT (uploads below the multipart threshold)', () => {
       );
       expect(err).toMatchObject({ name: 'PermanentRedirect', bucketRegion: 'eu-west-1', $metadata: { httpStatusCode: 301 } });
       expect(err.message).toContain('the bucket is in region eu-west-1: set storage.region to it');
+    });
+  });
+
+  describe('https', () => {
+    /** An https relay in front of the test server, with the certificate above; it records the PUTs' headers. */
+    async function tlsRelay() {
+      const upstream = new URL(s3.server.endpoint);
+      const puts: http.IncomingHttpHeaders[] = [];
+      const server = https.createServer({ cert: TLS_CERT, key: TLS_KEY }, (req, res) => {
+        if (req.method === 'PUT') puts.push(req.headers);
+        const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        out.on('error', () => res.destroy());
+        req.pipe(out);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        endpoint: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+        puts,
+        stop: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+      };
+    }
+
+    it('trusts AWS_CA_BUNDLE for the SDK and the direct PUT alike; the body goes as UNSIGNED-PAYLOAD (TLS protects it)', async () => {
+      const relay = await tlsRelay();
+      const bucket = 'direct-tls';
+      await s3.server.createBucket(bucket);
+      const bundle = path.join(dir, 'ca.pem');
+      writeFileSync(bundle, TLS_CERT);
+      const site = s3.track(makeSite({ kind: 's3', bucket, region: S3_TEST_REGION, endpoint: relay.endpoint, forcePathStyle: true }, { env: { AWS_CA_BUNDLE: bundle } }));
+      try {
+        const b = (await openBackend(site.site, site.paths, { workspaceRoot: site.workspaceRoot, env: site.env, credentials: S3_TEST_CREDENTIALS })) as S3Backend;
+        backends.push(b);
+        const body = randomBytes(300 * 1024);
+        const { entry, file } = localFile('audio/show/tls.mp3', body);
+        expect((await b.upload(entry, file)).etag).toBe(md5(body));
+        expect([...(await b.list()).keys()]).toEqual(['audio/show/tls.mp3']);
+        expect(relay.puts.map((h) => h['x-amz-content-sha256'])).toEqual(['UNSIGNED-PAYLOAD']);
+        const res = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: 'audio/show/tls.mp3' }));
+        expect(Buffer.from(await res.Body!.transformToByteArray()).equals(body)).toBe(true);
+
+        // Without the bundle the certificate is refused, on either path, with the same error.
+        const refused = [];
+        for (const directPut of [false, true]) refused.push(await outcome(backend(bucket, { endpoint: relay.endpoint, directPut })));
+        expect(refused[0]).toMatchObject({ kind: 'other', message: expect.stringMatching(/self[- ]signed certificate/) });
+        expect(refused[1]).toEqual(refused[0]);
+      } finally {
+        await relay.stop();
+      }
+    });
+
+    it('an AWS_CA_BUNDLE that cannot be read stops the site with a clear error', async () => {
+      const site = s3.track(makeSite({ kind: 's3', bucket: 'b', region: S3_TEST_REGION, endpoint: 'https://127.0.0.1:1' }, { env: { AWS_CA_BUNDLE: path.join(dir, 'missing.pem') } }));
+      await expect(openBackend(site.site, site.paths, { workspaceRoot: site.workspaceRoot, env: site.env })).rejects.toMatchObject({
+        message: `site ${site.site.id}: AWS_CA_BUNDLE names ${path.join(dir, 'missing.pem')}, which cannot be read (ENOENT)`,
+        fix: expect.stringContaining('PEM file'),
+      });
     });
   });
 
