@@ -1,6 +1,6 @@
 /**
  * One Podline `upload` of a site, as its own process (so its time includes start-up, like the other
- * tools'). run.ts bundles it (and the libs) into one JavaScript file first. argv[2]: JSON { workspaceRoot, dataDir, siteId, bucket, endpoint, concurrency }.
+ * tools'). run.ts bundles it (and the libs) into one JavaScript file first. argv[2]: JSON { workspaceRoot, dataDir, siteId, bucket, endpoint, concurrency, multipartThresholdMB? }.
  * Prints the outcome's counts and the engine's own time (start-up excluded) as JSON on stdout.
  */
 import { SitePaths, type SiteConfig } from '@podline/config';
