@@ -412,6 +412,42 @@ describe('transcription queue', () => {
     expect(back.retry_count).toBe(0);
   });
 
+  it('a worker slot takes its next job before the current one ends and hands it back untouched on SIGTERM; --prefetch=0 holds one', async () => {
+    const storage = { kind: 's3', bucket: BUCKET, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, prefix: 'ahead' };
+    ws.writeSite('ahead', { title: 'Ahead', podcasts: [{ id: 'show', title: 'Show', feedUrl: 'file:feed.xml' }], storage, transcription: { mode: 'queue', model: 'tiny-ahead', vad: { enabled: false } } });
+    const { paths } = siteOf('ahead');
+    const episodes: EpisodeRecord[] = [];
+    for (let i = 1; i <= 5; i++) episodes.push(await addEpisode(paths, `2024-05-0${i}_ahead${i}`, 'tone', 2, 300 + i * 50));
+    await writeJsonAtomic(paths.manifestFile, { version: 1, site: 'ahead', episodes } satisfies EpisodeManifest);
+    await coordinate('ahead');
+    const queue = 'transcribe.tiny-ahead';
+    const env = { PODLINE_TIMED_ENGINE_MS: '3000' };
+    const held = (jobs: Awaited<ReturnType<typeof jobsOf>>, pid: number) => jobs.filter((j) => j.state === 'active' && String(j.output?.worker ?? '').endsWith(`:${pid}`));
+    // One slot: after its first job it knows its speed, so the second job's end is near from its start: it
+    // claims the third job and fetches its audio while the second one runs.
+    const eager = startWorkerProcess(['--engine=timed', '--model=tiny-ahead', '--poll=300', '--grace=1'], env);
+    await until('the worker to hold two jobs at once', async () => held(await jobsOf(queue), eager.child.pid!).length === 2, 60_000);
+    eager.child.kill('SIGTERM');
+    expect(await eager.exited).toBe(0);
+    let jobs = await jobsOf(queue);
+    expect(jobs.filter((j) => j.state === 'completed')).toHaveLength(1);
+    // Both the running and the prefetched job went back untouched: no attempt used.
+    expect(jobs.filter((j) => j.state === 'created').map((j) => j.retry_count)).toEqual([0, 0, 0, 0]);
+    // --prefetch=0: never more than the job it runs.
+    const one = startWorkerProcess(['--engine=timed', '--model=tiny-ahead', '--poll=300', '--prefetch=0'], env);
+    let most = 0;
+    await until('every job completed', async () => {
+      jobs = await jobsOf(queue);
+      most = Math.max(most, held(jobs, one.child.pid!).length);
+      return jobs.every((j) => j.state === 'completed');
+    }, 90_000);
+    one.child.kill('SIGTERM');
+    expect(await one.exited).toBe(0);
+    expect(most).toBe(1);
+    const done = await coordinate('ahead');
+    expect(done.counts.collected).toBe(5);
+  });
+
   it('upgrading to a better model: --force enqueues the back catalogue behind new episodes; old transcripts stay until collected', async () => {
     const file = path.join(ws.root, 'sites', 'demo', 'site.config.json');
     const config = JSON.parse(readFileSync(file, 'utf8'));

@@ -28,6 +28,9 @@ queue untouched; a second SIGTERM hands everything back at once.
                     here are handed back to other workers)
   --grace=SECONDS   on SIGTERM, finish jobs expected to end within this (default 30)
   --poll=MS         when idle, look for work this often (default 1000)
+  --prefetch=SECONDS  take the next job and fetch its audio this long before the current job is
+                    expected to end, so the engine never waits for the bucket (default 10; 0: never
+                    hold a job ahead of time)
   --help`;
 
 export const QUEUE_STATUS_HELP = `Usage: npx nx run tools:queue-status [--json]
@@ -61,7 +64,7 @@ function explain(err: unknown, io: QueueToolIo): number {
 
 export async function workerMain(argv: string[], io: QueueToolIo, signals: NodeJS.EventEmitter = process): Promise<number> {
   try {
-    const args = parseArgs(argv, { flags: ['help'], values: ['concurrency', 'threads', 'engine', 'model', 'grace', 'poll'] });
+    const args = parseArgs(argv, { flags: ['help'], values: ['concurrency', 'threads', 'engine', 'model', 'grace', 'poll', 'prefetch'] });
     if (args.help) {
       io.out(WORKER_HELP);
       return 0;
@@ -76,6 +79,7 @@ export async function workerMain(argv: string[], io: QueueToolIo, signals: NodeJ
       engine: typeof args.engine === 'string' && args.engine ? args.engine : undefined,
       models: typeof args.model === 'string' && args.model ? args.model.split(',').map((m) => m.trim()).filter(Boolean) : undefined,
       pollMs: positiveInt(args.poll, 'poll') || undefined,
+      prefetchSeconds: positiveInt(args.prefetch, 'prefetch'),
       env: io.env,
       log: {
         info: (m) => io.out(`[worker] ${redact(m, url)}`),

@@ -35,6 +35,27 @@ describe('findFfmpeg', () => {
 });
 
 describe('decodePcmWindows', () => {
+  it('reading ahead decodes the next window while the consumer works, with the same samples', async () => {
+    const file = await makeTone(path.join(dir, 'ahead.mp3'), 52.5, 330);
+    const plain = await collect(file, 160000);
+    const ahead: PcmWindow[] = [];
+    let readyBeforeAsked = 0;
+    const it = decodePcmWindows(file, { windowSamples: 160000, readAhead: 1 });
+    for (;;) {
+      // The consumer is busy for a while: with read-ahead, ffmpeg has the next window ready by then
+      // (a 10 s window is 640 KB, far more than the pipe and stream buffers hold without it).
+      await new Promise((r) => setTimeout(r, 150));
+      const t = Date.now();
+      const next = await it.next();
+      if (next.done) break;
+      if (Date.now() - t < 5 && next.value.samples.length === 160000) readyBeforeAsked++;
+      ahead.push({ start: next.value.start, samples: next.value.samples.slice() });
+    }
+    expect(ahead.map((w) => w.start)).toEqual(plain.map((w) => w.start));
+    ahead.forEach((w, i) => expect(Buffer.from(w.samples.buffer).equals(Buffer.from(plain[i].samples.buffer))).toBe(true));
+    expect(plain.length).toBeGreaterThan(4);
+    expect(readyBeforeAsked).toBeGreaterThanOrEqual(plain.length - 2);
+  });
   it('decodes an MP3 to 16 kHz mono float PCM in contiguous windows', async () => {
     const file = await makeTone(path.join(dir, 'tone.mp3'), 2.5, 440);
     const windows = await collect(file, SAMPLE_RATE);

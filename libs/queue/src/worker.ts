@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { clock, findSiteConfigsOnDisk, loadSiteConfig, sha256, sha256File, SitePaths, type SiteConfig } from '@podline/config';
 import { StorageError, type StorageBackend } from '@podline/storage';
-import { droppedText, EngineError, EngineTools, getEngine, ModelError, timedEngine, transcribeEpisodeAudio, type EngineSettings } from '@podline/transcription';
+import { droppedText, EngineError, EngineTools, getEngine, ModelError, timedEngine, transcribeEpisodeAudio, type EngineSettings, type EngineTranscript, type TranscriptionEngine } from '@podline/transcription';
 import { connectQueue, QUEUE_SCHEMA, type QueueConnection } from './connection';
 import { printable } from './coordinator';
 import { leaseSeconds, QUEUE_PREFIX, workerName, type JobOutput, type JobResult, type TranscriptionJob } from './jobs';
@@ -27,6 +27,11 @@ export interface WorkerOptions {
   threads?: number;
   /** When idle, look for work this often (default 1000 ms). */
   pollMs?: number;
+  /**
+   * Claim the next job and fetch its audio this many seconds before the current job's engine run is
+   * expected to end (default 10; at least twice the last fetch); 0: never hold a job ahead.
+   */
+  prefetchSeconds?: number;
   log: WorkerLog;
   env?: NodeJS.ProcessEnv;
 }
@@ -122,6 +127,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const threads = options.threads && options.threads > 0 ? options.threads : Math.max(1, Math.floor(cores / concurrency));
   const pollMs = options.pollMs ?? 1000;
+  const prefetchSeconds = options.prefetchSeconds ?? 10;
   const conn = await connectQueue(options.url, { supervise: true, env, max: concurrency + 2, onError: (m) => log.warn(m) });
   const stats: WorkerStats = { done: 0, failed: 0, handedBack: 0 };
   const running = new Map<string, Running>();
@@ -162,17 +168,37 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const tmpDir = path.join(os.tmpdir(), `podline-worker-${process.pid}`);
   await fsp.mkdir(tmpDir, { recursive: true });
 
-  async function process1(
-    queue: string,
-    id: string,
-    job: TranscriptionJob,
-    attempt: number,
-    attempts: number,
-    tools: EngineTools,
-    aborted: Promise<never>,
-    progress: (done: number, total: number, ms: number) => void,
-  ): Promise<void> {
-    const label = `${printable(job.site)}/${printable(job.podcast)}/${printable(job.fileKey)}`;
+  /** A job this slot holds: claimed (its lease renewed), its audio being fetched. */
+  interface Claimed {
+    queue: string;
+    id: string;
+    job: TranscriptionJob;
+    label: string;
+    attempt: number;
+    attempts: number;
+    aborted: Promise<never>;
+    heartbeat: ReturnType<typeof leaseKeeper>;
+    /** Progress-based estimate of the engine's remaining seconds (Infinity before any progress). */
+    estimate: number;
+    /** Site, engine, bucket checked and the audio downloaded and checked against its hash. */
+    prepared: Promise<Prepared>;
+    /** How long `prepared` took (ms), for the next prefetch's lead time. */
+    preparedMs?: number;
+    released?: boolean;
+  }
+
+  interface Prepared {
+    engine: TranscriptionEngine;
+    settings: EngineSettings;
+    paths: SitePaths;
+    bucket: StorageBackend;
+    audioFile: string;
+    resultFile: string;
+  }
+
+  /** Site, engine and bucket for a job, then its audio from the bucket, checked against the job's hash. */
+  async function prepare(c: Claimed): Promise<Prepared> {
+    const { job, id, queue } = c;
     let site = sites.get(job.site);
     if (!site) {
       loadSites();
@@ -180,7 +206,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     }
     if (!site) throw new HandedBack(`site ${job.site} is not in this checkout (sites/**/site.config.json): its jobs are left to other workers; git pull here to serve it`);
     const engineName = options.engine || job.engine;
-    let engine;
+    let engine: TranscriptionEngine;
     try {
       // The timed engine (fixed cost) is for tests and benchmarks of the queue: workers know it by name.
       engine = engineName === timedEngine.name ? timedEngine : getEngine(engineName);
@@ -207,154 +233,237 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const audioFile = path.join(tmpDir, `${id}.audio`);
     const resultFile = path.join(tmpDir, `${id}.json`);
     try {
-      try {
-        await Promise.race([bucket.download({ key: job.audio.key, size: job.audio.size, etag: job.audio.etag, mtimeMs: Date.now() }, audioFile), aborted]);
-      } catch (err) {
-        if (err instanceof HandedBack) throw err;
-        if (err instanceof StorageError && err.kind !== 'not-found' && err.kind !== 'other') {
-          throw new HandedBack(`the bucket of site ${site.id} is unreachable from this worker: ${err.message}${err.fix ? ` — ${err.fix}` : ''}`);
-        }
-        throw new Error(`could not get the audio ${job.audio.key} from ${bucket.description}: ${(err as Error).message}`);
+      await Promise.race([bucket.download({ key: job.audio.key, size: job.audio.size, etag: job.audio.etag, mtimeMs: Date.now() }, audioFile), c.aborted]);
+    } catch (err) {
+      if (err instanceof HandedBack) throw err;
+      if (err instanceof StorageError && err.kind !== 'not-found' && err.kind !== 'other') {
+        throw new HandedBack(`the bucket of site ${site.id} is unreachable from this worker: ${err.message}${err.fix ? ` — ${err.fix}` : ''}`);
       }
-      const sha = await sha256File(audioFile);
-      if (sha !== job.audio.sha256) {
-        throw new Error(
-          `the audio in the bucket (${job.audio.key}, sha256 ${sha.slice(0, 12)}…) is not the audio this job was made for (sha256 ${job.audio.sha256.slice(0, 12)}…): the episode's audio changed; the site's next transcribe run enqueues the new one`,
-        );
-      }
-      // The same steps as a site's own run: speech windows (VAD) with the site's settings, carried in the
-      // job, their regions cached per audio hash in this machine's cache of the site; then the engine.
-      const total = job.durationSeconds ?? 0;
-      const run = transcribeEpisodeAudio({
-          audio: { file: audioFile, sha256: job.audio.sha256 },
-          engine,
-          settings,
-          tools,
-          vad: job.vad,
-          windowSeconds: job.windowSeconds,
-          cacheDir: paths.cacheDir(),
-          onProgress: (p) => progress(p.doneSeconds, total, p.elapsedMs),
-        });
-      // Handed back (SIGTERM): the engine's run is abandoned; its later failure (tools closed) is nobody's.
-      run.catch(() => undefined);
-      const got = await Promise.race([run, aborted]);
-      const doc: JobResult = {
-        version: 1,
-        key: job.key,
-        srt: got.srt,
-        record: {
-          source: engine.name,
-          engine: engine.name,
-          model: job.model,
-          prompt: job.prompt,
-          vad: got.record.vad ?? false,
-          ...(got.record.guards ? { guards: got.record.guards } : {}),
-          audioSha256: job.audio.sha256,
-          transcriptSha256: sha256(got.srt),
-          durationSeconds: Math.round(got.durationSeconds * 10) / 10,
-          speed: Math.round(got.speed * 100) / 100,
-          worker: name,
-        },
-      };
-      await fsp.writeFile(resultFile, JSON.stringify(doc));
-      const stat = await fsp.stat(resultFile);
-      // One PUT (S3) or temp file + rename (local folder): a result is there whole or not at all.
-      // (No hash-cache flush per job: result objects are outside the synced folders' listing.)
-      const entry = await bucket.upload({ key: job.resultKey, size: stat.size, mtimeMs: stat.mtimeMs }, resultFile);
-      const output: JobOutput = { result: { key: job.resultKey, size: stat.size, etag: entry.etag }, worker: name, elapsedMs: got.elapsedMs, durationSeconds: got.durationSeconds };
-      await conn.boss.complete(queue, id, output);
-      stats.done++;
-      const heard = got.speechSeconds !== undefined ? ` (${clock(got.speechSeconds)} of speech heard)` : '';
-      const dropped = droppedText(got.guards);
-      log.info(
-        `${label}: ${engine.name} ${job.model}, ${clock(got.durationSeconds)} of audio${heard} at ${got.speed.toFixed(1)}× real time${dropped ? `; guards: ${dropped}` : ''} (attempt ${attempt}/${attempts})`,
-      );
-    } finally {
-      await fsp.rm(audioFile, { force: true });
-      await fsp.rm(resultFile, { force: true });
+      throw new Error(`could not get the audio ${job.audio.key} from ${bucket.description}: ${(err as Error).message}`);
     }
+    const sha = await sha256File(audioFile);
+    if (sha !== job.audio.sha256) {
+      throw new Error(
+        `the audio in the bucket (${job.audio.key}, sha256 ${sha.slice(0, 12)}…) is not the audio this job was made for (sha256 ${job.audio.sha256.slice(0, 12)}…): the episode's audio changed; the site's next transcribe run enqueues the new one`,
+      );
+    }
+    return { engine, settings, paths, bucket, audioFile, resultFile };
+  }
+
+  /** The same steps as a site's own run: speech windows (VAD) with the site's settings carried in the job, then the engine. */
+  async function runEngine(c: Claimed, p: Prepared, tools: EngineTools, progress: (done: number, total: number, ms: number) => void): Promise<EngineTranscript> {
+    const total = c.job.durationSeconds ?? 0;
+    const run = transcribeEpisodeAudio({
+      audio: { file: p.audioFile, sha256: c.job.audio.sha256 },
+      engine: p.engine,
+      settings: p.settings,
+      tools,
+      vad: c.job.vad,
+      windowSeconds: c.job.windowSeconds,
+      // VAD regions are cached per audio hash in this machine's cache of the site.
+      cacheDir: p.paths.cacheDir(),
+      onProgress: (pr) => progress(pr.doneSeconds, total, pr.elapsedMs),
+    });
+    // Handed back (SIGTERM): the engine's run is abandoned; its later failure (tools closed) is nobody's.
+    run.catch(() => undefined);
+    return Promise.race([run, c.aborted]);
+  }
+
+  /** The result to the bucket (one object, atomically), then the job completed. */
+  async function finish(c: Claimed, p: Prepared, got: EngineTranscript): Promise<void> {
+    const { job, queue, id } = c;
+    const doc: JobResult = {
+      version: 1,
+      key: job.key,
+      srt: got.srt,
+      record: {
+        source: p.engine.name,
+        engine: p.engine.name,
+        model: job.model,
+        prompt: job.prompt,
+        vad: got.record.vad ?? false,
+        ...(got.record.guards ? { guards: got.record.guards } : {}),
+        audioSha256: job.audio.sha256,
+        transcriptSha256: sha256(got.srt),
+        durationSeconds: Math.round(got.durationSeconds * 10) / 10,
+        speed: Math.round(got.speed * 100) / 100,
+        worker: name,
+      },
+    };
+    await fsp.writeFile(p.resultFile, JSON.stringify(doc));
+    const stat = await fsp.stat(p.resultFile);
+    // One PUT (S3) or temp file + rename (local folder): a result is there whole or not at all.
+    // (No hash-cache flush per job: result objects are outside the synced folders' listing.)
+    const entry = await p.bucket.upload({ key: job.resultKey, size: stat.size, mtimeMs: stat.mtimeMs }, p.resultFile);
+    const output: JobOutput = { result: { key: job.resultKey, size: stat.size, etag: entry.etag }, worker: name, elapsedMs: got.elapsedMs, durationSeconds: got.durationSeconds };
+    await conn.boss.complete(queue, id, output);
+    stats.done++;
+    const heard = got.speechSeconds !== undefined ? ` (${clock(got.speechSeconds)} of speech heard)` : '';
+    const dropped = droppedText(got.guards);
+    log.info(
+      `${c.label}: ${p.engine.name} ${job.model}, ${clock(got.durationSeconds)} of audio${heard} at ${got.speed.toFixed(1)}× real time${dropped ? `; guards: ${dropped}` : ''} (attempt ${c.attempt}/${c.attempts})`,
+    );
+  }
+
+  /** A job that did not finish: handed back untouched (this worker cannot do it, or stops) or failed (an attempt used). */
+  async function settle(c: Claimed, err: unknown): Promise<void> {
+    const message = printable(String((err as Error)?.message ?? err));
+    const where = jobLabel(c);
+    try {
+      if (err instanceof HandedBack) {
+        stats.handedBack++;
+        await handBackJob(conn, c.queue, c.id, message, stopping ? 0 : 60);
+        log.warn(`${where}: handed back to the queue: ${message}`);
+      } else {
+        stats.failed++;
+        await conn.boss.fail(c.queue, c.id, { message, worker: name });
+        log.warn(`${where}: attempt ${c.attempt}/${c.attempts} failed: ${message}${c.attempt < c.attempts ? ' (the queue retries it)' : ' (no attempts left: failed)'}`);
+      }
+    } catch (again) {
+      log.warn(`${where}: could not report to the queue (${(again as Error).message}); it returns to the queue when it expires`);
+    }
+  }
+  const jobLabel = (c: Claimed) => `${c.job.site}/${c.job.podcast}/${c.job.fileKey}`;
+
+  /** Let go of a job: no more lease renewals, its files removed. */
+  async function release(c: Claimed): Promise<void> {
+    c.released = true;
+    running.delete(c.id);
+    await c.heartbeat.stop();
+    await fsp.rm(path.join(tmpDir, `${c.id}.audio`), { force: true });
+    await fsp.rm(path.join(tmpDir, `${c.id}.json`), { force: true });
+  }
+
+  /**
+   * The next job off the queues this worker serves, claimed: marked with this worker's name, its lease
+   * renewed, its audio fetched (started here, awaited by the slot). Undefined when there is none or the
+   * worker is stopping.
+   */
+  async function claimNext(): Promise<Claimed | undefined> {
+    if (stopping) return undefined;
+    let fetched: { queue: string; id: string; data: TranscriptionJob; retryCount: number; retryLimit: number } | undefined;
+    for (const queue of await serveQueues()) {
+      const [got] = await conn.boss.fetch<TranscriptionJob>(queue, { batchSize: 1, includeMetadata: true });
+      if (got) {
+        fetched = { queue, id: got.id, data: got.data, retryCount: got.retryCount, retryLimit: got.retryLimit };
+        break;
+      }
+    }
+    if (!fetched) return undefined;
+    const { queue, id, data } = fetched;
+    let reject!: (err: Error) => void;
+    const aborted = new Promise<never>((_, r) => (reject = r));
+    aborted.catch(() => undefined);
+    const c: Claimed = {
+      queue,
+      id,
+      job: data,
+      label: `${printable(data.site)}/${printable(data.podcast)}/${printable(data.fileKey)}`,
+      attempt: fetched.retryCount + 1,
+      attempts: fetched.retryLimit + 1,
+      aborted,
+      heartbeat: leaseKeeper(conn, queue, id, name, env, (m) => log.warn(`${data.site}/${data.podcast}/${data.fileKey}: ${m}`)),
+      estimate: Infinity,
+      prepared: undefined as unknown as Promise<Prepared>,
+    };
+    running.set(id, { id, queue, label: `${data.site}/${data.podcast}/${data.fileKey}`, remaining: () => c.estimate, handBack: () => reject(new HandedBack('the worker was asked to stop')) });
+    // Stopped while fetching: back at once.
+    if (stopping) reject(new HandedBack('the worker was asked to stop'));
+    const t = Date.now();
+    c.prepared = (async () => {
+      await conn.sql(`UPDATE ${QUEUE_SCHEMA}.job SET output = $3::jsonb WHERE name = $1 AND id = $2::uuid AND state = 'active'`, [queue, id, JSON.stringify({ worker: name })]);
+      if (!c.released) c.heartbeat.start();
+      return prepare(c);
+    })().finally(() => (c.preparedMs = Date.now() - t));
+    c.prepared.catch(() => undefined);
+    return c;
   }
 
   async function slot(): Promise<void> {
     // Each slot its own ffmpeg/VAD tools: the VAD's runtime session carries state through one audio file.
     const tools = new EngineTools(env);
+    const finishing = new Set<Promise<void>>();
     try {
-      await slotLoop(tools);
+      await slotLoop(tools, finishing);
     } finally {
+      await Promise.all(finishing);
       await tools.close();
     }
   }
 
-  async function slotLoop(tools: EngineTools): Promise<void> {
-    while (!stopping) {
-      let fetched: { queue: string; id: string; data: TranscriptionJob; retryCount: number; retryLimit: number } | undefined;
+  /**
+   * One slot: one engine run at a time, with the work around it overlapped. Near the end of a job's engine
+   * run (its expected remaining time below the prefetch lead) the slot claims the next job and fetches its
+   * audio; a finished job's result is uploaded and completed while the next one's engine runs. So the
+   * engine, the costly part, waits neither for the bucket nor for the queue. A prefetched job is held at
+   * most the prefetch lead plus its own fetch, and goes back untouched on SIGTERM.
+   */
+  async function slotLoop(tools: EngineTools, finishing: Set<Promise<void>>): Promise<void> {
+    let next: Promise<Claimed | undefined> | undefined;
+    // Audio seconds per second of work in this slot's last job: the expected time of the next one.
+    let speed = 0;
+    while (!stopping || next) {
+      let c: Claimed | undefined;
       try {
-        for (const queue of await serveQueues()) {
-          const [job] = await conn.boss.fetch<TranscriptionJob>(queue, { batchSize: 1, includeMetadata: true });
-          if (job) {
-            fetched = { queue, id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit };
-            break;
-          }
-        }
+        c = await (next ?? claimNext());
       } catch (err) {
+        next = undefined;
         log.warn(`${(err as Error).message}; trying again in 10 s`);
         await sleep(10_000);
         continue;
       }
-      if (!fetched) {
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(t);
-            wakers.delete(wake);
-            resolve();
-          };
-          const t = setTimeout(wake, pollMs);
-          wakers.add(wake);
-        });
+      next = undefined;
+      if (!c) {
+        if (!stopping) await idle();
         continue;
       }
-      const { queue, id, data: job } = fetched;
-      const attempt = fetched.retryCount + 1;
-      const attempts = fetched.retryLimit + 1;
-      let reject!: (err: Error) => void;
-      const aborted = new Promise<never>((_, r) => (reject = r));
-      aborted.catch(() => undefined);
-      let estimate = Infinity;
-      running.set(id, {
-        id,
-        queue,
-        label: `${job.site}/${job.podcast}/${job.fileKey}`,
-        remaining: () => estimate,
-        handBack: () => reject(new HandedBack('the worker was asked to stop')),
-      });
-      const heartbeat = leaseKeeper(conn, queue, id, name, env, (m) => log.warn(`${job.site}/${job.podcast}/${job.fileKey}: ${m}`));
+      const current = c;
+      let watch: NodeJS.Timeout | undefined;
       try {
-        await conn.sql(`UPDATE ${QUEUE_SCHEMA}.job SET output = $3::jsonb WHERE name = $1 AND id = $2::uuid AND state = 'active'`, [queue, id, JSON.stringify({ worker: name })]);
-        heartbeat.start();
-        await process1(queue, id, job, attempt, attempts, tools, aborted, (done, total, ms) => {
-          if (done > 0 && total > 0) estimate = ((total - done) * ms) / done / 1000;
+        const p = await Promise.race([current.prepared, current.aborted]);
+        const started = Date.now();
+        const expected = speed > 0 && current.job.durationSeconds ? current.job.durationSeconds / speed : Infinity;
+        const lead = Math.max(prefetchSeconds, 2 * ((current.preparedMs ?? 0) / 1000));
+        const maybePrefetch = () => {
+          if (next || stopping || prefetchSeconds <= 0) return;
+          const remaining = Math.min(current.estimate, expected - (Date.now() - started) / 1000);
+          if (remaining > lead) return;
+          if (watch) clearInterval(watch);
+          next = claimNext();
+          next.catch(() => undefined);
+        };
+        watch = setInterval(maybePrefetch, 250);
+        maybePrefetch();
+        const got = await runEngine(current, p, tools, (done, total, ms) => {
+          if (done > 0 && total > 0) current.estimate = ((total - done) * ms) / done / 1000;
+          maybePrefetch();
         });
+        clearInterval(watch);
+        if (got.speed > 0) speed = got.speed;
+        running.delete(current.id);
+        const done: Promise<void> = finish(current, p, got)
+          .catch((err) => settle(current, err))
+          .finally(() => release(current))
+          .finally(() => finishing.delete(done));
+        finishing.add(done);
       } catch (err) {
-        const message = printable(String((err as Error)?.message ?? err));
-        try {
-          if (err instanceof HandedBack) {
-            stats.handedBack++;
-            await handBackJob(conn, queue, id, message, stopping ? 0 : 60);
-            log.warn(`${job.site}/${job.podcast}/${job.fileKey}: handed back to the queue: ${message}`);
-          } else {
-            stats.failed++;
-            await conn.boss.fail(queue, id, { message, worker: name });
-            log.warn(`${job.site}/${job.podcast}/${job.fileKey}: attempt ${attempt}/${attempts} failed: ${message}${attempt < attempts ? ' (the queue retries it)' : ' (no attempts left: failed)'}`);
-          }
-        } catch (again) {
-          log.warn(`${job.site}/${job.podcast}/${job.fileKey}: could not report to the queue (${(again as Error).message}); it returns to the queue when it expires`);
-        }
-      } finally {
-        heartbeat.stop();
-        running.delete(id);
+        if (watch) clearInterval(watch);
+        await settle(current, err);
+        await release(current);
       }
     }
   }
+
+  const idle = () =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(t);
+        wakers.delete(wake);
+        resolve();
+      };
+      const t = setTimeout(wake, pollMs);
+      wakers.add(wake);
+    });
 
   const slots = Array.from({ length: concurrency }, () => slot());
   log.info(`worker ${name}: ${concurrency} job(s) at once, ${threads} thread(s) each${options.engine ? `, engine ${options.engine}` : ''}${options.models?.length ? `, models ${options.models.join(', ')}` : ''}; queue at ${conn.where}`);

@@ -128,7 +128,7 @@ export async function detectSpeech(file: string, settings: VadSettings, options:
   let total = 0;
   let previous: Float32Array = new Float32Array(0);
   try {
-    for await (const w of decodePcmWindows(file, { windowSamples: CHUNK_SECONDS * SAMPLE_RATE, ffmpeg: options.ffmpeg })) {
+    for await (const w of decodePcmWindows(file, { windowSamples: CHUNK_SECONDS * SAMPLE_RATE, ffmpeg: options.ffmpeg, readAhead: 1 })) {
       parts.push(await vad.probabilities(w.samples, previous));
       previous = w.samples.slice(Math.max(0, w.samples.length - CARRY_SAMPLES));
       total = w.start + w.samples.length;
