@@ -1,6 +1,6 @@
 /**
  * One Podline `upload` of a site, as its own process (so its time includes start-up, like the other
- * tools'). run.ts bundles it (and the libs) into one JavaScript file first. argv[2]: JSON { workspaceRoot, dataDir, siteId, bucket, endpoint, concurrency }.
+ * tools'). run.ts bundles it (and the libs) into one JavaScript file first. argv[2]: JSON { workspaceRoot, dataDir, siteId, bucket, endpoint, concurrency, multipartThresholdMB? }.
  * Prints the outcome's counts and the engine's own time (start-up excluded) as JSON on stdout.
  */
 import { SitePaths, type SiteConfig } from '@podline/config';
@@ -13,6 +13,7 @@ const args = JSON.parse(process.argv[2]) as {
   bucket: string;
   endpoint: string;
   concurrency: number;
+  multipartThresholdMB?: number;
 };
 const env = { PODLINE_DATA_DIR: args.dataDir };
 const site: SiteConfig = {
@@ -36,7 +37,7 @@ uploadSite(
     env,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   },
-  { concurrency: args.concurrency },
+  { concurrency: args.concurrency, ...(args.multipartThresholdMB && { multipartThresholdMB: args.multipartThresholdMB }) },
 ).then((out) => {
   const engineMs = Number(process.hrtime.bigint() - started) / 1e6;
   process.stdout.write(JSON.stringify({ counts: out.counts, problems: out.problems, engineMs }) + '\n');

@@ -18,11 +18,13 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, S3_TEST_CREDENTIALS } from '@podline/testing/s3-server';
 import { benchArgs, numArg, benchHelp } from '../args';
 
-benchHelp('npx nx run bench:sync [--repeat=3] [--concurrency=16] [--baseline=<checkout>]');
+benchHelp('npx nx run bench:sync [--repeat=3] [--concurrency=16] [--multipart-threshold=<MB>] [--baseline=<checkout>]');
 
 const arg = numArg;
 const REPEAT = arg('repeat', 3);
 const CONCURRENCY = arg('concurrency', 16);
+/** Podline's multipartThresholdMB (default: the target's own, 16); e.g. 1 to send the 5 MB files in parts. */
+const MULTIPART_THRESHOLD = arg('multipart-threshold', 0) || undefined;
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Another checkout of this repository (e.g. a worktree of main): its upload runs too, for before/after in one run. */
 const BASELINE = benchArgs.baseline ? path.resolve(benchArgs.baseline) : undefined;
@@ -143,7 +145,7 @@ async function main() {
         case 'baseline':
           return run(
             process.execPath,
-            [tool === 'podline' ? compiled : baseline!, JSON.stringify({ workspaceRoot: work, dataDir, siteId: d.siteId, bucket, endpoint: server.endpoint, concurrency: CONCURRENCY })],
+            [tool === 'podline' ? compiled : baseline!, JSON.stringify({ workspaceRoot: work, dataDir, siteId: d.siteId, bucket, endpoint: server.endpoint, concurrency: CONCURRENCY, multipartThresholdMB: MULTIPART_THRESHOLD })],
             baseEnv,
           );
         case 'aws':
@@ -226,7 +228,7 @@ async function main() {
 
     const resultsDir = path.join(ROOT, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(path.join(resultsDir, 'sync.json'), JSON.stringify({ repeat: REPEAT, concurrency: CONCURRENCY, versions, rows, noopRequests }, null, 2) + '\n');
+    writeFileSync(path.join(resultsDir, 'sync.json'), JSON.stringify({ repeat: REPEAT, concurrency: CONCURRENCY, multipartThresholdMB: MULTIPART_THRESHOLD, versions, rows, noopRequests }, null, 2) + '\n');
   } finally {
     await server.stop();
     rmSync(work, { recursive: true, force: true });

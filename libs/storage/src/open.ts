@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { localBucketDir, type SiteConfig, type SitePaths } from '@podline/config';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import type { RetryOptions } from './errors';
+import { StorageError, type RetryOptions } from './errors';
 import { HashCache } from './hash-cache';
 import { LocalFolderBackend } from './local-backend';
 import { SYNC_DEFAULTS } from './options';
@@ -34,6 +35,20 @@ export async function openBackend(site: SiteConfig, paths: SitePaths, options: O
     case 's3': {
       // PODLINE_S3_ENDPOINT points every S3 site at an S3-compatible server (tests, end-to-end runs).
       const endpoint = storage.endpoint ?? (env.PODLINE_S3_ENDPOINT || undefined);
+      // AWS_CA_BUNDLE: the certificates to trust for https, as the AWS CLI reads it (instead of the defaults).
+      let caBundle: Buffer | undefined;
+      if (env.AWS_CA_BUNDLE) {
+        try {
+          caBundle = readFileSync(env.AWS_CA_BUNDLE);
+        } catch (err) {
+          throw new StorageError(
+            'other',
+            `site ${site.id}: AWS_CA_BUNDLE names ${env.AWS_CA_BUNDLE}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+            'point AWS_CA_BUNDLE at a PEM file of the certificates to trust, or unset it',
+            err,
+          );
+        }
+      }
       return new S3Backend({
         siteId: site.id,
         bucket: storage.bucket,
@@ -46,6 +61,7 @@ export async function openBackend(site: SiteConfig, paths: SitePaths, options: O
         maxSockets: Math.max(16, (options.concurrency ?? SYNC_DEFAULTS.concurrency) * 4),
         requestTimeoutMs: options.requestTimeoutMs,
         retry: options.retry,
+        caBundle,
       });
     }
   }
