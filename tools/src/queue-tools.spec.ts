@@ -421,29 +421,41 @@ describe('transcription queue', () => {
     await writeJsonAtomic(paths.manifestFile, { version: 1, site: 'ahead', episodes } satisfies EpisodeManifest);
     await coordinate('ahead');
     const queue = 'transcribe.tiny-ahead';
-    const env = { PODLINE_TIMED_ENGINE_MS: '3000' };
-    const held = (jobs: Awaited<ReturnType<typeof jobsOf>>, pid: number) => jobs.filter((j) => j.state === 'active' && String(j.output?.worker ?? '').endsWith(`:${pid}`));
+    const ENGINE_MS = 4000;
+    const env = { PODLINE_TIMED_ENGINE_MS: String(ENGINE_MS) };
+    // The active jobs a worker holds, with when each was claimed.
+    const heldBy = (pid: number) =>
+      conn.sql<{ id: string; started: Date }>(`SELECT id::text, started_on AS started FROM pgboss.job WHERE name = $1 AND state = 'active' AND output->>'worker' LIKE $2`, [queue, `%:${pid}`]);
+    // Two jobs claimed well within one engine run of each other: the second was taken ahead (a finished job
+    // still uploading beside the next one was claimed a whole engine run earlier).
+    const aheadPair = (jobs: Array<{ started: Date }>) => jobs.length === 2 && Math.abs(new Date(jobs[0].started).getTime() - new Date(jobs[1].started).getTime()) < ENGINE_MS - 1500;
     // One slot: after its first job it knows its speed, so the second job's end is near from its start: it
     // claims the third job and fetches its audio while the second one runs.
     const eager = startWorkerProcess(['--engine=timed', '--model=tiny-ahead', '--poll=300', '--grace=1'], env);
-    await until('the worker to hold two jobs at once', async () => held(await jobsOf(queue), eager.child.pid!).length === 2, 60_000);
+    const both = await until('the worker to take a job ahead', async () => {
+      const mine = await heldBy(eager.child.pid!);
+      return aheadPair(mine) && mine.map((j) => j.id);
+    });
     eager.child.kill('SIGTERM');
     expect(await eager.exited).toBe(0);
     let jobs = await jobsOf(queue);
-    expect(jobs.filter((j) => j.state === 'completed')).toHaveLength(1);
-    // Both the running and the prefetched job went back untouched: no attempt used.
-    expect(jobs.filter((j) => j.state === 'created').map((j) => j.retry_count)).toEqual([0, 0, 0, 0]);
-    // --prefetch=0: never more than the job it runs.
+    // What it held and had not finished went back untouched (no attempt used): at least the prefetched one
+    // (on a slow machine the running one may have ended between the look and the signal).
+    const back = jobs.filter((j) => both.includes(j.id) && j.state !== 'completed');
+    expect(back.length).toBeGreaterThanOrEqual(1);
+    for (const j of back) expect([j.state, j.retry_count]).toEqual(['created', 0]);
+    expect(jobs.filter((j) => j.state !== 'completed').every((j) => j.state === 'created' && j.retry_count === 0)).toBe(true);
+    // --prefetch=0: a job is claimed only once the one before has left the engine.
     const one = startWorkerProcess(['--engine=timed', '--model=tiny-ahead', '--poll=300', '--prefetch=0'], env);
-    let most = 0;
+    let ahead = 0;
     await until('every job completed', async () => {
+      if (aheadPair(await heldBy(one.child.pid!))) ahead++;
       jobs = await jobsOf(queue);
-      most = Math.max(most, held(jobs, one.child.pid!).length);
       return jobs.every((j) => j.state === 'completed');
-    }, 90_000);
+    });
     one.child.kill('SIGTERM');
     expect(await one.exited).toBe(0);
-    expect(most).toBe(1);
+    expect(ahead).toBe(0);
     const done = await coordinate('ahead');
     expect(done.counts.collected).toBe(5);
   });

@@ -1,4 +1,4 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import schema from '../site.config.schema.json';
@@ -13,9 +13,18 @@ import {
 export const SITE_CONFIG_FILE = 'site.config.json';
 
 // The schema is ours (load.spec checks it against JSON Schema's meta-schema): not validating it again on every
-// load spares each process compiling the meta-schema, about half the cost of compiling the schema.
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true, validateSchema: false });
-const validateSchema = ajv.compile<SiteConfigFile>(schema);
+// load spares each process compiling the meta-schema, about half the cost of compiling the schema. Compiled on
+// first use: a process that imports this lib but reads no site config (an upload tool, a worker's start-up
+// before its first job) does not load ajv at all.
+let compiled: ValidateFunction<SiteConfigFile> | undefined;
+function siteConfigValidator(): ValidateFunction<SiteConfigFile> {
+  if (!compiled) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = (require('ajv') as typeof import('ajv')).default;
+    compiled = new Ajv({ allErrors: true, strict: false, verbose: true, validateSchema: false }).compile<SiteConfigFile>(schema);
+  }
+  return compiled;
+}
 
 function fieldOf(instancePath: string): string {
   // "/podcasts/0/feedUrl" -> "podcasts[0].feedUrl"
@@ -81,6 +90,7 @@ function checkFeedUrl(file: string, field: string, url: string): ConfigProblem |
 /** Validate a parsed config; returns every problem found (empty when valid). */
 export function validateSiteConfig(raw: unknown, file: string, folderName?: string): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const validateSchema = siteConfigValidator();
   if (!validateSchema(raw)) {
     const seen = new Set<string>();
     for (const err of validateSchema.errors ?? []) {
