@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { clock, findSiteConfigsOnDisk, loadSiteConfig, sha256, sha256File, SitePaths, type SiteConfig } from '@podline/config';
 import { StorageError, type StorageBackend } from '@podline/storage';
-import { droppedText, EngineError, EngineTools, getEngine, ModelError, timedEngine, transcribeEpisodeAudio, type EngineSettings, type EngineTranscript, type TranscriptionEngine } from '@podline/transcription';
+import { decodeEpisodeAhead, droppedText, EngineError, EngineTools, getEngine, ModelError, timedEngine, transcribeEpisodeAudio, type DecodedAhead, type EngineSettings, type EngineTranscript, type TranscriptionEngine } from '@podline/transcription';
 import { connectQueue, QUEUE_SCHEMA, type QueueConnection } from './connection';
 import { printable } from './coordinator';
 import { leaseSeconds, QUEUE_PREFIX, workerName, type JobOutput, type JobResult, type TranscriptionJob } from './jobs';
@@ -150,12 +150,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   };
   loadSites();
 
-  // Queues to serve, refreshed every 10 s; models found missing here are skipped for 10 minutes.
+  // Queues to serve, refreshed every 10 s while there is work, at every poll while idle (a queue a coordinator
+  // just made for a new model is served at once); models found missing here are skipped for 10 minutes.
   let queues: string[] = [];
   let queuesAt = 0;
   const missingUntil = new Map<string, number>();
-  const serveQueues = async () => {
-    if (Date.now() - queuesAt > 10_000) {
+  const serveQueues = async (idle = false) => {
+    if (Date.now() - queuesAt > (idle ? Math.min(pollMs, 10_000) : 10_000)) {
       const all = (await conn.boss.getQueues()).map((q) => q.name).filter((n) => n.startsWith(QUEUE_PREFIX));
       const wanted = options.models?.length ? new Set(options.models.map((m) => `${QUEUE_PREFIX}${m}`)) : undefined;
       queues = all.filter((n) => !wanted || wanted.has(n)).sort();
@@ -165,6 +166,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   };
 
   const buckets = new Map<string, StorageBackend>();
+  // ffmpeg for decoding a job's audio ahead of its turn (the slots' own tools hold their VAD sessions).
+  const aheadTools = new EngineTools(env);
   const tmpDir = path.join(os.tmpdir(), `podline-worker-${process.pid}`);
   await fsp.mkdir(tmpDir, { recursive: true });
 
@@ -185,6 +188,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     /** How long `prepared` took (ms), for the next prefetch's lead time. */
     preparedMs?: number;
     released?: boolean;
+    /** Its audio being decoded ahead (fixed windows), stopped if it never runs. */
+    decoded?: DecodedAhead;
   }
 
   interface Prepared {
@@ -194,6 +199,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     bucket: StorageBackend;
     audioFile: string;
     resultFile: string;
+    decoded?: DecodedAhead;
   }
 
   /** Site, engine and bucket for a job, then its audio from the bucket, checked against the job's hash. */
@@ -247,7 +253,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         `the audio in the bucket (${job.audio.key}, sha256 ${sha.slice(0, 12)}…) is not the audio this job was made for (sha256 ${job.audio.sha256.slice(0, 12)}…): the episode's audio changed; the site's next transcribe run enqueues the new one`,
       );
     }
-    return { engine, settings, paths, bucket, audioFile, resultFile };
+    // Fixed windows (no VAD): ffmpeg decodes the first window now, so the engine starts on it at once when
+    // this job's turn comes (with speech windows the VAD reads the file first, on the job's turn).
+    if (!job.vad && !c.released) c.decoded = decodeEpisodeAhead(audioFile, job.windowSeconds, aheadTools);
+    return { engine, settings, paths, bucket, audioFile, resultFile, decoded: c.decoded };
   }
 
   /** The same steps as a site's own run: speech windows (VAD) with the site's settings carried in the job, then the engine. */
@@ -260,6 +269,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       tools,
       vad: c.job.vad,
       windowSeconds: c.job.windowSeconds,
+      decoded: p.decoded,
       // VAD regions are cached per audio hash in this machine's cache of the site.
       cacheDir: p.paths.cacheDir(),
       onProgress: (pr) => progress(pr.doneSeconds, total, pr.elapsedMs),
@@ -328,6 +338,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   /** Let go of a job: no more lease renewals, its files removed. */
   async function release(c: Claimed): Promise<void> {
     c.released = true;
+    c.decoded?.close();
     running.delete(c.id);
     await c.heartbeat.stop();
     await fsp.rm(path.join(tmpDir, `${c.id}.audio`), { force: true });
@@ -342,12 +353,18 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   async function claimNext(): Promise<Claimed | undefined> {
     if (stopping) return undefined;
     let fetched: { queue: string; id: string; data: TranscriptionJob; retryCount: number; retryLimit: number } | undefined;
-    for (const queue of await serveQueues()) {
-      const [got] = await conn.boss.fetch<TranscriptionJob>(queue, { batchSize: 1, includeMetadata: true });
-      if (got) {
-        fetched = { queue, id: got.id, data: got.data, retryCount: got.retryCount, retryLimit: got.retryLimit };
-        break;
+    const tried = new Set<string>();
+    for (const idle of [false, true]) {
+      for (const queue of await serveQueues(idle)) {
+        if (tried.has(queue)) continue;
+        tried.add(queue);
+        const [got] = await conn.boss.fetch<TranscriptionJob>(queue, { batchSize: 1, includeMetadata: true });
+        if (got) {
+          fetched = { queue, id: got.id, data: got.data, retryCount: got.retryCount, retryLimit: got.retryLimit };
+          break;
+        }
       }
+      if (fetched) break;
     }
     if (!fetched) return undefined;
     const { queue, id, data } = fetched;

@@ -8,7 +8,7 @@ export { defaultThreads, TRANSCRIBE_DEFAULTS, type TranscribeOptions } from './o
 export { loadSources, rawTranscriptFile, type TranscriptSource } from './records';
 export { toSrt, validateSrt } from './srt';
 export { DEFAULT_SPEECH_WINDOW_SECONDS, transcribeAudio } from './transcribe-audio';
-export { droppedText, EngineTools, transcribeEpisodeAudio, type EngineTranscript, type EpisodeAudio } from './transcribe-episode';
+export { decodeEpisodeAhead, droppedText, EngineTools, transcribeEpisodeAudio, type DecodedAhead, type EngineTranscript, type EpisodeAudio } from './transcribe-episode';
 export { type RemoteEpisode, type RemoteRequest, type RemoteTranscriber, type RemoteTranscript, transcribeSite } from './transcribe-site';
 export { timedEngine } from './timed-engine';
 export { cliSuppression, findWhisperCli, NON_SPEECH_TOKENS_REGEX, parseWhisperCliOutput, whisperCliArgs, whisperCliEngine, type CliSuppression } from './whisper-cli-engine';

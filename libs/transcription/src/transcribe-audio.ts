@@ -30,6 +30,13 @@ export interface TranscribeAudioOptions {
    * of `windowSeconds` (default 30) of speech, and Whisper's failure modes are dropped (guards).
    */
   speech?: SpeechRegions;
+  /** Fixed windows only: a decoder of this file already started (`decodeEpisodeAhead`), windows of `windowSeconds`. */
+  windows?: AsyncGenerator<PcmWindow>;
+}
+
+/** Samples per fixed window of `windowSeconds` (default 600). */
+export function fixedWindowSamples(windowSeconds?: number): number {
+  return Math.round((windowSeconds ?? DEFAULT_WINDOW_SECONDS) * SAMPLE_RATE);
 }
 
 export interface AudioTranscript {
@@ -51,8 +58,7 @@ export interface AudioTranscript {
 export async function transcribeAudio(file: string, session: EngineSession, options: TranscribeAudioOptions = {}): Promise<AudioTranscript> {
   if (options.speech) return transcribeSpeech(file, session, options.speech, options);
   const started = Date.now();
-  const windowSamples = Math.round((options.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * SAMPLE_RATE);
-  const windows = decodePcmWindows(file, { windowSamples, ffmpeg: options.ffmpeg });
+  const windows = options.windows ?? decodePcmWindows(file, { windowSamples: fixedWindowSamples(options.windowSeconds), ffmpeg: options.ffmpeg });
   const segments: Segment[] = [];
   let decodeWaitMs = 0;
   let total = 0;

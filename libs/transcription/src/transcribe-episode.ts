@@ -1,9 +1,9 @@
-import { findFfmpeg, type FfmpegBinary } from '@podline/media';
+import { decodePcmWindows, findFfmpeg, type FfmpegBinary, type PcmWindow } from '@podline/media';
 import { SileroVad, speechRegions, vadDescription, type GuardCounts, type SpeechRegions, type VadSettings } from '@podline/speech';
 import type { EngineSettings, TranscriptionEngine } from './engine';
 import type { TranscriptSource } from './records';
 import { toSrt } from './srt';
-import { transcribeAudio, type AudioProgress } from './transcribe-audio';
+import { fixedWindowSamples, transcribeAudio, type AudioProgress } from './transcribe-audio';
 
 /**
  * What the engine runs of one transcription job share across episodes: the ffmpeg binary and the VAD
@@ -28,6 +28,43 @@ export class EngineTools {
     this.vadModel = undefined;
     if (vad) await (await vad.catch(() => undefined))?.close();
   }
+}
+
+/** An episode's audio being decoded ahead of its engine run (fixed windows): see `decodeEpisodeAhead`. */
+export interface DecodedAhead {
+  windows: AsyncGenerator<PcmWindow>;
+  /** Stop the decoder when the episode will not run after all (handed back). */
+  close(): void;
+}
+
+/**
+ * Start decoding an episode's audio into the fixed windows `transcribeEpisodeAudio` will give the engine
+ * (no VAD), before its turn: ffmpeg decodes the first window now, so the engine starts on it at once. A
+ * queue worker does this for the job it takes ahead while the current job's engine runs. Decoding errors
+ * surface when the engine's run reads the windows, as they would without this.
+ */
+export function decodeEpisodeAhead(file: string, windowSeconds: number | undefined, tools: EngineTools): DecodedAhead {
+  const decoder = decodePcmWindows(file, { windowSamples: fixedWindowSamples(windowSeconds), ffmpeg: tools.ffmpeg() });
+  const first = decoder.next();
+  first.catch(() => undefined);
+  let started = false;
+  async function* windows(): AsyncGenerator<PcmWindow> {
+    started = true;
+    try {
+      const head = await first;
+      if (head.done) return;
+      yield head.value;
+      yield* decoder;
+    } finally {
+      await decoder.return(undefined);
+    }
+  }
+  return {
+    windows: windows(),
+    close() {
+      if (!started) decoder.return(undefined).catch(() => undefined);
+    },
+  };
 }
 
 export interface EpisodeAudio {
@@ -62,6 +99,8 @@ export async function transcribeEpisodeAudio(input: {
   /** Speech windows with these settings; undefined: fixed windows of `windowSeconds`. */
   vad?: VadSettings;
   windowSeconds?: number;
+  /** Fixed windows only: the audio already being decoded (`decodeEpisodeAhead` with the same `windowSeconds`). */
+  decoded?: DecodedAhead;
   cacheDir: string;
   onProgress?: (p: AudioProgress) => void;
   /** Called once the speech regions are known. */
@@ -81,6 +120,7 @@ export async function transcribeEpisodeAudio(input: {
     result = await transcribeAudio(audio.file, session, {
       windowSeconds: vad ? vad.windowSeconds : input.windowSeconds,
       speech,
+      windows: vad ? undefined : input.decoded?.windows,
       ffmpeg,
       onProgress: input.onProgress,
     });
