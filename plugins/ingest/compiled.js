@@ -1,11 +1,9 @@
-// The outward-looking executors (pre-sync, check, rss) and the plugin itself (createNodes and the run hooks,
-// loaded by every nx command) as compiled JavaScript.
+// The outward-looking executors (pre-sync, check, rss) as compiled JavaScript.
 //
 // They run on every cron run, even when nothing changed, and each of their batch processes would otherwise
-// compile the plugin's and the libs' TypeScript on load (Nx registers a transpiler for a `.ts` executor or
-// plugin: its plugin worker loads the TypeScript compiler just to read tsconfig), which costs about as much as
-// the work itself on a no-op run. executors.json and nx.json (through plugin.js) point here instead: each
-// is bundled once with esbuild (the workspace's libs in, npm packages left to node_modules) into
+// compile the plugin's and the libs' TypeScript on load (Nx registers a transpiler for a `.ts` executor),
+// which costs about as much as the work itself on a no-op run. executors.json points them here instead:
+// each is bundled once with esbuild (the workspace's libs in, npm packages left to node_modules) into
 // node_modules/.cache/podline-ingest/, and that bundle runs.
 //
 // A stale bundle cannot run: its first line records every source file it was built from with the sha1 of
@@ -59,14 +57,9 @@ function freshBundle(file, esbuildVersion) {
   return Object.keys(recorded.inputs ?? {}).length > 0;
 }
 
-/** The TypeScript entry of each bundle: the outward executors, and the plugin (nx.json's entry, plugin.js). */
-function entryOf(name) {
-  return name === 'plugin' ? path.join(PLUGIN_ROOT, 'src', 'index.ts') : path.join(PLUGIN_ROOT, 'src', 'executors', name, 'executor.ts');
-}
-
-/** Bundle one executor (or the plugin); returns the bundle's path. */
+/** Bundle one executor; returns the bundle's path. */
 async function build(esbuild, phase, file) {
-  const entry = entryOf(phase);
+  const entry = path.join(PLUGIN_ROOT, 'src', 'executors', phase, 'executor.ts');
   const tsconfig = path.join(WORKSPACE_ROOT, 'tsconfig.base.json');
   const result = await esbuild.build({
     entryPoints: [entry],
@@ -108,7 +101,7 @@ async function build(esbuild, phase, file) {
 }
 
 const loaded = new Map();
-/** The module of one phase (or 'plugin'): its fresh bundle, else (no esbuild, a failed build) its TypeScript. */
+/** The executor module of one phase: its fresh bundle, else (no esbuild, a failed build) its TypeScript. */
 function load(phase) {
   let mod = loaded.get(phase);
   if (!mod) {
@@ -123,7 +116,7 @@ function load(phase) {
       } catch (err) {
         if (process.env.LOG_LEVEL === 'debug') process.stderr.write(`[${phase}] running the TypeScript sources: ${err && err.message}\n`);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return require('nx/src/plugins/js/utils/register').loadTsFile(entryOf(phase));
+        return require('nx/src/plugins/js/utils/register').loadTsFile(path.join(PLUGIN_ROOT, 'src', 'executors', phase, 'executor.ts'));
       }
     })();
     loaded.set(phase, mod);

@@ -27,7 +27,7 @@ export function makeWorkspace(extra: Partial<Record<string, string[]>>, targetPr
   const root = mkdtempSync(path.join(os.tmpdir(), 'podline-pipeline-'));
   writeFileSync(
     path.join(root, 'nx.json'),
-    JSON.stringify({ plugins: [{ plugin: '@podline/ingest/plugin.js', include: ['sites/**/site.config.json'], ...(targetPrefix ? { options: { targetPrefix } } : {}) }] }),
+    JSON.stringify({ plugins: [{ plugin: '@podline/ingest', include: ['sites/**/site.config.json'], ...(targetPrefix ? { options: { targetPrefix } } : {}) }] }),
   );
   for (const [dir, id] of [['sites/alpha', 'alpha'], ['sites/group/beta', 'beta']]) {
     mkdirSync(path.join(root, dir), { recursive: true });

@@ -12,9 +12,8 @@ export interface SiteEntry {
   problems?: string;
 }
 
-/** The ingest plugin's package folder and name (nx.json registers it by name, or its compiled entry `@podline/ingest/plugin.js`). */
+/** The ingest plugin's package folder and name (nx.json registers it by name). */
 const PLUGIN_NAME = '@podline/ingest';
-const isIngestPlugin = (entry: unknown) => entry === PLUGIN_NAME || (typeof entry === 'string' && entry.startsWith(`${PLUGIN_NAME}/`));
 const PLUGIN_DIR = path.join('plugins', 'ingest');
 
 /** sites/<id>/site.config.json and sites/<group>/<id>/site.config.json, as the plugin finds them. */
@@ -33,7 +32,7 @@ export function listSites(workspaceRoot: string): SiteEntry[] {
 export function readTargetPrefix(workspaceRoot: string): string {
   const nxJson = JSON.parse(readFileSync(path.join(workspaceRoot, 'nx.json'), 'utf8'));
   for (const entry of nxJson.plugins ?? []) {
-    if (typeof entry === 'object' && isIngestPlugin(entry?.plugin)) return entry.options?.targetPrefix ?? '';
+    if (typeof entry === 'object' && entry?.plugin === PLUGIN_NAME) return entry.options?.targetPrefix ?? '';
   }
   return '';
 }

@@ -18,7 +18,7 @@ export interface NxResult {
 }
 
 export interface TempWorkspaceOptions {
-  /** Plugin entry in nx.json (default "@podline/ingest/plugin.js", as this repository's). */
+  /** Plugin entry in nx.json (default "@podline/ingest"). */
   plugin?: string | { plugin: string; include?: string[]; options?: unknown };
   /** Copy plugins/ and libs/ sources in, so they are projects of the temp workspace (for affected tests). */
   copySources?: boolean;
@@ -66,7 +66,7 @@ export function createTempWorkspace(options: TempWorkspaceOptions = {}): TempWor
   const root = mkdtempSync(path.join(tmpdir(), 'podline-ws-'));
   const dataDir = path.join(root, 'data');
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
-  const plugin = options.plugin ?? { plugin: '@podline/ingest/plugin.js', include: ['sites/**/site.config.json'] };
+  const plugin = options.plugin ?? { plugin: '@podline/ingest', include: ['sites/**/site.config.json'] };
   writeFileSync(
     path.join(root, 'nx.json'),
     JSON.stringify(

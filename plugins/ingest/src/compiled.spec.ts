@@ -10,7 +10,7 @@ const compiled = require('../compiled.js') as {
 };
 const esbuild = require('esbuild') as { version: string };
 
-describe('compiled executors (pre-sync, check, rss) and plugin', () => {
+describe('compiled executors (pre-sync, check, rss)', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'podline-compiled-'));
@@ -64,18 +64,4 @@ describe('compiled executors (pre-sync, check, rss) and plugin', () => {
       expect(typeof mod.batch).toBe('function');
     }
   });
-
-  it('plugin.js (nx.json\'s entry) is the plugin of src/index.ts, from its bundle: same glob, same projects, same hooks', async () => {
-    const entry = require('../plugin.js') as typeof import('./index') & { name: string };
-    const ts = require('./index') as typeof import('./index');
-    expect(entry.name).toBe('@podline/ingest');
-    expect(entry.createNodes[0]).toBe(ts.createNodes[0]);
-    const context = { workspaceRoot: path.resolve(__dirname, '..', '..', '..'), nxJsonConfiguration: {} } as never;
-    const files = ['sites/example/site.config.json'];
-    expect(await entry.createNodes[1](files, {}, context)).toEqual(await ts.createNodes[1](files, {}, context));
-    for (const hook of ['createDependencies', 'preTasksExecution', 'postTasksExecution'] as const) expect(typeof entry[hook]).toBe('function');
-    const bundle = (await compiled.load('plugin')) as unknown as typeof import('./index');
-    expect(Object.keys(bundle).sort()).toEqual(expect.arrayContaining(['createDependencies', 'createNodes', 'postTasksExecution', 'preTasksExecution']));
-  });
 });
-
