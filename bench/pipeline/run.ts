@@ -103,9 +103,7 @@ function floorWorkspace(): TempWorkspace {
 
 /** A workspace running another checkout's plugin and libs (its node_modules and path mappings point there). */
 function baselineWorkspace(checkout: string): TempWorkspace {
-  // Its nx.json entry for the plugin: the compiled one where the checkout has it, else the package.
-  const entry = existsSync(path.join(checkout, 'plugins', 'ingest', 'plugin.js')) ? '@podline/ingest/plugin.js' : '@podline/ingest';
-  const ws = createTempWorkspace({ plugin: { plugin: entry, include: ['sites/**/site.config.json'] } });
+  const ws = createTempWorkspace();
   rmSync(path.join(ws.root, 'node_modules'));
   symlinkSync(path.join(checkout, 'node_modules'), path.join(ws.root, 'node_modules'), 'dir');
   const tsconfig = JSON.parse(readFileSync(path.join(ws.root, 'tsconfig.base.json'), 'utf8'));
