@@ -223,6 +223,18 @@ describe('serve + the search page, in headless Chromium', () => {
     await context.close();
   });
 
+  it('a search leaves the console clean: the SQLite worker\'s read-by-read logging is silenced', async () => {
+    const context = await browser.createBrowserContext();
+    const page = await context.newPage();
+    const logged: string[] = [];
+    page.on('console', (m) => void logged.push(m.text()));
+    page.on('workercreated', (w) => void w.on('console', (m) => void logged.push(`worker: ${m.text()}`)));
+    await page.goto(`${base}?q=foghorn`);
+    await page.waitForSelector('a.hit');
+    expect(logged.filter((l) => /xhr of size|constructing url database/.test(l))).toEqual([]);
+    await context.close();
+  });
+
   it('loaded nothing from outside the site’s origin', async () => {
     // The proxy saw the worker's range reads of the index and the wasm, and the audio: it sees everything.
     expect(proxy.seen.some((u) => /\/web\/index-[0-9a-f]{16}\.sqlite$/.test(u))).toBe(true);
