@@ -44,7 +44,7 @@ describe('decodeEpisodeAhead (a queue worker decodes the job it took ahead durin
 
   it('gives the engine the same windows, so the same transcript, as decoding on its turn', async () => {
     const file = await makeTone(path.join(dir, 'tone.mp3'), 3.5, 440);
-    const settings = { workspaceRoot: dir, model: 'timed', threads: 1 };
+    const settings = { workspaceRoot: dir, model: 'timed', language: 'en', threads: 1, beamSize: 1 };
     const run = (decoded?: ReturnType<typeof decodeEpisodeAhead>) =>
       transcribeEpisodeAudio({ audio: { file, sha256: 'x' }, engine: timedEngine, settings, tools, windowSeconds: 1, cacheDir: dir, decoded });
     const plain = await run();
