@@ -264,6 +264,46 @@ describe('direct PUT (uploads below the multipart threshold)', () => {
     });
   });
 
+  it("a server's error text reaches no log with control characters in it", () => {
+    const err = s3ErrorFromResponse(403, {}, '<Error><Code>Access\u001b[2JDenied</Code><Message>no\u0007 entry\r\nforged: line</Message></Error>');
+    expect(err.name).not.toMatch(/[\u0000-\u001f\u007f]/);
+    expect(err.message).not.toMatch(/[\u0000-\u001f\u007f]/);
+    expect(err.message).toContain('entry');
+  });
+
+  it('a server that answers an upload with an endless body is cut off, and the upload fails clearly', async () => {
+    const endless = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { etag: '"x"' });
+        const chunk = Buffer.alloc(16 * 1024, 'a');
+        const more = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', more);
+        };
+        more();
+      });
+    });
+    await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
+    try {
+      const b = new S3Backend({
+        siteId: 'endless',
+        bucket: 'endless',
+        region: S3_TEST_REGION,
+        endpoint: `http://127.0.0.1:${(endless.address() as net.AddressInfo).port}`,
+        forcePathStyle: true,
+        credentials: S3_TEST_CREDENTIALS,
+        retry: { retries: 0 },
+      });
+      backends.push(b);
+      const { entry, file } = localFile('audio/show/endless.mp3', Buffer.from('x'));
+      await expect(b.upload(entry, file)).rejects.toThrow(/longer than \d+ bytes/);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((r) => endless.close(r));
+    }
+  });
+
   describe('https', () => {
     /** An https relay in front of the test server, with the certificate above; it records the PUTs' headers. */
     async function tlsRelay() {

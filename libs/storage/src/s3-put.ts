@@ -18,6 +18,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { stripControl } from '@podline/config';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import type { HttpRequest as SignableRequest, RequestSigner } from '@smithy/types';
@@ -54,9 +55,10 @@ export class S3ResponseError extends Error {
 }
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** A tag's text in an S3 error document: the server's words, so control characters are removed before anyone prints them. */
 const xmlText = (xml: string, tag: string): string | undefined => {
   const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  return m?.[1].replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => XML_ENTITIES[e]).trim();
+  return m === null ? undefined : stripControl(m[1].replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => XML_ENTITIES[e]), true).trim();
 };
 
 /** The error an S3 answer with a non-2xx status stands for (its XML error document, when there is one). */
@@ -147,19 +149,23 @@ export class DirectPut {
         },
         (res) => {
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            res.on('end', () => resolve(res.headers.etag));
-            res.on('error', reject);
-            res.resume();
-            return;
-          }
+          const ok = status >= 200 && status < 300;
+          // The answer's body is read up to MAX_ERROR_BODY (a PUT's success has none): a server that sends
+          // more gets its connection closed, so an endless body cannot hold the upload.
           let text = '';
+          let received = 0;
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
-            if (text.length < MAX_ERROR_BODY) text += chunk.slice(0, MAX_ERROR_BODY - text.length);
+            received += chunk.length;
+            if (received > MAX_ERROR_BODY) {
+              res.destroy();
+              reject(ok ? new Error(`the server's answer to the upload was longer than ${MAX_ERROR_BODY} bytes: not an S3 answer`) : s3ErrorFromResponse(status, res.headers, text));
+              return;
+            }
+            if (!ok) text += chunk;
           });
           res.on('error', reject);
-          res.on('end', () => reject(s3ErrorFromResponse(status, res.headers, text)));
+          res.on('end', () => (ok ? resolve(res.headers.etag) : reject(s3ErrorFromResponse(status, res.headers, text))));
         },
       );
       const fail = (name: string, message: string) => req.destroy(Object.assign(new Error(message), { name }));
