@@ -318,7 +318,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   /** A job that did not finish: handed back untouched (this worker cannot do it, or stops) or failed (an attempt used). */
   async function settle(c: Claimed, err: unknown): Promise<void> {
     const message = printable(String((err as Error)?.message ?? err));
-    const where = jobLabel(c);
+    const where = c.label;
     try {
       if (err instanceof HandedBack) {
         stats.handedBack++;
@@ -333,7 +333,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       log.warn(`${where}: could not report to the queue (${(again as Error).message}); it returns to the queue when it expires`);
     }
   }
-  const jobLabel = (c: Claimed) => `${c.job.site}/${c.job.podcast}/${c.job.fileKey}`;
 
   /** Let go of a job: no more lease renewals, its files removed. */
   async function release(c: Claimed): Promise<void> {
@@ -371,19 +370,20 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     let reject!: (err: Error) => void;
     const aborted = new Promise<never>((_, r) => (reject = r));
     aborted.catch(() => undefined);
+    const label = `${printable(data.site)}/${printable(data.podcast)}/${printable(data.fileKey)}`;
     const c: Claimed = {
       queue,
       id,
       job: data,
-      label: `${printable(data.site)}/${printable(data.podcast)}/${printable(data.fileKey)}`,
+      label,
       attempt: fetched.retryCount + 1,
       attempts: fetched.retryLimit + 1,
       aborted,
-      heartbeat: leaseKeeper(conn, queue, id, name, env, (m) => log.warn(`${data.site}/${data.podcast}/${data.fileKey}: ${m}`)),
+      heartbeat: leaseKeeper(conn, queue, id, name, env, (m) => log.warn(`${label}: ${m}`)),
       estimate: Infinity,
       prepared: undefined as unknown as Promise<Prepared>,
     };
-    running.set(id, { id, queue, label: `${data.site}/${data.podcast}/${data.fileKey}`, remaining: () => c.estimate, handBack: () => reject(new HandedBack('the worker was asked to stop')) });
+    running.set(id, { id, queue, label, remaining: () => c.estimate, handBack: () => reject(new HandedBack('the worker was asked to stop')) });
     // Stopped while fetching: back at once.
     if (stopping) reject(new HandedBack('the worker was asked to stop'));
     const t = Date.now();
