@@ -1,5 +1,5 @@
 // What other projects use from this lib, by name (everything else is internal).
-export { CARRY_SAMPLES, defaultVadModelFile, FRAME_SAMPLES, loadOnnxRuntime, SileroVad, VAD_MODEL_VERSION, VadError } from './vad';
+export { CARRY_SAMPLES, defaultVadModelFile, FRAME_SAMPLES, HalfBandDecimator, VAD_SAMPLE_RATE, loadOnnxRuntime, SileroVad, VAD_MODEL_VERSION, VadError } from './vad';
 export {
   DEFAULT_VAD_SETTINGS,
   detectSpeech,

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { stableStringify, writeJsonAtomic } from '@podline/config';
 import { decodePcmWindows, SAMPLE_RATE, type FfmpegBinary } from '@podline/media';
-import { CARRY_SAMPLES, FRAME_SAMPLES, SileroVad, VAD_MODEL_VERSION } from './vad';
+import { CARRY_SAMPLES, FRAME_SAMPLES, HalfBandDecimator, SileroVad, VAD_MODEL_VERSION } from './vad';
 
 /** How speech regions are found and shaped. Every field is part of the region cache's key. */
 export interface VadSettings {
@@ -32,7 +32,7 @@ export interface SpeechRegions {
 }
 
 /** Bumped when region finding changes in a way the settings do not show. */
-const REGIONS_VERSION = 1;
+const REGIONS_VERSION = 2;
 
 export function vadSettingsOf(partial: Partial<VadSettings> = {}): VadSettings {
   const s = { ...DEFAULT_VAD_SETTINGS };
@@ -116,7 +116,7 @@ export interface DetectOptions {
 }
 
 /** Seconds of audio decoded and run through the VAD at a time: bounds memory (19 MB) whatever the episode's length. */
-const CHUNK_SECONDS = 300;
+const CHUNK_SECONDS = 60;
 
 /**
  * Run the VAD over the whole decoded 16 kHz stream of `file`, chunk by chunk (memory: one chunk of
@@ -127,10 +127,12 @@ export async function detectSpeech(file: string, settings: VadSettings, options:
   const parts: Float32Array[] = [];
   let total = 0;
   let previous: Float32Array = new Float32Array(0);
+  const half = new HalfBandDecimator();
   try {
     for await (const w of decodePcmWindows(file, { windowSamples: CHUNK_SECONDS * SAMPLE_RATE, ffmpeg: options.ffmpeg, readAhead: 1 })) {
-      parts.push(await vad.probabilities(w.samples, previous));
-      previous = w.samples.slice(Math.max(0, w.samples.length - CARRY_SAMPLES));
+      const samples = half.push(w.samples);
+      parts.push(await vad.probabilities(samples, previous));
+      previous = samples.slice(Math.max(0, samples.length - CARRY_SAMPLES));
       total = w.start + w.samples.length;
     }
   } finally {

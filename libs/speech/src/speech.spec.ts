@@ -11,6 +11,7 @@ import {
   dropOutsideRegions,
   emptyGuardCounts,
   guardText,
+  HalfBandDecimator,
   loadOnnxRuntime,
   mapToOriginal,
   mapWindowSegments,
@@ -194,6 +195,35 @@ describe('guards', () => {
   it('compression ratio tells a loop from a sentence', () => {
     expect(compressionRatio('We talked to the keeper of the lighthouse about foghorns.')).toBeLessThan(2.4);
     expect(compressionRatio('and so and so and so and so and so and so and so and so and so and so')).toBeGreaterThan(2.4);
+  });
+});
+
+describe('half-band decimator (16 kHz to the VAD\'s 8 kHz)', () => {
+  const sine = (hz: number, n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * hz * i) / S));
+  const rms = (a: Float32Array) => Math.sqrt(a.reduce((n, x) => n + x * x, 0) / a.length);
+
+  it('gives the same samples whatever the chunks, half as many', () => {
+    const x = Float32Array.from({ length: 16001 }, (_, i) => Math.sin(i / 3) + Math.cos(i / 11) * 0.5);
+    const whole = new HalfBandDecimator().push(x);
+    expect(whole.length).toBe(8001);
+    for (const sizes of [[1, 2, 3, 7999, 7996], [13, 16000 - 13, 1], [8000, 8001]]) {
+      const d = new HalfBandDecimator();
+      const parts: number[] = [];
+      let at = 0;
+      for (const n of sizes) {
+        parts.push(...d.push(x.subarray(at, at + n)));
+        at += n;
+      }
+      expect(at).toBe(x.length);
+      expect(Float32Array.from(parts)).toEqual(whole);
+    }
+  });
+
+  it('keeps speech frequencies and removes what would fold back above 4 kHz', () => {
+    const pass = rms(new HalfBandDecimator().push(sine(1000, S)).subarray(100));
+    const stop = rms(new HalfBandDecimator().push(sine(6500, S)).subarray(100));
+    expect(pass).toBeGreaterThan(0.69); // a unit sine's RMS is 0.707
+    expect(stop).toBeLessThan(0.707 / 100); // below −40 dB
   });
 });
 
