@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { decodePcmWindows, encodeWav16, findFfmpeg, MediaError, SAMPLE_RATE, type PcmWindow } from './index';
+import { decodePcmWindows, encodeWav16, findFfmpeg, MediaError, pcmFileWindows, SAMPLE_RATE, type PcmWindow } from './index';
 import { makeTone } from './testing/audio';
 
 let dir: string;
@@ -119,6 +119,28 @@ describe('decodePcmWindows', () => {
 
   it('reports a missing file', async () => {
     await expect(collect(path.join(dir, 'missing.mp3'))).rejects.toThrow(/audio file is missing/);
+  });
+});
+
+describe('pcmFileWindows', () => {
+  it('reads a written-out decode back as the same windows', async () => {
+    const file = await makeTone(path.join(dir, 'kept.mp3'), 7.3, 440);
+    const decoded = await collect(file, SAMPLE_RATE * 2);
+    const raw = path.join(dir, 'kept.f32');
+    await fsp.writeFile(raw, Buffer.concat(decoded.map((w) => Buffer.from(w.samples.buffer, w.samples.byteOffset, w.samples.byteLength))));
+    const back: PcmWindow[] = [];
+    for await (const w of pcmFileWindows(raw, { windowSamples: SAMPLE_RATE * 2 })) back.push(w);
+    expect(back.map((w) => [w.start, w.samples.length])).toEqual(decoded.map((w) => [w.start, w.samples.length]));
+    expect(back.map((w) => w.samples)).toEqual(decoded.map((w) => w.samples));
+  });
+
+  it('refuses a file cut mid-sample', async () => {
+    const raw = path.join(dir, 'cut.f32');
+    await fsp.writeFile(raw, Buffer.alloc(4 * 100 + 2));
+    const read = async () => {
+      for await (const _ of pcmFileWindows(raw)) void _;
+    };
+    await expect(read()).rejects.toThrow(/cut mid-sample \(402 bytes\)/);
   });
 });
 

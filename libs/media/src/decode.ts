@@ -126,3 +126,37 @@ export async function* decodePcmWindows(file: string, options: DecodeOptions = {
     if (!finished) proc.kill();
   }
 }
+
+/**
+ * Windows of a raw PCM file that `decodePcmWindows` wrote out (little-endian float32, 16 kHz mono, as
+ * decoded): the same windows the decode would give, read back without running ffmpeg again (the speech
+ * pass keeps its decode for Whisper's windows this way). Memory: one window.
+ */
+export async function* pcmFileWindows(file: string, options: { windowSamples?: number } = {}): AsyncGenerator<PcmWindow> {
+  const windowSamples = Math.max(SAMPLE_RATE, Math.floor(options.windowSamples ?? DEFAULT_WINDOW_SECONDS * SAMPLE_RATE));
+  const fh = await fsp.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size % 4) throw new MediaError(`decoded audio ${file} is cut mid-sample (${size} bytes): it was not written whole`);
+    let start = 0;
+    while (start * 4 < size) {
+      const n = Math.min(windowSamples, size / 4 - start);
+      const samples = new Float32Array(n);
+      const bytes = new Uint8Array(samples.buffer);
+      let got = 0;
+      while (got < bytes.length) {
+        const { bytesRead } = await fh.read(bytes, got, bytes.length - got, start * 4 + got);
+        if (!bytesRead) throw new MediaError(`decoded audio ${file} ended early: it changed while being read`);
+        got += bytesRead;
+      }
+      if (!LITTLE_ENDIAN) {
+        const view = new DataView(samples.buffer);
+        for (let i = 0; i < n; i++) samples[i] = view.getFloat32(4 * i, true);
+      }
+      yield { start, samples };
+      start += n;
+    }
+  } finally {
+    await fh.close();
+  }
+}

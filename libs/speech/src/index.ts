@@ -4,6 +4,7 @@ export {
   DEFAULT_VAD_SETTINGS,
   detectSpeech,
   regionsCacheFile,
+  speechRegionsDir,
   regionsFromProbabilities,
   speechRegions,
   vadDescription,

@@ -113,28 +113,53 @@ export interface DetectOptions {
   ffmpeg?: FfmpegBinary;
   /** A loaded VAD to reuse (else one is loaded and closed). */
   vad?: SileroVad;
+  /**
+   * Also write the decoded 16 kHz stream to this new file (raw float32, `pcmFileWindows` reads it back), so
+   * Whisper's windows need no second decode; given up (the file removed) past `maxBytes`.
+   */
+  keepPcm?: { file: string; maxBytes: number };
 }
 
-/** Seconds of audio decoded and run through the VAD at a time: bounds memory (19 MB) whatever the episode's length. */
+/** Seconds of audio decoded and run through the VAD at a time: bounds memory (4 MB) whatever the episode's length. */
 const CHUNK_SECONDS = 60;
 
 /**
  * Run the VAD over the whole decoded 16 kHz stream of `file`, chunk by chunk (memory: one chunk of
- * audio plus 4 bytes per 32 ms of probabilities), and return its speech regions.
+ * audio, the next one being decoded, plus 4 bytes per 32 ms of probabilities), and return its speech
+ * regions; `pcmKept` says whether the whole stream is in `keepPcm.file`.
  */
-export async function detectSpeech(file: string, settings: VadSettings, options: DetectOptions = {}): Promise<SpeechRegions & { probabilities: Float32Array }> {
+export async function detectSpeech(file: string, settings: VadSettings, options: DetectOptions = {}): Promise<SpeechRegions & { probabilities: Float32Array; pcmKept: boolean }> {
   const vad = options.vad ?? (await SileroVad.load());
   const parts: Float32Array[] = [];
   let total = 0;
   let previous: Float32Array = new Float32Array(0);
   const half = new HalfBandDecimator();
+  let keep = options.keepPcm ? await fsp.open(options.keepPcm.file, 'wx') : undefined;
+  let kept = 0;
+  const dropKept = async () => {
+    await keep?.close();
+    keep = undefined;
+    await fsp.rm(options.keepPcm!.file, { force: true });
+  };
   try {
     for await (const w of decodePcmWindows(file, { windowSamples: CHUNK_SECONDS * SAMPLE_RATE, ffmpeg: options.ffmpeg, readAhead: 1 })) {
+      // The write runs on the thread pool while the VAD works on the same (unchanging) window.
+      let written: Promise<unknown> | undefined;
+      if (keep && kept + w.samples.byteLength > options.keepPcm!.maxBytes) await dropKept();
+      else if (keep) {
+        written = keep.write(new Uint8Array(w.samples.buffer, w.samples.byteOffset, w.samples.byteLength));
+        kept += w.samples.byteLength;
+      }
       const samples = half.push(w.samples);
       parts.push(await vad.probabilities(samples, previous));
       previous = samples.slice(Math.max(0, samples.length - CARRY_SAMPLES));
       total = w.start + w.samples.length;
+      await written;
     }
+    await keep?.close();
+  } catch (err) {
+    if (keep) await dropKept().catch(() => undefined);
+    throw err;
   } finally {
     if (!options.vad) await vad.close();
   }
@@ -144,7 +169,7 @@ export async function detectSpeech(file: string, settings: VadSettings, options:
     probabilities.set(p, o);
     o += p.length;
   }
-  return { ...regionsFromProbabilities(probabilities, total, settings), probabilities };
+  return { ...regionsFromProbabilities(probabilities, total, settings), probabilities, pcmKept: keep !== undefined };
 }
 
 interface CacheFile {
@@ -156,14 +181,20 @@ interface CacheFile {
   regions: Array<[number, number]>;
 }
 
+/** The folder of the region caches (and of a speech pass's kept decode while its episode is transcribed). */
+export function speechRegionsDir(cacheDir: string): string {
+  return path.join(cacheDir, 'speech-regions');
+}
+
 export function regionsCacheFile(cacheDir: string, audioSha256: string): string {
-  return path.join(cacheDir, 'speech-regions', `${audioSha256}.json`);
+  return path.join(speechRegionsDir(cacheDir), `${audioSha256}.json`);
 }
 
 /**
  * Speech regions of an episode, cached per audio hash (`<cacheDir>/speech-regions/<sha256>.json`)
  * with the model and settings that made them: a re-transcription of the same audio with the same
- * settings does not run the VAD again; other settings or another model recompute it.
+ * settings does not run the VAD again; other settings or another model recompute it. With `keepPcm`,
+ * `pcmFile` is set when the VAD ran and its decode was kept whole in that file (the caller removes it).
  */
 export async function speechRegions(
   file: string,
@@ -171,7 +202,7 @@ export async function speechRegions(
   cacheDir: string,
   settings: VadSettings,
   options: DetectOptions = {},
-): Promise<SpeechRegions & { cached: boolean; vadMs: number }> {
+): Promise<SpeechRegions & { cached: boolean; vadMs: number; pcmFile?: string }> {
   const t0 = Date.now();
   const cacheFile = regionsCacheFile(cacheDir, audioSha256);
   try {
@@ -191,5 +222,11 @@ export async function speechRegions(
   const found = await detectSpeech(file, settings, options);
   const doc: CacheFile = { version: REGIONS_VERSION, model: VAD_MODEL_VERSION, settings, audioSha256, totalSamples: found.totalSamples, regions: found.regions };
   await writeJsonAtomic(cacheFile, doc);
-  return { totalSamples: found.totalSamples, regions: found.regions, cached: false, vadMs: Date.now() - t0 };
+  return {
+    totalSamples: found.totalSamples,
+    regions: found.regions,
+    cached: false,
+    vadMs: Date.now() - t0,
+    ...(found.pcmKept && options.keepPcm ? { pcmFile: options.keepPcm.file } : {}),
+  };
 }

@@ -198,6 +198,33 @@ describe('guards', () => {
   });
 });
 
+describe('the speech pass keeps its decode for Whisper', () => {
+  let file: string;
+  beforeAll(async () => {
+    file = path.join(dir, 'keep.wav');
+    await writeLayoutAudio(file, SPEC, { voice: 'synth' });
+  });
+
+  it('writes the whole decoded stream, sample for sample, and finds the same regions', async () => {
+    const keep = { file: path.join(dir, 'keep.f32'), maxBytes: 1024 ** 3 };
+    const found = await detectSpeech(file, DEFAULT_VAD_SETTINGS, { keepPcm: keep });
+    expect(found.pcmKept).toBe(true);
+    const decoded: Float32Array[] = [];
+    for await (const w of decodePcmWindows(file)) decoded.push(w.samples);
+    const kept = await fsp.readFile(keep.file);
+    expect(kept.length).toBe(4 * found.totalSamples);
+    expect(new Float32Array(kept.buffer, kept.byteOffset, kept.length / 4)).toEqual(decoded[0]);
+    expect(found.regions).toEqual((await detectSpeech(file, DEFAULT_VAD_SETTINGS)).regions);
+  });
+
+  it('gives up past its size cap, and leaves no file', async () => {
+    const keep = { file: path.join(dir, 'keep-capped.f32'), maxBytes: 4 * S };
+    const found = await detectSpeech(file, DEFAULT_VAD_SETTINGS, { keepPcm: keep });
+    expect(found.pcmKept).toBe(false);
+    await expect(fsp.stat(keep.file)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
 describe('half-band decimator (16 kHz to the VAD\'s 8 kHz)', () => {
   const sine = (hz: number, n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * hz * i) / S));
   const rms = (a: Float32Array) => Math.sqrt(a.reduce((n, x) => n + x * x, 0) / a.length);

@@ -1,4 +1,4 @@
-import { decodePcmWindows, SAMPLE_RATE, type FfmpegBinary } from '@podline/media';
+import { decodePcmWindows, pcmFileWindows, SAMPLE_RATE, type FfmpegBinary } from '@podline/media';
 import type { SpeechRegions } from './regions';
 
 /** A speech region placed in a window: `length` samples from `start` of the original at `at` in the window. */
@@ -76,14 +76,16 @@ export const samplesToMs = (samples: number) => (samples * 1000) / SAMPLE_RATE;
 export async function* windowAudio(
   file: string,
   windows: SpeechWindow[],
-  options: { ffmpeg?: FfmpegBinary; chunkSeconds?: number } = {},
+  /** `pcmFile`: the episode already decoded (`detectSpeech`'s `keepPcm`), read instead of decoding again. */
+  options: { ffmpeg?: FfmpegBinary; chunkSeconds?: number; pcmFile?: string } = {},
 ): AsyncGenerator<{ window: SpeechWindow; samples: Float32Array; index: number }> {
   if (!windows.length) return;
   let wi = 0;
   let pi = 0;
   let buf = new Float32Array(windows[0].samples);
   const chunkSamples = Math.round((options.chunkSeconds ?? 30) * SAMPLE_RATE);
-  for await (const chunk of decodePcmWindows(file, { windowSamples: chunkSamples, ffmpeg: options.ffmpeg })) {
+  const chunks = options.pcmFile ? pcmFileWindows(options.pcmFile, { windowSamples: chunkSamples }) : decodePcmWindows(file, { windowSamples: chunkSamples, ffmpeg: options.ffmpeg });
+  for await (const chunk of chunks) {
     const cEnd = chunk.start + chunk.samples.length;
     while (wi < windows.length) {
       const w = windows[wi];

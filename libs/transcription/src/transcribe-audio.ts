@@ -32,6 +32,8 @@ export interface TranscribeAudioOptions {
   speech?: SpeechRegions;
   /** Fixed windows only: a decoder of this file already started (`decodeEpisodeAhead`), windows of `windowSeconds`. */
   windows?: AsyncGenerator<PcmWindow>;
+  /** Speech windows only: the file already decoded by the speech pass (its `pcmFile`), read instead of decoding again. */
+  pcmFile?: string;
 }
 
 /** Samples per fixed window of `windowSeconds` (default 600). */
@@ -108,7 +110,7 @@ async function transcribeSpeech(file: string, session: EngineSession, speech: Sp
   const guards = emptyGuardCounts();
   const history: string[] = [];
   const segments: Segment[] = [];
-  const audio = windowAudio(file, windows, { ffmpeg: options.ffmpeg });
+  const audio = windowAudio(file, windows, { ffmpeg: options.ffmpeg, pcmFile: options.pcmFile });
   let decodeWaitMs = 0;
   let heard = 0;
   try {

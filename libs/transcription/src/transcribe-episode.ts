@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { decodePcmWindows, findFfmpeg, type FfmpegBinary, type PcmWindow } from '@podline/media';
-import { SileroVad, speechRegions, vadDescription, type GuardCounts, type SpeechRegions, type VadSettings } from '@podline/speech';
+import { SileroVad, speechRegions, speechRegionsDir, vadDescription, type GuardCounts, type SpeechRegions, type VadSettings } from '@podline/speech';
 import type { EngineSettings, TranscriptionEngine } from './engine';
 import type { TranscriptSource } from './records';
 import { toSrt } from './srt';
-import { fixedWindowSamples, transcribeAudio, type AudioProgress } from './transcribe-audio';
+import { fixedWindowSamples, transcribeAudio, type AudioProgress, type AudioTranscript } from './transcribe-audio';
 
 /**
  * What the engine runs of one transcription job share across episodes: the ffmpeg binary and the VAD
@@ -107,25 +110,33 @@ export async function transcribeEpisodeAudio(input: {
   onSpeech?: (speech: SpeechRegions & { cached: boolean; vadMs: number }) => void;
 }): Promise<EngineTranscript> {
   const { audio, engine, settings, tools, vad } = input;
+  let result: AudioTranscript;
   const ffmpeg = tools.ffmpeg();
-  let speech: (SpeechRegions & { cached: boolean; vadMs: number }) | undefined;
-  if (vad) {
-    await engine.check(settings); // a missing model fails before the VAD runs
-    speech = await speechRegions(audio.file, audio.sha256, input.cacheDir, vad, { ffmpeg, vad: await tools.vad() });
-    input.onSpeech?.(speech);
-  }
-  const session = await engine.open(settings);
-  let result;
+  let speech: (SpeechRegions & { cached: boolean; vadMs: number; pcmFile?: string }) | undefined;
+  // The speech pass keeps its decode for Whisper's windows (one decode per episode, not two) in a file
+  // of this run's own, removed when the episode is done; one left by a killed run is swept later.
+  const keepPcm = vad ? { file: await decodedPcmFile(input.cacheDir), maxBytes: KEEP_PCM_MAX_BYTES } : undefined;
   try {
-    result = await transcribeAudio(audio.file, session, {
-      windowSeconds: vad ? vad.windowSeconds : input.windowSeconds,
-      speech,
-      windows: vad ? undefined : input.decoded?.windows,
-      ffmpeg,
-      onProgress: input.onProgress,
-    });
+    if (vad) {
+      await engine.check(settings); // a missing model fails before the VAD runs
+      speech = await speechRegions(audio.file, audio.sha256, input.cacheDir, vad, { ffmpeg, vad: await tools.vad(), keepPcm });
+      input.onSpeech?.(speech);
+    }
+    const session = await engine.open(settings);
+    try {
+      result = await transcribeAudio(audio.file, session, {
+        windowSeconds: vad ? vad.windowSeconds : input.windowSeconds,
+        speech,
+        windows: vad ? undefined : input.decoded?.windows,
+        pcmFile: speech?.pcmFile,
+        ffmpeg,
+        onProgress: input.onProgress,
+      });
+    } finally {
+      await session.close();
+    }
   } finally {
-    await session.close();
+    if (keepPcm) await fsp.rm(keepPcm.file, { force: true });
   }
   const elapsedMs = result.elapsedMs + (speech?.vadMs ?? 0);
   const speed = elapsedMs > 0 ? (result.durationSeconds * 1000) / elapsedMs : 0;
@@ -151,6 +162,23 @@ export async function transcribeEpisodeAudio(input: {
     speechSeconds: result.speechSeconds,
     guards: result.guards,
   };
+}
+
+/** The speech pass keeps at most this much decoded audio for Whisper (1 GiB: 4.6 hours); a longer episode is decoded again. */
+export const KEEP_PCM_MAX_BYTES = 1024 ** 3;
+/** Decoded audio files older than this in the speech-regions folder belong to runs that were killed. */
+const STALE_PCM_MS = 24 * 3600 * 1000;
+
+/** A new name for an episode's kept decode, after sweeping the ones killed runs left behind. */
+async function decodedPcmFile(cacheDir: string): Promise<string> {
+  const dir = speechRegionsDir(cacheDir);
+  await fsp.mkdir(dir, { recursive: true });
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!/^\.decoded-.*\.f32$/.test(name)) continue;
+    const st = await fsp.lstat(path.join(dir, name)).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_PCM_MS) await fsp.rm(path.join(dir, name), { force: true }).catch(() => undefined);
+  }
+  return path.join(dir, `.decoded-${process.pid}-${randomBytes(6).toString('hex')}.f32`);
 }
 
 /** What the guards dropped, for the log line: `3 repeated, 1 loops`. */

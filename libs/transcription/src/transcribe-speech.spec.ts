@@ -4,12 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { keys, SitePaths, writeJsonAtomic, type EpisodeManifest, type Log, type SiteConfig } from '@podline/config';
 import { SAMPLE_RATE } from '@podline/media';
-import { regionsCacheFile } from '@podline/speech';
+import { DEFAULT_VAD_SETTINGS, regionsCacheFile, speechRegionsDir } from '@podline/speech';
 import { writeLayoutAudio, type LayoutPart, type LayoutSpec } from '@podline/speech/testing';
 import type { TranscriptionEngine } from './engine';
 import { ENGINES } from './engines';
 import { loadSources, rawTranscriptFile } from './records';
 import { parseSrt } from './srt';
+import { EngineTools, transcribeEpisodeAudio } from './transcribe-episode';
 import { transcribeSite } from './transcribe-site';
 import { writeTestModel } from './testing';
 
@@ -39,8 +40,9 @@ const SPEC: LayoutSpec = [
   { kind: 'silence', seconds: 4 },
 ];
 
-/** What the fake engine was given, window by window (sample counts). */
+/** What the fake engine was given, window by window (sample counts, and the samples). */
 const heard: number[] = [];
+const heardSamples: Float32Array[] = [];
 
 /** A fake engine: per window, a real cue, a planted loop, a tag and text past the window's audio. */
 const fake: TranscriptionEngine = {
@@ -50,6 +52,7 @@ const fake: TranscriptionEngine = {
     return {
       async transcribe(pcm: Float32Array) {
         heard.push(pcm.length);
+        heardSamples.push(pcm.slice());
         const endMs = (pcm.length * 1000) / S;
         return [
           { startMs: 100, endMs: 1100, text: 'welcome to podline' },
@@ -100,6 +103,49 @@ async function setup(name: string) {
   await fsp.mkdir(path.join(ws, 'sites', 'demo'), { recursive: true });
   return { ws, paths, parts, totalSamples, sha };
 }
+
+describe('one decode per episode: the speech pass keeps it for the engine', () => {
+  it('the engine gets the same samples from the kept decode as from a fresh one; the kept file is removed; one a killed run left is swept', async () => {
+    ENGINES.fake = fake;
+    const { ws, paths, sha } = await setup('kept');
+    const tools = new EngineTools();
+    const cacheDir = paths.cacheDir();
+    const dir = speechRegionsDir(cacheDir);
+    await fsp.mkdir(dir, { recursive: true });
+    const stale = path.join(dir, '.decoded-1-aaaa.f32');
+    const fresh = path.join(dir, '.decoded-2-bbbb.f32');
+    await fsp.writeFile(stale, Buffer.alloc(8));
+    await fsp.writeFile(fresh, Buffer.alloc(8));
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+    await fsp.utimes(stale, twoDaysAgo, twoDaysAgo);
+    const run = async () => {
+      heardSamples.length = 0;
+      const out = await transcribeEpisodeAudio({
+        audio: { file: paths.audioFile('show', '2024-05-01_ep'), sha256: sha },
+        engine: fake,
+        settings: { workspaceRoot: ws, model: 'random', language: 'en', threads: 1, beamSize: 1 },
+        tools,
+        vad: DEFAULT_VAD_SETTINGS,
+        cacheDir,
+      });
+      return { out, samples: heardSamples.slice() };
+    };
+    try {
+      const first = await run(); // the VAD runs: Whisper's windows come from its kept decode
+      expect(first.out.speech?.cached).toBe(false);
+      expect(first.out.speech?.pcmFile).toMatch(/\.decoded-.*\.f32$/);
+      const second = await run(); // the regions are cached: the windows are decoded by ffmpeg
+      expect(second.out.speech?.cached).toBe(true);
+      expect(second.out.speech?.pcmFile).toBeUndefined();
+      expect(first.samples.length).toBeGreaterThan(0);
+      expect(first.samples).toEqual(second.samples);
+      expect(first.out.srt).toBe(second.out.srt);
+      expect((await fsp.readdir(dir)).filter((n) => n.startsWith('.decoded-')).sort()).toEqual(['.decoded-2-bbbb.f32']);
+    } finally {
+      await tools.close();
+    }
+  });
+});
 
 describe('transcribe with speech windows', () => {
   let ws: string;
