@@ -176,6 +176,6 @@ export class SileroVad {
 }
 
 /** Frames each lane runs before the frames it reports (0.5 s): the LSTM state settles in that time. */
-export const WARMUP_FRAMES = Number(process.env.VADW ?? 16);
+export const WARMUP_FRAMES = 16;
 /** Samples (8 kHz) of the previous chunk `probabilities` needs. */
 export const CARRY_SAMPLES = WARMUP_FRAMES * VAD_FRAME + CONTEXT_SAMPLES;
