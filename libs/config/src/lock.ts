@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { tempFileOwner, tempPathFor } from './atomic';
@@ -33,7 +33,8 @@ export function isStaleTemp(name: string): boolean {
 
 async function readHolder(file: string): Promise<LockHolder | undefined> {
   try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as LockHolder;
+    // Synchronous: one small read, which every target of a run makes per site (cheaper than a thread-pool round trip).
+    return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
   } catch {
     return undefined;
   }
@@ -50,12 +51,15 @@ function isLive(holder: LockHolder): boolean {
  */
 export async function acquireLock(file: string, me: Omit<LockHolder, 'host'>): Promise<LockResult> {
   const mine: LockHolder = { ...me, host: hostname() };
-  await fsp.mkdir(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fh = await fsp.open(file, 'wx');
-      await fh.writeFile(JSON.stringify(mine));
-      await fh.close();
+      const fd = openSync(file, 'wx');
+      try {
+        writeSync(fd, JSON.stringify(mine));
+      } finally {
+        closeSync(fd);
+      }
       return { acquired: true };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
