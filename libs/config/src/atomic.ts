@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Suffix every temporary file we write carries; sync never uploads such files. */
@@ -74,7 +74,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<boolean> {
   const text = stableStringify(value);
   try {
-    if ((await fsp.readFile(file, 'utf8')) === text) return false;
+    // A synchronous read: the common case (a no-op run's state) is one small file that has not changed.
+    if (readFileSync(file, 'utf8') === text) return false;
   } catch {
     /* missing: write it */
   }

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { appendFileSync, mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { reportsDir } from '@podline/config';
 import type { TaskRecord } from './types';
@@ -11,8 +11,10 @@ export function runId(env: NodeJS.ProcessEnv = process.env): string {
 /** Append a task record to the run's record file (one JSON line each; appends of one line are atomic). */
 export async function recordTask(workspaceRoot: string, record: TaskRecord, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const dir = path.join(reportsDir(workspaceRoot, env), 'runs');
-  await fsp.mkdir(dir, { recursive: true });
-  await fsp.appendFile(path.join(dir, `${runId(env)}.jsonl`), JSON.stringify(record) + '\n');
+  // Synchronous: one small append per task (a single write with O_APPEND, as before), cheaper than three
+  // thread-pool round trips.
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(path.join(dir, `${runId(env)}.jsonl`), JSON.stringify(record) + '\n');
 }
 
 /** Read a run's records. */

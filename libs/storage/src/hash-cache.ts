@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '@podline/config';
 import type { ObjectEntry } from './types';
 
@@ -29,7 +29,7 @@ export class HashCache {
   static async open(file: string): Promise<HashCache> {
     const cache = new HashCache(file);
     try {
-      cache.entries = JSON.parse(await fsp.readFile(file, 'utf8'));
+      cache.entries = JSON.parse(readFileSync(file, 'utf8'));
     } catch {
       /* missing or unreadable: start empty (it is only a cache) */
     }

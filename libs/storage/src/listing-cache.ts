@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '@podline/config';
 import { byKey } from './keys';
@@ -30,7 +30,7 @@ export class ListingCache {
   async load(): Promise<Listing | undefined> {
     if (!this.runId) return undefined;
     try {
-      const cached = JSON.parse(await fsp.readFile(this.file, 'utf8')) as CachedListing;
+      const cached = JSON.parse(readFileSync(this.file, 'utf8')) as CachedListing;
       if (cached.runId !== this.runId || cached.backend !== this.backendId) return undefined;
       return new Map(cached.entries.map((e) => [e.key, e]));
     } catch {
