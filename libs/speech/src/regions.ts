@@ -134,31 +134,43 @@ export async function detectSpeech(file: string, settings: VadSettings, options:
   let total = 0;
   let previous: Float32Array = new Float32Array(0);
   const half = new HalfBandDecimator();
-  let keep = options.keepPcm ? await fsp.open(options.keepPcm.file, 'wx') : undefined;
+  // The kept decode only saves Whisper a second decode: when it cannot be written it is given up, not the VAD.
+  let keep = options.keepPcm ? await fsp.open(options.keepPcm.file, 'wx').catch(() => undefined) : undefined;
+  const created = keep !== undefined;
   let kept = 0;
   const dropKept = async () => {
-    await keep?.close();
+    const fh = keep;
     keep = undefined;
-    await fsp.rm(options.keepPcm!.file, { force: true });
+    await fh?.close().catch(() => undefined);
+    // Only a file this call created (a name that was taken is somebody else's).
+    if (created) await fsp.rm(options.keepPcm!.file, { force: true }).catch(() => undefined);
   };
   try {
     for await (const w of decodePcmWindows(file, { windowSamples: CHUNK_SECONDS * SAMPLE_RATE, ffmpeg: options.ffmpeg, readAhead: 1 })) {
-      // The write runs on the thread pool while the VAD works on the same (unchanging) window.
-      let written: Promise<unknown> | undefined;
+      // The write runs on the thread pool while the VAD works on the same (unchanging) window; a failed or
+      // short write (a full disk) gives the kept decode up.
+      let written: Promise<boolean> | undefined;
       if (keep && kept + w.samples.byteLength > options.keepPcm!.maxBytes) await dropKept();
       else if (keep) {
-        written = keep.write(new Uint8Array(w.samples.buffer, w.samples.byteOffset, w.samples.byteLength));
-        kept += w.samples.byteLength;
+        const bytes = new Uint8Array(w.samples.buffer, w.samples.byteOffset, w.samples.byteLength);
+        written = keep.write(bytes).then(
+          (r) => r.bytesWritten === bytes.length,
+          () => false,
+        );
+        kept += bytes.length;
       }
       const samples = half.push(w.samples);
       parts.push(await vad.probabilities(samples, previous));
       previous = samples.slice(Math.max(0, samples.length - CARRY_SAMPLES));
       total = w.start + w.samples.length;
-      await written;
+      if (written && !(await written)) await dropKept();
     }
-    await keep?.close();
+    if (keep) {
+      const fh = keep;
+      if (!(await fh.close().then(() => true, () => false))) await dropKept();
+    }
   } catch (err) {
-    if (keep) await dropKept().catch(() => undefined);
+    await dropKept();
     throw err;
   } finally {
     if (!options.vad) await vad.close();

@@ -217,6 +217,12 @@ describe('the speech pass keeps its decode for Whisper', () => {
     expect(found.regions).toEqual((await detectSpeech(file, DEFAULT_VAD_SETTINGS)).regions);
   });
 
+  it('a decode that cannot be kept (here: no such folder) leaves the VAD running', async () => {
+    const found = await detectSpeech(file, DEFAULT_VAD_SETTINGS, { keepPcm: { file: path.join(dir, 'no-such-folder', 'keep.f32'), maxBytes: 1024 ** 3 } });
+    expect(found.pcmKept).toBe(false);
+    expect(found.regions.length).toBeGreaterThan(0);
+  });
+
   it('gives up past its size cap, and leaves no file', async () => {
     const keep = { file: path.join(dir, 'keep-capped.f32'), maxBytes: 4 * S };
     const found = await detectSpeech(file, DEFAULT_VAD_SETTINGS, { keepPcm: keep });
