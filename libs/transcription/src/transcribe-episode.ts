@@ -84,7 +84,8 @@ export interface EngineTranscript {
   elapsedMs: number;
   /** × real time, VAD included. */
   speed: number;
-  speech?: SpeechRegions & { cached: boolean; vadMs: number };
+  /** `pcmFile`: the speech pass's kept decode that Whisper's windows read (removed by the time this returns). */
+  speech?: SpeechRegions & { cached: boolean; vadMs: number; pcmFile?: string };
   speechSeconds?: number;
   guards?: GuardCounts;
 }
