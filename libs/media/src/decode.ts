@@ -128,9 +128,9 @@ export async function* decodePcmWindows(file: string, options: DecodeOptions = {
 }
 
 /**
- * Windows of a raw PCM file that `decodePcmWindows` wrote out (little-endian float32, 16 kHz mono, as
- * decoded): the same windows the decode would give, read back without running ffmpeg again (the speech
- * pass keeps its decode for Whisper's windows this way). Memory: one window.
+ * Windows of a raw PCM file written from `decodePcmWindows`' windows on this machine (float32 in its own byte
+ * order, 16 kHz mono): the same windows the decode would give, read back without running ffmpeg again (the
+ * speech pass keeps its decode for Whisper's windows this way). Memory: one window.
  */
 export async function* pcmFileWindows(file: string, options: { windowSamples?: number } = {}): AsyncGenerator<PcmWindow> {
   const windowSamples = Math.max(SAMPLE_RATE, Math.floor(options.windowSamples ?? DEFAULT_WINDOW_SECONDS * SAMPLE_RATE));
@@ -148,10 +148,6 @@ export async function* pcmFileWindows(file: string, options: { windowSamples?: n
         const { bytesRead } = await fh.read(bytes, got, bytes.length - got, start * 4 + got);
         if (!bytesRead) throw new MediaError(`decoded audio ${file} ended early: it changed while being read`);
         got += bytesRead;
-      }
-      if (!LITTLE_ENDIAN) {
-        const view = new DataView(samples.buffer);
-        for (let i = 0; i < n; i++) samples[i] = view.getFloat32(4 * i, true);
       }
       yield { start, samples };
       start += n;

@@ -137,7 +137,7 @@ export function notOwnTempError(key: string, where: string, verb: 'read' | 'dele
     'other',
     `refusing to ${verb} "${key}" in ${where}: only Podline's own temp objects (${QUEUE_RESULTS_FOLDER}/…) are ${verb === 'read' ? 'read' : 'ever deleted'} this way`,
     verb === 'read'
-      ? 'nothing was read: a queue result names a key under ${QUEUE_RESULTS_FOLDER}/; check the job that named this one (its worker may be of another version), then run again'
+      ? `nothing was read: a queue result names a key under ${QUEUE_RESULTS_FOLDER}/; check the job that named this one (its worker may be of another version), then run again`
       : 'nothing was deleted: remove that object yourself if it should go',
   );
 }

@@ -170,16 +170,22 @@ export const KEEP_PCM_MAX_BYTES = 1024 ** 3;
 /** Decoded audio files older than this in the speech-regions folder belong to runs that were killed. */
 const STALE_PCM_MS = 24 * 3600 * 1000;
 
-/** A new name for an episode's kept decode, after sweeping the ones killed runs left behind. */
+/** Regions folders already swept by this process: the folder holds a cache file per episode, so it is read once, not per episode. */
+const sweptDirs = new Set<string>();
+
+/** A new name for an episode's kept decode, after sweeping (once per process) the ones killed runs left behind. */
 async function decodedPcmFile(cacheDir: string): Promise<string> {
   const dir = speechRegionsDir(cacheDir);
+  const file = path.join(dir, `.decoded-${process.pid}-${randomBytes(6).toString('hex')}.f32`);
+  if (sweptDirs.has(dir)) return file;
+  sweptDirs.add(dir);
   await fsp.mkdir(dir, { recursive: true });
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
     if (!/^\.decoded-.*\.f32$/.test(name)) continue;
     const st = await fsp.lstat(path.join(dir, name)).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > STALE_PCM_MS) await fsp.rm(path.join(dir, name), { force: true }).catch(() => undefined);
   }
-  return path.join(dir, `.decoded-${process.pid}-${randomBytes(6).toString('hex')}.f32`);
+  return file;
 }
 
 /** What the guards dropped, for the log line: `3 repeated, 1 loops`. */

@@ -37,7 +37,6 @@ export async function publishedPageFiles<O>(task: SiteTask<O>): Promise<string[]
  * one, which only keeps more files).
  */
 async function notePublished<O>(task: SiteTask<O>, siteJson: SiteJson): Promise<void> {
-  await fsp.mkdir(task.paths.cacheDir(), { recursive: true });
   await writeJsonAtomic(publishedFile(task), { files: siteJson.files ?? [] });
 }
 
