@@ -5,7 +5,7 @@
 #
 # Range requests: CloudFront passes Range to S3 and caches the ranges; nothing the page reads by range is
 # compressed (a compressed response has no byte offsets of the file).
-# Compression: the script, the SQLite worker and the wasm are stored brotli-compressed (web/assets/*.br, with
+# Compression: the page's script is stored brotli-compressed (web/assets/*.br, with
 # Content-Encoding: br on the object), so CloudFront passes them on as stored; index.html and site.json are
 # compressed by CloudFront (gzip or brotli, as the browser accepts); the index and the audio never are. CORS: any origin may read, with
 # Accept-Ranges and Content-Range exposed, so a page on another host can still open the index.
@@ -148,7 +148,7 @@ resource "aws_cloudfront_distribution" "web" {
     origin_access_control_id = aws_cloudfront_origin_access_control.site[0].id
   }
 
-  # Content-hashed assets (script, worker, wasm): stored brotli-compressed (Content-Encoding: br), immutable.
+  # Content-hashed assets (the script; pages of format 1 also had a worker and a wasm): stored brotli-compressed (Content-Encoding: br), immutable.
   ordered_cache_behavior {
     path_pattern               = "/web/assets/*"
     target_origin_id           = local.origin_id

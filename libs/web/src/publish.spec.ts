@@ -37,18 +37,36 @@ describe('publishSearchPage', () => {
   const files = () => [...readdirSync(web).filter((f) => /^index-[0-9a-f]{16}\.sqlite$/.test(f)), ...readdirSync(path.join(web, 'assets')).map((f) => `assets/${f}`)].sort();
   const json = () => JSON.parse(readFileSync(path.join(web, 'site.json'), 'utf8')) as SiteJson;
 
-  it('stores the script, worker and wasm brotli-compressed, named by the hash of what they decode to', async () => {
+  it('stores the script brotli-compressed, named by the hash of what it decodes to; no wasm, no worker', async () => {
     const first = await publish('harbor foghorn');
     const { app, worker, wasm } = first.siteJson.assets;
-    for (const f of [app!, worker, wasm]) expect(f).toMatch(/^assets\/(app|sqlite\.worker|sql-wasm)-[0-9a-f]{16}\.(js|wasm)\.br$/);
-    const wasmBytes = brotliDecompressSync(readFileSync(path.join(web, wasm)));
-    expect(wasmBytes.subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d])); // "\0asm"
-    expect(readFileSync(path.join(web, wasm)).length).toBeLessThan(wasmBytes.length / 2);
+    expect(app).toMatch(/^assets\/app-[0-9a-f]{16}\.js\.br$/);
+    expect([worker, wasm]).toEqual([undefined, undefined]);
+    const script = brotliDecompressSync(readFileSync(path.join(web, app!)));
+    expect(readFileSync(path.join(web, app!)).length).toBeLessThan(script.length / 2);
+    // The page's reader is in the script itself.
+    expect(script.toString()).toContain('SQLite format 3');
     expect(readFileSync(path.join(web, 'index.html'), 'utf8')).toContain(`src="${app}"`);
-    expect(first.siteJson.files).toEqual([app, first.siteJson.index.file, worker, wasm].sort());
+    expect(first.siteJson.files).toEqual([app, first.siteJson.index.file].sort());
+    expect(first.siteJson.index.head % first.siteJson.index.pageSize).toBe(0);
     expect(first.siteJson.previous).toEqual([]);
     // Same inputs: nothing written.
     expect((await publish('harbor foghorn')).written).toEqual([]);
+  });
+
+  it('a page of the format before (SQLite worker and wasm): replaced, and its files pruned in turn', async () => {
+    const v1 = (await publish('first words')).siteJson;
+    // What the format-1 page published: a worker and a wasm beside the script.
+    const old = { ...v1, format: 1, assets: { app: v1.assets.app, worker: 'assets/sqlite.worker-00000000000000aa.js.br', wasm: 'assets/sql-wasm-00000000000000aa.wasm.br' } };
+    delete (old as { files?: string[] }).files;
+    for (const f of [old.assets.worker, old.assets.wasm]) writeFileSync(path.join(web, f), 'old');
+    writeFileSync(path.join(web, 'site.json'), JSON.stringify(old));
+    const v2 = await publish('first words');
+    expect(v2.rebuiltIndex).toBe(true);
+    expect(v2.siteJson.previous).toEqual([old.assets.app, v1.index.file, old.assets.worker, old.assets.wasm].sort());
+    const v3 = await publish('other words');
+    expect(v3.removed).toEqual(expect.arrayContaining([old.assets.worker, old.assets.wasm]));
+    expect(existsSync(path.join(web, old.assets.wasm))).toBe(false);
   });
 
   it('keeps the previous version (an open tab may read it), removes older ones, and says so in site.json', async () => {

@@ -12,7 +12,7 @@ const hash16 = (data: string | Buffer) => sha256(data).slice(0, 16);
 const PAGE_SRC = path.join(__dirname, 'page');
 
 /**
- * Brotli at its best quality: the script, the worker and the wasm are stored compressed (`<name>.br`, with
+ * Brotli at its best quality: the script is stored compressed (`<name>.br`, with
  * `Content-Encoding: br` in the bucket), so every host sends them compressed, the same bytes every time.
  */
 function brotli(data: Buffer, hash: string): Buffer {
@@ -23,12 +23,8 @@ function brotli(data: Buffer, hash: string): Buffer {
   }
   return out;
 }
-/** Compressed assets by content hash: the sites of one batch share the seconds the wasm takes. */
+/** Compressed assets by content hash: the sites of one batch share the work. */
 const compressed = new Map<string, Buffer>();
-
-function sqlJsFile(name: string): string {
-  return path.join(path.dirname(require.resolve('sql.js-httpvfs/package.json')), 'dist', name);
-}
 
 /** The page's script: app.ts and what it imports, one minified file for browsers of the last few years. */
 export async function bundlePage(): Promise<string> {
@@ -92,15 +88,8 @@ async function writeIfChanged(file: string, data: string | Buffer): Promise<bool
 }
 
 /**
- * Put before sql.js-httpvfs's worker: it logs every range read (`[xhr of size …]`) and more with
- * console.log, which fills a listener's console and, measured in headless Chromium, made a cold query about
- * 15–20 % slower (each message crosses to the page's devtools). Its warnings and errors still show.
- */
-const QUIET_WORKER_PRELUDE = 'self.console.log = function () {};\n';
-
-/**
- * Write the site's static search page into `webDir`: the web index (content-hashed name), the script bundle,
- * the SQLite worker and wasm (hashed), then `site.json` and `index.html` last, so a page that finds them
+ * Write the site's static search page into `webDir`: the web index (content-hashed name), the script bundle
+ * (hashed; it holds the page's own reader of the index: no wasm, no worker), then `site.json` and `index.html` last, so a page that finds them
  * finds everything they name. Same inputs, same bytes: a second run writes nothing. Files of earlier
  * versions are removed locally (the bucket keeps them, so open tabs keep working).
  */
@@ -120,7 +109,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   let index: SiteJson['index'];
   let rebuiltIndex = false;
   const reusable =
-    previous?.format === 1 &&
+    previous?.format === 2 &&
     previous.source === opts.sourceDigest &&
     previous.index.rankCap === (opts.index?.rankCap ?? previous.index.rankCap) &&
     existsSync(path.join(webDir, previous.index.file)) &&
@@ -131,7 +120,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   } else {
     const info = await buildWebIndex(opts.sourceIndex, webDir, opts.index);
     const file = info.file;
-    index = { file, bytes: info.bytes, pageSize: WEB_PAGE_SIZE, rankCap: info.rankCap, limit: WEB_RESULT_LIMIT, episodes: info.episodes, entries: info.entries };
+    index = { file, bytes: info.bytes, pageSize: WEB_PAGE_SIZE, head: info.head, rankCap: info.rankCap, limit: WEB_RESULT_LIMIT, episodes: info.episodes, entries: info.entries };
     if (previous?.index.file !== file) written.push(file);
     rebuiltIndex = true;
   }
@@ -140,7 +129,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   const asset = (name: string, ext: string, data: Buffer): string => {
     const hash = hash16(data);
     const file = `assets/${name}-${hash}.${ext}.br`;
-    // Compressing the wasm takes seconds: an intact copy from an earlier run is reused.
+    // An intact copy from an earlier run is reused.
     const existing = existsSync(path.join(webDir, file)) ? readFileSync(path.join(webDir, file)) : undefined;
     let intact = false;
     try {
@@ -152,18 +141,16 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
     return file;
   };
   const app = asset('app', 'js', Buffer.from(await bundlePage()));
-  const worker = asset('sqlite.worker', 'js', Buffer.concat([Buffer.from(QUIET_WORKER_PRELUDE), readFileSync(sqlJsFile('sqlite.worker.js'))]));
-  const wasm = asset('sql-wasm', 'wasm', readFileSync(sqlJsFile('sql-wasm.wasm')));
 
   const files = [index.file, ...assets.map(([name]) => name)].sort();
   // The version before this one stays readable (an open tab may still use it): site.json names both.
   const previousFiles = previous && versionFiles(previous, await ifExists(fsp.readFile(path.join(webDir, 'index.html'), 'utf8')));
   const siteJson: SiteJson = {
-    format: 1,
+    format: 2,
     site: { id: opts.site.id, title: opts.site.title },
     podcasts: opts.site.podcasts.map((p) => ({ id: p.id, title: p.title })),
     index,
-    assets: { app, worker, wasm },
+    assets: { app },
     audioBase: opts.audioBase ?? '../',
     source: opts.sourceDigest,
     files,

@@ -1,18 +1,20 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildFullIndex, type EntryFile, type EpisodeToIndex } from '@podline/search-index';
-import { findMoment, highlight, matchTerms, MARK_CLOSE, MARK_OPEN, QueryError, searchWebIndex, type Run } from './page/search';
-import { buildWebIndex } from './web-index';
+import { CorruptIndexError, findMoment, highlight, matchTerms, MARK_CLOSE, MARK_OPEN, QueryError, searchWebIndex, WebIndex } from './page/search';
+import { SqliteFile } from './page/sqlite-reader';
+import { buildWebIndex, excerpt, fileReadAt } from './web-index';
 
 const WORDS = ['tide', 'gull', 'rope', 'anchor', 'storm', 'boat', 'pier', 'buoy', 'mast', 'sail', 'keel', 'wave'];
 
-describe('the web index and the page queries (better-sqlite3, same statements as the browser)', () => {
+describe('the web index and the page queries (the page\'s own reader, over the file)', () => {
   let dir: string;
   let fts: string;
   let web: Database.Database;
-  let run: Run;
+  let index: WebIndex;
+  let close: () => void;
   const settings = { rankCap: 5, limit: 4 };
 
   beforeAll(async () => {
@@ -36,10 +38,16 @@ describe('the web index and the page queries (better-sqlite3, same statements as
     }
     await buildFullIndex(fts, episodes);
     const info = await buildWebIndex(fts, dir, { rankCap: settings.rankCap });
-    web = new Database(path.join(dir, info.file), { readonly: true });
-    run = async <T>(sql: string, params: unknown[]) => web.prepare(sql).all(...params) as T[];
+    copyFileSync(path.join(dir, info.file), path.join(dir, 'ref.sqlite'));
+    web = new Database(path.join(dir, 'ref.sqlite'));
+    const file = fileReadAt(path.join(dir, info.file));
+    close = file.close;
+    index = await WebIndex.open(file.readAt, file.bytes);
+    // What FTS5 says about the same rows: the reference for matches and BM25 order.
+    web.exec(`CREATE VIRTUAL TABLE ref USING fts5(text, content='entries', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'); INSERT INTO ref(ref) VALUES ('rebuild');`);
   });
   afterAll(() => {
+    close?.();
     web?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -63,45 +71,57 @@ describe('the web index and the page queries (better-sqlite3, same statements as
     expect(web.prepare('SELECT count(*) FROM entries').pluck().get()).toBe(96);
   });
 
-  const bm25 = (match: string, limit: number) => web.prepare('SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank, rowid LIMIT ?').pluck().all(match, limit);
+  const bm25 = (match: string, limit: number) => web.prepare('SELECT rowid FROM ref WHERE ref MATCH ? ORDER BY rank, rowid LIMIT ?').pluck().all(match, limit);
   const rowidOf = (hit: { episode: { n: number }; startMs: number }) =>
     web.prepare('SELECT rowid FROM entries WHERE episode = ? AND start_ms = ?').pluck().get(hit.episode.n, hit.startMs);
 
   it('a frequent word: the best hits precomputed at build time, exactly BM25 order', async () => {
-    expect(web.prepare(`SELECT count(*) FROM top_hits WHERE term = 'harbor'`).pluck().get()).toBeGreaterThan(0);
-    const r = await searchWebIndex(run, 'Harbor', settings);
+    const r = await searchWebIndex(index, 'Harbor', settings);
     expect(r.order).toBe('best');
+    expect(r.matches).toBe(96);
     expect(r.hits.map(rowidOf)).toEqual(bm25('"harbor"', settings.limit));
   });
 
-  it('a word with fewer matches than the cap: ranked by BM25 in the query', async () => {
-    const r = await searchWebIndex(run, 'zoe', settings);
+  it('a rare word: its one hit, marked', async () => {
+    const r = await searchWebIndex(index, 'zoe', settings);
     expect(r.hits).toHaveLength(1);
     expect(r.hits[0].episode.id).toBe('guid-2');
     expect(r.hits[0].snippet).toBe(`harbor ${WORDS[3]} ${WORDS[2]}. ${MARK_OPEN}Zoë${MARK_CLOSE} said hello`);
   });
 
-  it('more matches than the cap and no precomputed ranking: newest first', async () => {
-    const r = await searchWebIndex(run, '"the foghorn"', settings);
+  it('more matches than the cap and not one word: newest first', async () => {
+    const r = await searchWebIndex(index, '"the foghorn"', settings);
     expect(r.order).toBe('newest');
+    expect(r.matches).toBe(8);
     expect(r.hits.map((h) => h.episode.id)).toEqual(['guid-7', 'guid-6', 'guid-5', 'guid-4']);
     expect(r.hits[0].snippet).toContain(`${MARK_OPEN}the${MARK_CLOSE} ${MARK_OPEN}foghorn${MARK_CLOSE} sounded`);
   });
 
   it('prefixes, no matches, and input with no words', async () => {
-    const r = await searchWebIndex(run, 'fogh*', { rankCap: 100, limit: 3 });
+    const r = await searchWebIndex(index, 'fogh*', { rankCap: 100, limit: 3 });
     expect(r.order).toBe('best');
     expect(r.hits[0].episode.id).toBe('guid-5'); // "foghorn foghorn again": the best BM25
     expect(r.hits.map(rowidOf)).toEqual(bm25('"fogh"*', 3));
-    expect((await searchWebIndex(run, 'zeppelin', settings)).hits).toEqual([]);
-    await expect(searchWebIndex(run, '?!* ""', settings)).rejects.toThrow(QueryError);
+    expect((await searchWebIndex(index, 'zeppelin', settings)).hits).toEqual([]);
+    await expect(searchWebIndex(index, '?!* ""', settings)).rejects.toThrow(QueryError);
   });
 
   it('opens a moment: the entry said at that second', async () => {
-    const m = await findMoment(run, 'guid-3', 35);
+    const m = await findMoment(index, 'guid-3', 35);
     expect(m?.episode.title).toBe('Episode 3');
     expect(m?.text).toContain('the foghorn sounded');
-    expect(await findMoment(run, 'nope', 1)).toBeUndefined();
+    expect((await findMoment(index, 'guid-3', 0))?.text).toMatch(/^harbor /);
+    expect(await findMoment(index, 'nope', 1)).toBeUndefined();
+  });
+
+  it('a best hit keeps a long text\'s part around the word, whole words, within the row size', () => {
+    const long = `${'early words '.repeat(120)}and then the Foghorn sounded ${'later words '.repeat(120)}`;
+    const e = excerpt(long, 'foghorn', 700);
+    expect(Buffer.byteLength(e)).toBeLessThanOrEqual(700);
+    expect(e).toContain('the Foghorn sounded');
+    expect(e).toMatch(/^…words early|^…early words/);
+    expect(e.endsWith('…')).toBe(true);
+    expect(excerpt('short text', 'short', 700)).toBe('short text');
   });
 
   it('marks words as FTS5 matches them', () => {

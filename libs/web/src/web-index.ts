@@ -1,31 +1,42 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { tempPathFor } from '@podline/config';
+import { bm25, encodePostings, foldTerm, idf, WEB_INDEX_FORMAT, WORD } from './page/search';
+import { readVarint, type ReadAt } from './page/sqlite-reader';
+
+export { WEB_INDEX_FORMAT };
 
 /**
  * The web copy of a site's index: built deterministically from the FTS index the CLI and the Lambda use,
- * laid out for a browser that reads it page by page over HTTP range requests.
- *
- * What a cold query costs is the pages it touches, so the layout keeps those few:
- * - 4 KiB pages (a range request per page read; smaller pages waste less of each read).
- * - rowids in recency order (newest episode first, then by time), so "the newest matches" is the start of
- *   every doclist and can be read without touching the rest.
- * - a compact `entries` table (episode number instead of key strings, no entry id): fewer pages per hit.
- * - BM25 needs every match's document size (`entries_fts_docsize`), which for a common word means most of
- *   that table. So for every term matching more than `rankCap` entries the build stores its best hits
- *   (`top_hits`, BM25 order, computed here with the same SQLite); the page reads those instead. Queries
- *   whose matches exceed `rankCap` and that are not one such term are shown newest first.
- * - `optimize` merges FTS5 segments into one b-tree per term range, `VACUUM` packs the file.
+ * laid out for the page's own reader of the SQLite format (page/sqlite-reader.ts), which fetches the pages
+ * of one b-tree level in parallel over HTTP range requests. What a cold query costs is the b-tree levels it
+ * descends (round trips) and the pages it touches (bytes), so:
+ * - `terms`: one row per word (FTS5's own tokens, from `fts5vocab`), a WITHOUT ROWID b-tree by word, with its
+ *   number of entries.
+ * - `hits`: each word's best 20 entries in BM25 order (computed here as FTS5 computes `bm25()`), with their
+ *   episode, times and text, clustered by word: a one-word query reads one path of this b-tree (and of
+ *   `terms` beside it, for the count), then the episodes. Entries are repeated here (the file is about twice
+ *   the size), so that the commonest kind of query reads one or two pages instead of twenty scattered ones.
+ * - postings (entries and positions, for phrases, several words, prefixes): inline in the word's row when
+ *   short, else in `postings` parts of ≤ 3.5 KB (about one page each, consecutive: read together).
+ * - `entries`: rowids in recency order (newest episode first, then by time), episode number, times, length
+ *   in tokens (BM25's document length) and text; `episodes` numbered newest first, with their first and last
+ *   entry; `episodes_by_id` for links to a moment.
+ * - 4 KiB pages, `VACUUM`, journal mode DELETE.
  */
-export const WEB_INDEX_FORMAT = 1;
-/** Page size of the web index (the page's range reads use it as chunk size). */
+/** Page size of the web index. */
 export const WEB_PAGE_SIZE = 4096;
-/** Queries with more matches than this are not ranked by BM25 in the browser. */
+/** Queries (other than one word) with more matches than this are shown newest first, not ranked. */
 export const DEFAULT_RANK_CAP = 40;
-/** How many hits the page shows (and top_hits keeps per frequent term). */
+/** How many hits the page shows (and `hits` keeps per word). */
 export const WEB_RESULT_LIMIT = 20;
+/** Postings up to this size stay in the word's row; longer ones go to `postings`, in parts of at most PART_BYTES. */
+const INLINE_POSTINGS = 200;
+const PART_BYTES = 3500;
+/** Longest text a `hits` row keeps (UTF-8 bytes): a row of an index b-tree stays on its page under ~1 KB. */
+const HIT_TEXT_BYTES = 700;
 
 const WEB_SCHEMA_SQL = `
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -35,19 +46,31 @@ CREATE TABLE episodes(
   podcast TEXT NOT NULL,
   file_key TEXT NOT NULL,
   title TEXT NOT NULL,
-  published TEXT
+  published TEXT,
+  first_entry INTEGER NOT NULL,
+  last_entry INTEGER NOT NULL
 );
 CREATE INDEX episodes_by_id ON episodes(id);
+CREATE TABLE terms(term TEXT PRIMARY KEY, docs INTEGER NOT NULL, postings BLOB, first_part INTEGER, parts INTEGER) WITHOUT ROWID;
+CREATE TABLE hits(
+  term TEXT NOT NULL,
+  rank INTEGER NOT NULL,         -- 0 = best (BM25, as FTS5 ranks a one-word query)
+  entry INTEGER NOT NULL,
+  episode INTEGER NOT NULL,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY(term, rank)
+) WITHOUT ROWID;
 CREATE TABLE entries(
   rowid INTEGER PRIMARY KEY,     -- newest episode first, then by start
   episode INTEGER NOT NULL,
   start_ms INTEGER NOT NULL,
   end_ms INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
   text TEXT NOT NULL
 );
-CREATE INDEX entries_by_episode ON entries(episode, start_ms);
-CREATE VIRTUAL TABLE entries_fts USING fts5(text, content='entries', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
-CREATE TABLE top_hits(term TEXT NOT NULL, pos INTEGER NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY(term, pos)) WITHOUT ROWID;
+CREATE TABLE postings(rowid INTEGER PRIMARY KEY, data BLOB NOT NULL);
 `;
 
 export interface WebIndexOptions {
@@ -57,8 +80,10 @@ export interface WebIndexOptions {
 export interface WebIndexInfo {
   episodes: number;
   entries: number;
-  /** Terms with precomputed best hits. */
-  frequentTerms: number;
+  /** Words in the index. */
+  terms: number;
+  /** Bytes a reader takes first on opening it: the header and every table's root page (at most 16 pages). */
+  head: number;
   bytes: number;
   sha256: string;
   /** `index-<first 16 hex of sha256>.sqlite`, in the target folder. */
@@ -84,37 +109,115 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
       db.exec(WEB_SCHEMA_SQL);
       db.prepare('ATTACH DATABASE ? AS src').run(source);
       db.exec(`
-        INSERT INTO episodes(n, id, podcast, file_key, title, published)
-          SELECT row_number() OVER (ORDER BY published IS NULL, published DESC, key), id, podcast, file_key, title, published
-            FROM src.episodes;
-        INSERT INTO entries(episode, start_ms, end_ms, text)
-          SELECT ep.n, e.start_ms, e.end_ms, e.text
-            FROM src.entries e JOIN src.episodes s ON s.key = e.episode_key JOIN episodes ep ON ep.podcast = s.podcast AND ep.file_key = s.file_key
-           ORDER BY ep.n, e.start_ms, e.rowid;
-        INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');
-        INSERT INTO entries_fts(entries_fts) VALUES ('optimize');
+        CREATE TEMP TABLE numbered AS
+          SELECT row_number() OVER (ORDER BY published IS NULL, published DESC, key) AS n, key, id, podcast, file_key, title, published FROM src.episodes;
+        CREATE TEMP TABLE staged AS
+          SELECT row_number() OVER (ORDER BY ep.n, e.start_ms, e.rowid) AS rowid, ep.n AS episode, e.start_ms, e.end_ms, e.text
+            FROM src.entries e JOIN temp.numbered ep ON ep.key = e.episode_key;
+        CREATE VIRTUAL TABLE temp.fts USING fts5(text, content='', tokenize='unicode61 remove_diacritics 2');
+        INSERT INTO temp.fts(rowid, text) SELECT rowid, text FROM temp.staged ORDER BY rowid;
       `);
       db.exec('DETACH DATABASE src');
-      db.exec(`CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, entries_fts, 'row')`);
-      const frequent = db.prepare('SELECT term FROM temp.vocab WHERE doc > ? ORDER BY term').pluck().all(rankCap) as string[];
-      const best = db.prepare(`SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank, rowid LIMIT ${WEB_RESULT_LIMIT}`).pluck();
-      const insert = db.prepare('INSERT INTO top_hits(term, pos, entry) VALUES (?, ?, ?)');
+      // Each entry's length in tokens (BM25's document length): FTS5's own count.
+      const lengths = new Map<number, number>();
+      let tokens = 0;
+      for (const [id, sz] of db.prepare('SELECT id, sz FROM temp.fts_docsize').raw().iterate() as Iterable<[number, Buffer]>) {
+        const [n] = readVarint(sz, 0); // FTS5 stores sizes as SQLite varints
+        lengths.set(id, n);
+        tokens += n;
+      }
+      const rows = lengths.size;
+      const avgdl = rows ? tokens / rows : 1;
       db.transaction(() => {
-        for (const term of frequent) (best.all(`"${term.replace(/"/g, '""')}"`) as number[]).forEach((rowid, i) => insert.run(term, i, rowid));
+        db.exec(`
+          INSERT INTO episodes(n, id, podcast, file_key, title, published, first_entry, last_entry)
+            SELECT n, id, podcast, file_key, title, published, coalesce(r.lo, 0), coalesce(r.hi, -1)
+              FROM temp.numbered ep LEFT JOIN (SELECT episode, min(rowid) AS lo, max(rowid) AS hi FROM temp.staged GROUP BY episode) r ON r.episode = ep.n
+             ORDER BY n;
+        `);
+        db.exec('CREATE TEMP TABLE lengths(id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
+        const length = db.prepare('INSERT INTO temp.lengths(id, n) VALUES (?, ?)');
+        for (const [id, n] of lengths) length.run(id, n);
+        db.exec(`
+          INSERT INTO entries(rowid, episode, start_ms, end_ms, tokens, text)
+            SELECT s.rowid, s.episode, s.start_ms, s.end_ms, coalesce(l.n, 0), s.text FROM temp.staged s LEFT JOIN temp.lengths l ON l.id = s.rowid ORDER BY s.rowid;
+          DROP TABLE temp.lengths;
+        `);
       })();
-      db.exec('DROP TABLE temp.vocab');
-      const meta = db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)');
-      meta.run('format', String(WEB_INDEX_FORMAT));
-      meta.run('rank_cap', String(rankCap));
-      meta.run('limit', String(WEB_RESULT_LIMIT));
+
+      // Every word FTS5 found, with its entries and positions (fts5vocab 'instance': in word, entry, position order).
+      const words: Array<{ term: string; docs: number; top: number[]; postings: Buffer }> = [];
+      let term: string | undefined;
+      let docs: number[] = [];
+      let positions: number[][] = [];
+      const finish = () => {
+        if (term === undefined) return;
+        const w = idf(rows, docs.length);
+        const top = docs
+          .map((doc, i) => ({ doc, score: bm25([positions[i].length], lengths.get(doc) ?? 0, [w], avgdl) }))
+          .sort((a, b) => a.score - b.score || a.doc - b.doc)
+          .slice(0, WEB_RESULT_LIMIT)
+          .map((r) => r.doc);
+        words.push({ term, docs: docs.length, top, postings: Buffer.from(encodePostings(docs, positions)) });
+      };
+      db.exec(`CREATE VIRTUAL TABLE temp.instances USING fts5vocab(temp, fts, 'instance')`);
+      for (const [t, doc, offset] of db.prepare('SELECT term, doc, offset FROM temp.instances').raw().iterate() as Iterable<[string, number, number]>) {
+        if (t !== term) {
+          finish();
+          term = t;
+          docs = [];
+          positions = [];
+        }
+        if (docs[docs.length - 1] !== doc) {
+          docs.push(doc);
+          positions.push([]);
+        }
+        positions[positions.length - 1].push(offset);
+      }
+      finish();
+      db.transaction(() => {
+        const insertTerm = db.prepare('INSERT INTO terms(term, docs, postings, first_part, parts) VALUES (?, ?, ?, ?, ?)');
+        db.exec('CREATE TEMP TABLE best(term TEXT NOT NULL, rank INTEGER NOT NULL, entry INTEGER NOT NULL)');
+        const insertBest = db.prepare('INSERT INTO temp.best(term, rank, entry) VALUES (?, ?, ?)');
+        const insertPart = db.prepare('INSERT INTO postings(rowid, data) VALUES (?, ?)');
+        let part = 1;
+        for (const w of words) {
+          w.top.forEach((entry, rank) => insertBest.run(w.term, rank, entry));
+          if (w.postings.length <= INLINE_POSTINGS) insertTerm.run(w.term, w.docs, w.postings, null, null);
+          else {
+            const parts = Math.ceil(w.postings.length / PART_BYTES);
+            insertTerm.run(w.term, w.docs, null, part, parts);
+            for (let i = 0; i < parts; i++) insertPart.run(part++, w.postings.subarray(i * PART_BYTES, (i + 1) * PART_BYTES));
+          }
+        }
+        // Each word's best hits with what the page shows of them, together: a one-word query reads one place.
+        // A long text keeps the part around the word (a row that fits its page: no overflow pages to chase).
+        const insertHit = db.prepare('INSERT INTO hits(term, rank, entry, episode, start_ms, end_ms, text) VALUES (?, ?, ?, ?, ?, ?, ?)');
+        const rowsOfBest = db
+          .prepare('SELECT b.term, b.rank, e.rowid, e.episode, e.start_ms, e.end_ms, e.text FROM temp.best b JOIN entries e ON e.rowid = b.entry ORDER BY b.term, b.rank')
+          .raw()
+          .all() as Array<[string, number, number, number, number, number, string]>;
+        for (const [t, rank, entry, episode, start, end, text] of rowsOfBest) insertHit.run(t, rank, entry, episode, start, end, excerpt(text, t, HIT_TEXT_BYTES));
+        db.exec('DROP TABLE temp.best');
+        const meta = db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)');
+        meta.run('format', String(WEB_INDEX_FORMAT));
+        meta.run('rank_cap', String(rankCap));
+        meta.run('limit', String(WEB_RESULT_LIMIT));
+        meta.run('rows', String(rows));
+        meta.run('tokens', String(tokens));
+      })();
+      db.exec('DROP TABLE temp.instances; DROP TABLE temp.fts; DROP TABLE temp.staged; DROP TABLE temp.numbered;');
       counts = {
         episodes: (db.prepare('SELECT count(*) FROM episodes').pluck().get() as number) ?? 0,
-        entries: (db.prepare('SELECT count(*) FROM entries').pluck().get() as number) ?? 0,
-        frequentTerms: frequent.length,
+        entries: rows,
+        terms: words.length,
+        head: WEB_PAGE_SIZE,
       };
       db.exec('VACUUM');
       // Readers over HTTP cannot use a WAL; DELETE is the plain single-file layout.
       db.pragma('journal_mode = DELETE');
+      const lastRoot = db.prepare('SELECT max(rootpage) FROM sqlite_schema').pluck().get() as number;
+      counts.head = Math.min(lastRoot, 16) * WEB_PAGE_SIZE;
     } finally {
       db.close();
     }
@@ -127,4 +230,42 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** A ReadAt over a local file (Node: tests, the benchmark's floor). */
+export function fileReadAt(file: string): { readAt: ReadAt; bytes: number; close: () => void } {
+  const fd = openSync(file, 'r');
+  const bytes = fstatSync(fd).size;
+  return {
+    bytes,
+    readAt: async (offset, length) => {
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, bytes - offset)));
+      const n = readSync(fd, buf, 0, buf.length, offset);
+      return new Uint8Array(buf.buffer, buf.byteOffset, n);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/**
+ * `text` as it is when it fits `maxBytes` (UTF-8), else the part around the first place `word` (folded) is
+ * said, cut at word boundaries, with "…" where it was cut.
+ */
+export function excerpt(text: string, word: string, maxBytes: number): string {
+  const size = (s: string) => Buffer.byteLength(s);
+  if (size(text) <= maxBytes) return text;
+  let at = 0;
+  for (const m of text.matchAll(WORD)) {
+    if (foldTerm(m[0]) === word) {
+      at = m.index!;
+      break;
+    }
+  }
+  let from = Math.max(0, at - Math.floor(maxBytes / 6));
+  let to = Math.min(text.length, from + maxBytes);
+  while (to > at && size(text.slice(from, to)) > maxBytes - 8) to--;
+  // Whole words only.
+  if (from > 0) from = text.indexOf(' ', from) >= 0 && text.indexOf(' ', from) < at ? text.indexOf(' ', from) + 1 : from;
+  if (to < text.length) to = text.lastIndexOf(' ', to) > at ? text.lastIndexOf(' ', to) : to;
+  return `${from > 0 ? '…' : ''}${text.slice(from, to)}${to < text.length ? '…' : ''}`;
 }

@@ -2,9 +2,9 @@
  * The listeners' search page. No framework: one form, one list, one audio element; the URL holds the state
  * (`?q=` a search, `?e=&t=` a moment), so links can be shared and the back button works.
  */
-import { createDbWorker, type WorkerHttpvfs } from 'sql.js-httpvfs';
 import type { SiteJson } from './site-json';
-import { clock, findMoment, MARK_CLOSE, MARK_OPEN, QueryError, searchWebIndex, type PageEpisode, type PageHit, type Run } from './search';
+import { clock, findMoment, MARK_CLOSE, MARK_OPEN, QueryError, searchWebIndex, WebIndex, type PageEpisode, type PageResults } from './search';
+import { httpReadAt } from './sqlite-reader';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('search');
@@ -41,19 +41,14 @@ function audioUrl(ep: PageEpisode): string {
   return new URL(`${site.audioBase}audio/${encodeURIComponent(ep.podcast)}/${encodeURIComponent(ep.fileKey)}.mp3`, location.href).href;
 }
 
-let opened: Promise<Run> | undefined;
+let opened: Promise<WebIndex> | undefined;
 
-/** The index over HTTP range reads, opened once (a worker: synchronous reads may not block the page). */
-function db(): Promise<Run> {
-  opened ??= (async () => {
-    const here = location.href;
-    const worker: WorkerHttpvfs = await createDbWorker(
-      [{ from: 'inline', config: { serverMode: 'full', url: new URL(site.index.file, here).href, requestChunkSize: site.index.pageSize } }],
-      new URL(site.assets.worker, here).href,
-      new URL(site.assets.wasm, here).href,
-    );
-    return async <T>(sql: string, params: unknown[]) => (await worker.db.query(sql, params)) as T[];
-  })();
+/**
+ * The index, opened once: the page reads its SQLite b-trees itself over HTTP range requests, the pages of
+ * one level of a b-tree all at once (no wasm, no worker).
+ */
+function db(): Promise<WebIndex> {
+  opened ??= WebIndex.open(httpReadAt(new URL(site.index.file, location.href).href), site.index.bytes, { firstRead: site.index.head ?? site.index.pageSize });
   opened.catch(() => (opened = undefined));
   return opened;
 }
@@ -66,7 +61,7 @@ function momentHref(q: string, ep: PageEpisode, seconds: number): string {
   return `?${p}`;
 }
 
-function render(q: string, hits: PageHit[], order: 'best' | 'newest'): void {
+function render(q: string, { hits, order, matches }: PageResults): void {
   list.replaceChildren(
     ...hits.map((h) => {
       const seconds = Math.floor(h.startMs / 1000);
@@ -91,7 +86,12 @@ function render(q: string, hits: PageHit[], order: 'best' | 'newest'): void {
     }),
   );
   if (!hits.length) say(`No matches for “${q}”. Try fewer or other words.`);
-  else say(`${hits.length === site.index.limit ? `Top ${hits.length}` : hits.length} ${hits.length === 1 ? 'match' : 'matches'} for “${q}”${order === 'newest' ? ' (many matches: newest first; add words to narrow)' : ''}.`);
+  else {
+    const count = `${matches.toLocaleString('en')} ${matches === 1 ? 'match' : 'matches'} for “${q}”`;
+    if (matches <= hits.length) say(`${count}.`);
+    else if (order === 'best') say(`${count}: the best ${hits.length}.`);
+    else say(`${count}: the newest ${hits.length} (too many to rank; add words to narrow).`);
+  }
 }
 
 function open(ep: PageEpisode, seconds: number, text: string | undefined, play: boolean): void {
@@ -114,11 +114,16 @@ audio.addEventListener('error', () => say('This episode’s audio could not be l
 
 async function search(q: string): Promise<void> {
   const mine = ++generation;
+  const started = performance.now();
   try {
     await runSearch(q, mine);
   } finally {
-    // For tests and the benchmark: the number of the last search that finished.
-    if (mine === generation) document.body.dataset.searched = String(mine);
+    // For tests and the benchmark: the number of the last search that finished, and how long it took from
+    // the request to the results on screen (read, ranked, rendered).
+    if (mine === generation) {
+      document.body.dataset.searchMs = (performance.now() - started).toFixed(1);
+      document.body.dataset.searched = String(mine);
+    }
   }
 }
 
@@ -132,7 +137,7 @@ async function runSearch(q: string, mine: number): Promise<void> {
   say(`Searching for “${q}”…`);
   try {
     const results = await searchWebIndex(await db(), q, { rankCap: site.index.rankCap, limit: site.index.limit });
-    if (mine === generation) render(q, results.hits, results.order);
+    if (mine === generation) render(q, results);
   } catch (err) {
     if (mine !== generation) return;
     list.replaceChildren();
@@ -189,9 +194,8 @@ async function start(): Promise<void> {
   document.title = `${site.site.title} — search`;
   $<HTMLHeadingElement>('title').textContent = site.site.title;
   form.hidden = false;
-  // The first screen needs only this script and site.json. The SQLite worker, its wasm and the index's first
-  // pages (most of the bytes) load when the listener starts to search (focus, a key, a tap on the box) or a
-  // link asks for a search or a moment.
+  // The first screen needs only this script and site.json. The index's first pages load when the listener
+  // starts to search (focus, a key, a tap on the box) or a link asks for a search or a moment.
   for (const type of ['focus', 'pointerdown', 'keydown', 'input']) input.addEventListener(type, () => void warmUp(), { once: true, passive: true });
   const p = new URLSearchParams(location.search);
   if (p.get('q') || p.get('e')) void warmUp();
@@ -204,7 +208,6 @@ let warming: Promise<void> | undefined;
 /** Open the index (once); `data-open` says it is open. */
 function warmUp(): Promise<void> {
   warming ??= db()
-    .then((run) => run('SELECT count(*) AS n FROM meta', []))
     .then(() => void (document.body.dataset.open = 'true'))
     .catch((err: Error) => {
       warming = undefined;

@@ -1,18 +1,25 @@
 /**
- * The page's queries against the web index (see web-index.ts for the layout). Runs in the browser over
- * HTTP range reads, and in Node over better-sqlite3 in tests and the benchmark's floor: only SQL goes
- * through `Run`, so both run exactly the same statements.
+ * The page's search over the web index (see web-index.ts for the layout), read with the page's own SQLite
+ * file reader (sqlite-reader.ts): over HTTP range requests in the browser, over the file in Node (tests, the
+ * benchmark's floor). The same code runs in both.
+ *
+ * The query language is the CLI's (`toFtsQuery`: words, "phrases", prefix*, OR) with FTS5's meaning: AND binds
+ * tighter than OR, a phrase's words are adjacent and in order, a prefix matches every word that starts with
+ * it. Matches are ranked by BM25 exactly as FTS5 ranks them (`bm25()`, k1 1.2, b 0.75): a single word's best
+ * hits were ranked when the index was built; other queries with at most `rankCap` matches are ranked here;
+ * more than that are shown newest first.
  */
 import { QueryError, toFtsQuery } from '@podline/search-index/query';
+import { CorruptIndexError, SqliteFile, type ReadAt, type Row } from './sqlite-reader';
 
-export { QueryError };
-
-/** Runs one statement with positional parameters and returns its rows as objects. */
-export type Run = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+export { QueryError, CorruptIndexError };
 
 /** Marks around matched words in snippets (control characters: never in transcript text). */
 export const MARK_OPEN = '\u0002';
 export const MARK_CLOSE = '\u0003';
+
+/** The web index's format (site.json and the index's meta table say it). */
+export const WEB_INDEX_FORMAT = 2;
 
 export interface PageEpisode {
   n: number;
@@ -35,6 +42,8 @@ export interface PageResults {
   hits: PageHit[];
   /** 'best': BM25 order (ties: newest first); 'newest': too many matches to rank, newest first. */
   order: 'best' | 'newest';
+  /** How many entries match (all of them, counted exactly). */
+  matches: number;
 }
 
 export interface SearchSettings {
@@ -47,73 +56,441 @@ export function foldTerm(word: string): string {
   return word.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-const SINGLE_WORD = /^"([\p{L}\p{N}]+)"$/u;
+/** A run of what FTS5's unicode61 tokenizer keeps as a word (letters, numbers, marks, private use). */
+export const WORD = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
 
-async function episodesByNumber(run: Run, ns: number[]): Promise<Map<number, PageEpisode>> {
-  if (!ns.length) return new Map();
-  const rows = await run<PageEpisode>(
-    `SELECT n, id, podcast, file_key AS fileKey, title, published FROM episodes WHERE n IN (${ns.map(() => '?').join(',')})`,
-    ns,
-  );
-  return new Map(rows.map((r) => [r.n, r]));
+/** The folded words of a piece of text, as the index holds them. */
+export function words(text: string): string[] {
+  return (text.match(WORD) ?? []).map(foldTerm).filter((w) => w.length > 0);
 }
 
-/** The words a MATCH expression (from toFtsQuery) looks for, folded; `prefix` for word* terms. */
-export function matchTerms(match: string): Array<{ word: string; prefix: boolean }> {
-  const out: Array<{ word: string; prefix: boolean }> = [];
-  for (const m of match.matchAll(/"((?:[^"]|"")*)"(\*?)/g)) {
-    const words = m[1].replace(/""/g, '"').match(/[\p{L}\p{N}]+/gu) ?? [];
-    words.forEach((w, i) => out.push({ word: foldTerm(w), prefix: m[2] === '*' && i === words.length - 1 }));
+/* ---------- varints (the index's own blobs: postings and best hits) ---------- */
+
+/** Unsigned LEB128, as the build writes them. */
+export function writeVarints(values: Iterable<number>, out: number[] = []): number[] {
+  for (let v of values) {
+    while (v >= 128) {
+      out.push((v % 128) | 128);
+      v = Math.floor(v / 128);
+    }
+    out.push(v);
   }
   return out;
 }
 
-/** The entry's text with the query's words marked (as FTS5 tokenizes: runs of letters and digits, folded). */
+/**
+ * A term's postings: the entries it is in (ascending) and its positions in each (token offsets,
+ * ascending): those of `docs[i]` are `pos[start[i]]` up to `pos[start[i + 1]]`. Encoded as varints: per
+ * entry, the rowid's distance from the one before, the number of positions, then the positions as distances
+ * from the one before (the first from 0).
+ */
+export interface Postings {
+  docs: Int32Array;
+  start: Int32Array;
+  pos: Int32Array;
+}
+
+export function encodePostings(docs: number[], positions: number[][]): number[] {
+  const out: number[] = [];
+  let last = 0;
+  docs.forEach((doc, i) => {
+    const pos = positions[i];
+    writeVarints([doc - last, pos.length], out);
+    let lp = 0;
+    for (const x of pos) {
+      writeVarints([x - lp], out);
+      lp = x;
+    }
+    last = doc;
+  });
+  return out;
+}
+
+export function decodePostings(bytes: Uint8Array): Postings {
+  // One pass over the bytes into arrays sized by them (every number takes at least a byte).
+  const n = bytes.length;
+  const docs = new Int32Array(n);
+  const start = new Int32Array(n + 1);
+  const pos = new Int32Array(n);
+  let nd = 0;
+  let np = 0;
+  let i = 0;
+  const next = (): number => {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      if (i >= n) throw new CorruptIndexError('a postings list is cut short');
+      const b = bytes[i++];
+      v += (b & 127) * scale;
+      if (b < 128) return v;
+      scale *= 128;
+    }
+  };
+  let doc = 0;
+  while (i < n) {
+    doc += next();
+    const count = next();
+    if (count === 0 || count > n || doc > 0x7fffffff) throw new CorruptIndexError('a postings list is malformed');
+    docs[nd] = doc;
+    start[nd++] = np;
+    let p = 0;
+    for (let j = 0; j < count; j++) pos[np++] = p += next();
+  }
+  start[nd] = np;
+  return { docs: docs.subarray(0, nd), start: start.subarray(0, nd + 1), pos: pos.subarray(0, np) };
+}
+
+/** FTS5's bm25() (fts5_aux.c): the score of one row, negative (lower is better), as ORDER BY rank sorts. */
+export function bm25(freqs: number[], docLength: number, idfs: number[], avgdl: number): number {
+  const k1 = 1.2;
+  const b = 0.75;
+  let score = 0;
+  for (let i = 0; i < freqs.length; i++) score += idfs[i] * ((freqs[i] * (k1 + 1.0)) / (freqs[i] + k1 * (1 - b + (b * docLength) / avgdl)));
+  return -1.0 * score;
+}
+
+/** FTS5's inverse document frequency of a phrase found in `hits` of `rows` rows. */
+export function idf(rows: number, hits: number): number {
+  const v = Math.log((rows - hits + 0.5) / (hits + 0.5));
+  return v <= 0.0 ? 1e-6 : v;
+}
+
+/* ---------- the index ---------- */
+
+interface TermRow {
+  term: string;
+  docs: number;
+  postings: Uint8Array | null;
+  firstPart: number | null;
+  parts: number | null;
+}
+
+/** An open web index: its reader, the roots of its tables and its totals. */
+export class WebIndex {
+  private constructor(
+    readonly file: SqliteFile,
+    private readonly roots: Record<'terms' | 'hits' | 'postings' | 'entries' | 'episodes' | 'episodes_by_id', number>,
+    /** Rows and tokens of the whole index (BM25's N and average length). */
+    readonly rows: number,
+    readonly avgdl: number,
+  ) {}
+
+  static async open(readAt: ReadAt, fileBytes: number, options: { firstRead?: number; maxGapPages?: number } = {}): Promise<WebIndex> {
+    const file = await SqliteFile.open(readAt, fileBytes, options);
+    const meta = new Map((await file.indexRange(await file.root('meta'), '', '\u{10FFFF}')).map((r) => [String(r[0]), String(r[1])]));
+    if (meta.get('format') !== String(WEB_INDEX_FORMAT)) throw new CorruptIndexError(`format ${meta.get('format') ?? 'unknown'}, this page reads format ${WEB_INDEX_FORMAT}`);
+    const roots = Object.fromEntries(await Promise.all(['terms', 'hits', 'postings', 'entries', 'episodes', 'episodes_by_id'].map(async (t) => [t, await file.root(t)]))) as WebIndex['roots'];
+    const rows = Number(meta.get('rows'));
+    const tokens = Number(meta.get('tokens'));
+    return new WebIndex(file, roots, rows, rows ? tokens / rows : 1);
+  }
+
+  async terms(from: string, to?: string): Promise<TermRow[]> {
+    const rows = await this.file.indexRange(this.roots.terms, from, to);
+    return rows.map((r) => ({
+      term: String(r[0]),
+      docs: Number(r[1]),
+      postings: (r[2] as Uint8Array | null) ?? null,
+      firstPart: r[3] === null ? null : Number(r[3]),
+      parts: r[4] === null ? null : Number(r[4]),
+    }));
+  }
+
+  /** A word's best hits (BM25 order), with what the page shows of them. */
+  async bestHits(term: string): Promise<Array<{ entry: number; episode: number; startMs: number; endMs: number; text: string }>> {
+    const rows = await this.file.indexRange(this.roots.hits, term);
+    return rows
+      .map((r) => ({ rank: Number(r[1]), entry: Number(r[2]), episode: Number(r[3]), startMs: Number(r[4]), endMs: Number(r[5]), text: String(r[6]) }))
+      .sort((a, b) => a.rank - b.rank);
+  }
+
+  /** Decoded postings by word: a repeated or refined query does not read or decode them again. */
+  private readonly decoded = new Map<string, Postings>();
+
+  /** The postings of terms (parts of all of them read together). */
+  async postings(terms: TermRow[]): Promise<Postings[]> {
+    const missing = terms.filter((t) => !this.decoded.has(t.term));
+    const read = new Map((await this.readPostings(missing)).map((p, i) => [missing[i].term, p]));
+    const out = terms.map((t) => this.decoded.get(t.term) ?? read.get(t.term)!);
+    for (const [term, p] of read) {
+      // Keep the most recent words' (a long session does not grow without bound).
+      if (this.decoded.size >= 64) this.decoded.delete(this.decoded.keys().next().value!);
+      this.decoded.set(term, p);
+    }
+    return out;
+  }
+
+  private async readPostings(terms: TermRow[]): Promise<Postings[]> {
+    const ranges = terms.filter((t) => !t.postings && t.firstPart !== null && t.parts);
+    const ids = ranges.flatMap((t) => Array.from({ length: t.parts! }, (_, i) => t.firstPart! + i));
+    const parts = await this.file.tableRows(this.roots.postings, ids);
+    return terms.map((t) => {
+      if (t.postings) return decodePostings(t.postings);
+      const chunks = Array.from({ length: t.parts ?? 0 }, (_, i) => parts.get(t.firstPart! + i)?.[1]);
+      if (!chunks.every((c): c is Uint8Array => c instanceof Uint8Array)) throw new CorruptIndexError(`the postings of "${t.term}" are missing`);
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        all.set(c, at);
+        at += c.length;
+      }
+      return decodePostings(all);
+    });
+  }
+
+  async entries(rowids: number[]): Promise<Map<number, { episode: number; startMs: number; endMs: number; tokens: number; text: string }>> {
+    const rows = await this.file.tableRows(this.roots.entries, rowids);
+    return new Map([...rows].map(([id, r]) => [id, entryOf(r)]));
+  }
+
+  async episodes(ns: number[]): Promise<Map<number, PageEpisode & { firstEntry: number; lastEntry: number }>> {
+    const rows = await this.file.tableRows(this.roots.episodes, ns);
+    return new Map([...rows].map(([n, r]) => [n, episodeOf(n, r)]));
+  }
+
+  async episodeById(id: string): Promise<(PageEpisode & { firstEntry: number; lastEntry: number }) | undefined> {
+    const found = await this.file.indexRange(this.roots.episodes_by_id, id);
+    if (!found.length) return undefined;
+    const n = Math.min(...found.map((r) => Number(r[1])));
+    return (await this.episodes([n])).get(n);
+  }
+
+  async entryRange(first: number, last: number) {
+    return (await this.file.tableRange(this.roots.entries, first, last)).map(([id, r]) => ({ id, ...entryOf(r) }));
+  }
+}
+
+// Columns after the rowid (which SQLite stores as NULL in the record): see WEB_SCHEMA_SQL.
+const entryOf = (r: Row) => ({ episode: Number(r[1]), startMs: Number(r[2]), endMs: Number(r[3]), tokens: Number(r[4]), text: String(r[5]) });
+const episodeOf = (n: number, r: Row) => ({
+  n,
+  id: String(r[1]),
+  podcast: String(r[2]),
+  fileKey: String(r[3]),
+  title: String(r[4]),
+  published: r[5] === null ? null : String(r[5]),
+  firstEntry: Number(r[6]),
+  lastEntry: Number(r[7]),
+});
+
+/* ---------- queries ---------- */
+
+/** One phrase of a query: its words in order, the last one maybe a prefix. */
+export interface Phrase {
+  words: string[];
+  prefix: boolean;
+}
+
+/** A MATCH expression from toFtsQuery as FTS5 reads it: phrases joined by AND (implicit), groups by OR. */
+export function parseMatch(match: string): Phrase[][] {
+  const groups: Phrase[][] = [[]];
+  for (const m of match.matchAll(/"((?:[^"]|"")*)"(\*?)|\bOR\b/g)) {
+    if (m[0] === 'OR') {
+      groups.push([]);
+      continue;
+    }
+    const ws = words(m[1].replace(/""/g, '"'));
+    if (ws.length) groups[groups.length - 1].push({ words: ws, prefix: m[2] === '*' });
+  }
+  return groups.filter((g) => g.length);
+}
+
+/** The words a MATCH expression looks for, folded; `prefix` for the last word of a word* phrase. */
+export function matchTerms(match: string): Array<{ word: string; prefix: boolean }> {
+  return parseMatch(match).flat().flatMap((p) => p.words.map((word, i) => ({ word, prefix: p.prefix && i === p.words.length - 1 })));
+}
+
+/** The entry's text with the query's words marked (as FTS5 tokenizes: runs of word characters, folded). */
 export function highlight(text: string, terms: Array<{ word: string; prefix: boolean }>): string {
-  return text.replace(/[\p{L}\p{N}\p{M}]+/gu, (w) => {
+  return text.replace(WORD, (w) => {
     const f = foldTerm(w);
     return terms.some((t) => (t.prefix ? f.startsWith(t.word) : f === t.word)) ? `${MARK_OPEN}${w}${MARK_CLOSE}` : w;
   });
 }
 
-/**
- * Entries `rowids` (in that order) with their text marked for `match`, and their episodes. Read by rowid from
- * the entries table: a MATCH with a rowid list would walk every match of a common word again.
- */
-async function hitsFor(run: Run, match: string, rowids: number[]): Promise<PageHit[]> {
-  if (!rowids.length) return [];
-  const rows = await run<{ rowid: number; episode: number; startMs: number; endMs: number; text: string }>(
-    `SELECT rowid, episode, start_ms AS startMs, end_ms AS endMs, text FROM entries WHERE rowid IN (${rowids.map(() => '?').join(',')})`,
-    rowids,
-  );
-  const byRowid = new Map(rows.map((r) => [r.rowid, r]));
-  const episodes = await episodesByNumber(run, [...new Set(rows.map((r) => r.episode))].sort((a, b) => a - b));
-  const terms = matchTerms(match);
-  return rowids
-    .map((id) => byRowid.get(id))
-    .filter((r): r is NonNullable<typeof r> => !!r && episodes.has(r.episode))
-    .map((r) => ({ episode: episodes.get(r.episode)!, startMs: r.startMs, endMs: r.endMs, snippet: highlight(r.text, terms) }));
+/** Postings of several terms as one (a prefix): every entry of any, positions merged. */
+function union(lists: Postings[]): Postings {
+  if (lists.length === 1) return lists[0];
+  // (entry, position) pairs as one number each (entry × 2^21 + position: exact in a double), sorted natively.
+  const pairs = new Float64Array(lists.reduce((n, l) => n + l.pos.length, 0));
+  let k = 0;
+  for (const l of lists) for (let i = 0; i < l.docs.length; i++) for (let j = l.start[i]; j < l.start[i + 1]; j++) pairs[k++] = l.docs[i] * 2097152 + l.pos[j];
+  pairs.sort();
+  const docs = new Int32Array(pairs.length);
+  const start = new Int32Array(pairs.length + 1);
+  const pos = new Int32Array(pairs.length);
+  let nd = 0;
+  pairs.forEach((x, i) => {
+    const doc = Math.floor(x / 2097152);
+    if (nd === 0 || docs[nd - 1] !== doc) {
+      docs[nd] = doc;
+      start[nd++] = i;
+    }
+    pos[i] = x - doc * 2097152;
+  });
+  start[nd] = pairs.length;
+  return { docs: docs.subarray(0, nd), start: start.subarray(0, nd + 1), pos };
+}
+
+/** First index in sorted `xs` at or after `from` whose value is ≥ `x` (galloping, then binary search). */
+function seek(xs: ArrayLike<number>, x: number, from: number): number {
+  let step = 1;
+  let hi = from;
+  while (hi < xs.length && xs[hi] < x) {
+    from = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  hi = Math.min(hi, xs.length);
+  while (from < hi) {
+    const mid = (from + hi) >> 1;
+    if (xs[mid] < x) from = mid + 1;
+    else hi = mid;
+  }
+  return from;
+}
+
+/** An entry set with a count per entry, entries ascending. */
+interface Occurrences {
+  docs: number[];
+  counts: number[];
+}
+
+/** Where a phrase occurs: its words adjacent, in order (a one-word phrase: every occurrence of the word). */
+function phraseHits(words: Postings[]): Occurrences {
+  const out: Occurrences = { docs: [], counts: [] };
+  const [first, ...rest] = words;
+  const at = rest.map(() => 0);
+  for (let i = 0; i < first.docs.length; i++) {
+    const doc = first.docs[i];
+    let all = true;
+    for (let j = 0; j < rest.length && all; j++) {
+      at[j] = seek(rest[j].docs, doc, at[j]);
+      all = rest[j].docs[at[j]] === doc;
+    }
+    if (!all) continue;
+    let n = 0;
+    for (let p = first.start[i]; p < first.start[i + 1]; p++) {
+      const x = first.pos[p];
+      let ok = true;
+      for (let j = 0; j < rest.length && ok; j++) {
+        const r = rest[j];
+        const d = at[j];
+        ok = false;
+        for (let q = r.start[d]; q < r.start[d + 1]; q++) if (r.pos[q] === x + j + 1) ok = true;
+      }
+      if (ok) n++;
+    }
+    if (n) {
+      out.docs.push(doc);
+      out.counts.push(n);
+    }
+  }
+  return out;
+}
+
+/** The union of two ascending lists, ascending, without repeats. */
+function mergeSorted(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+    if (out[out.length - 1] !== x) out.push(x);
+  }
+  return out;
+}
+
+/** The count of `o` in entry `doc` (0 when it is not there). */
+function countIn(o: Occurrences, doc: number): number {
+  const i = seek(o.docs, doc, 0);
+  return o.docs[i] === doc ? o.counts[i] : 0;
 }
 
 /** Search as the page does. Throws QueryError for input with nothing to search for. */
-export async function searchWebIndex(run: Run, input: string, settings: SearchSettings): Promise<PageResults> {
+export async function searchWebIndex(index: WebIndex, input: string, settings: SearchSettings): Promise<PageResults> {
   const match = toFtsQuery(input);
-  const limit = settings.limit;
-  const single = SINGLE_WORD.exec(match);
-  if (single) {
-    // A frequent word: its best hits were ranked when the index was built.
-    const top = await run<{ entry: number }>('SELECT entry FROM top_hits WHERE term = ? ORDER BY pos LIMIT ?', [foldTerm(single[1]), limit]);
-    if (top.length) return { hits: await hitsFor(run, match, top.map((t) => t.entry)), order: 'best' };
+  const groups = parseMatch(match);
+  if (!groups.length) throw new QueryError(`the query "${input}" has no words to search for`);
+  const phrases = groups.flat();
+  const terms = matchTerms(match);
+
+  // One word: its best hits were ranked when the index was built, and are stored together.
+  if (phrases.length === 1 && phrases[0].words.length === 1 && !phrases[0].prefix) {
+    const word = phrases[0].words[0];
+    const [[row], best] = await Promise.all([index.terms(word), index.bestHits(word)]);
+    if (!row) return { hits: [], order: 'best', matches: 0 };
+    const entries = new Map(best.slice(0, settings.limit).map((b) => [b.entry, { ...b, tokens: 0 }]));
+    return { hits: await hitsFor(index, [...entries.keys()], terms, entries), order: 'best', matches: row.docs };
   }
-  // Count the matches up to the cap: rowid order reads only the start of each doclist.
-  const [{ n }] = await run<{ n: number }>('SELECT count(*) AS n FROM (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? LIMIT ?)', [match, settings.rankCap + 1]);
-  if (n === 0) return { hits: [], order: 'best' };
-  if (n <= settings.rankCap) {
-    const ranked = await run<{ rowid: number }>('SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank, rowid LIMIT ?', [match, limit]);
-    return { hits: await hitsFor(run, match, ranked.map((r) => r.rowid)), order: 'best' };
+
+  // Every word's row (one round trip per level of the terms b-tree, all words at once).
+  const keys = [...new Set(phrases.flatMap((p) => p.words.map((w, i) => (p.prefix && i === p.words.length - 1 ? `${w}*` : w))))];
+  const rows = new Map(
+    await Promise.all(keys.map(async (k) => [k, k.endsWith('*') ? await index.terms(k.slice(0, -1), `${k.slice(0, -1)}\u{10FFFF}`) : await index.terms(k)] as const)),
+  );
+
+  // Postings of every word (all read together), then each phrase's occurrences.
+  const needed = [...new Set([...rows.values()].flat())];
+  const lists = new Map(needed.map((t, i) => [t.term, i]));
+  const postings = await index.postings(needed);
+  const of = (key: string) => union((rows.get(key) ?? []).map((t) => postings[lists.get(t.term)!]));
+  const occurrences = phrases.map((p) => {
+    const parts = p.words.map((w, i) => of(p.prefix && i === p.words.length - 1 ? `${w}*` : w));
+    return parts.some((x) => !x.docs.length) ? { docs: [], counts: [] } : phraseHits(parts);
+  });
+
+  // AND within a group (the entries of its phrase with the fewest, kept where every other phrase is), OR
+  // between groups. A phrase counts in an entry only where its group matches (as in FTS5, whose AND node
+  // clears its phrases' instances in rows it does not match).
+  const matchedBy: number[][] = [];
+  let docs: number[] = [];
+  let k = 0;
+  for (const g of groups) {
+    const mine = occurrences.slice(k, k + g.length);
+    const [smallest] = [...mine].sort((a, b) => a.docs.length - b.docs.length);
+    const cursors = mine.map(() => 0);
+    const here: number[] = [];
+    for (const doc of smallest.docs) {
+      let all = true;
+      for (let j = 0; j < mine.length && all; j++) {
+        cursors[j] = seek(mine[j].docs, doc, cursors[j]);
+        all = mine[j].docs[cursors[j]] === doc;
+      }
+      if (all) here.push(doc);
+    }
+    for (let j = 0; j < g.length; j++) matchedBy[k + j] = here;
+    docs = k === 0 ? here : mergeSorted(docs, here);
+    k += g.length;
   }
-  const newest = await run<{ rowid: number }>('SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid LIMIT ?', [match, limit]);
-  return { hits: await hitsFor(run, match, newest.map((r) => r.rowid)), order: 'newest' };
+  if (!docs.length) return { hits: [], order: 'best', matches: 0 };
+  if (docs.length > settings.rankCap) return { hits: await hitsFor(index, docs.slice(0, settings.limit), terms), order: 'newest', matches: docs.length };
+
+  // BM25 over every match: each phrase's document frequency, each match's length.
+  const idfs = occurrences.map((o) => idf(index.rows, o.docs.length));
+  const entries = await index.entries(docs);
+  const ranked = docs
+    .map((doc) => ({ doc, score: bm25(occurrences.map((o, i) => (matchedBy[i][seek(matchedBy[i], doc, 0)] === doc ? countIn(o, doc) : 0)), entries.get(doc)?.tokens ?? 0, idfs, index.avgdl) }))
+    .sort((a, b) => a.score - b.score || a.doc - b.doc)
+    .slice(0, settings.limit)
+    .map((r) => r.doc);
+  return { hits: await hitsFor(index, ranked, terms, entries), order: 'best', matches: docs.length };
+}
+
+/** Entries `rowids` (in that order) with their text marked, and their episodes. */
+async function hitsFor(index: WebIndex, rowids: number[], terms: Array<{ word: string; prefix: boolean }>, known?: Awaited<ReturnType<WebIndex['entries']>>): Promise<PageHit[]> {
+  if (!rowids.length) return [];
+  const entries = known ?? (await index.entries(rowids));
+  const episodes = await index.episodes([...new Set([...entries.values()].map((e) => e.episode))]);
+  return rowids
+    .map((id) => entries.get(id))
+    .filter((e): e is NonNullable<typeof e> => !!e && episodes.has(e.episode))
+    .map((e) => {
+      const { firstEntry, lastEntry, ...episode } = episodes.get(e.episode)!;
+      void firstEntry;
+      void lastEntry;
+      return { episode, startMs: e.startMs, endMs: e.endMs, snippet: highlight(e.text, terms) };
+    });
 }
 
 export interface Moment {
@@ -123,14 +500,14 @@ export interface Moment {
 }
 
 /** `?e=<episode id>&t=<seconds>`: the episode and what is said then, or undefined for an unknown episode. */
-export async function findMoment(run: Run, episodeId: string, seconds: number): Promise<Moment | undefined> {
-  const [episode] = await run<PageEpisode>('SELECT n, id, podcast, file_key AS fileKey, title, published FROM episodes WHERE id = ? ORDER BY n LIMIT 1', [episodeId]);
-  if (!episode) return undefined;
-  const [entry] = await run<{ text: string }>(
-    'SELECT text FROM entries WHERE episode = ? AND start_ms <= ? ORDER BY start_ms DESC LIMIT 1',
-    [episode.n, Math.max(0, Math.floor(seconds * 1000))],
-  );
-  return { episode, text: entry?.text };
+export async function findMoment(index: WebIndex, episodeId: string, seconds: number): Promise<Moment | undefined> {
+  const found = await index.episodeById(episodeId);
+  if (!found) return undefined;
+  const { firstEntry, lastEntry, ...episode } = found;
+  const at = Math.max(0, Math.floor(seconds * 1000));
+  const entries = firstEntry > 0 && lastEntry >= firstEntry ? await index.entryRange(firstEntry, lastEntry) : [];
+  const said = entries.filter((e) => e.startMs <= at).sort((a, b) => b.startMs - a.startMs || b.id - a.id)[0];
+  return { episode, text: said?.text };
 }
 
 /** hh:mm:ss (or m:ss under an hour) of a time in ms. */

@@ -1,12 +1,18 @@
 /** `web/site.json`: what the page needs to start. Short-cached; every file it names is content-hashed. */
 export interface SiteJson {
-  format: 1;
+  format: 2;
   site: { id: string; title: string };
   podcasts: Array<{ id: string; title: string }>;
-  /** The web index, relative to the page, its size and page size (the range-read chunk size). */
-  index: { file: string; bytes: number; pageSize: number; rankCap: number; limit: number; episodes: number; entries: number };
-  /** The page's script, and the worker script and wasm of the SQLite reader, relative to the page (brotli, `.br`). */
-  assets: { app?: string; worker: string; wasm: string };
+  /**
+   * The web index, relative to the page: its size, page size, how many bytes to read first when opening it
+   * (the header and the roots of its tables: `head`), the rank cap and result limit it was built for.
+   */
+  index: { file: string; bytes: number; pageSize: number; head: number; rankCap: number; limit: number; episodes: number; entries: number };
+  /**
+   * The page's script, relative to the page (brotli, `.br`). Pages of format 1 also had a SQLite worker and
+   * wasm (`worker`, `wasm`): still read to prune them.
+   */
+  assets: { app?: string; worker?: string; wasm?: string };
   /** Where the bucket's audio is, relative to the page: `<audioBase>audio/<podcast>/<fileKey>.mp3`. */
   audioBase: string;
   /** Digest of the FTS index this page's index was built from. */

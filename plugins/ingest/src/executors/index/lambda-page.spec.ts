@@ -7,13 +7,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { keys, stableStringify } from '@podline/config';
 import { indexSite, S3ObjectStore } from '@podline/search-index';
 import { startLambdaServer, startStsServer, type LambdaServer, type StsServer } from '@podline/testing/aws-endpoints';
 import { S3_TEST_CREDENTIALS, startFaultProxy, startS3Server, type FaultProxy, type S3TestServer } from '@podline/testing/s3-server';
-import { searchWebIndex, type SiteJson } from '@podline/web';
+import { fileReadAt, searchWebIndex, WebIndex, type SiteJson } from '@podline/web';
 import { batch } from './executor';
 import { episode, TestWorkspace } from './test-workspace';
 
@@ -100,17 +99,17 @@ describe('index, Lambda mode: the search page from the index the function wrote'
     expect(lambda.calls).toHaveLength(1);
     const v1 = await siteJson();
     expect(Object.keys(await list()).sort()).toEqual(['web/index.html', 'web/site.json', ...v1.files!.map((f) => `web/${f}`)].sort());
-    const wasm = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/web/${v1.assets.wasm}` }));
-    expect([wasm.ContentEncoding, wasm.ContentType]).toEqual(['br', 'application/wasm']);
+    const script = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/web/${v1.assets.app}` }));
+    expect([script.ContentEncoding, script.ContentType]).toEqual(['br', 'text/javascript; charset=utf-8']);
     // The page's index answers as the function's index does.
     const file = path.join(work, 'web.sqlite');
     writeFileSync(file, await get(`web/${v1.index.file}`));
-    const db = new Database(file, { readonly: true });
+    const local = fileReadAt(file);
     try {
-      const found = await searchWebIndex(async <T>(sql: string, params: unknown[]) => db.prepare(sql).all(...params) as T[], 'foghorn', { rankCap: v1.index.rankCap, limit: v1.index.limit });
+      const found = await searchWebIndex(await WebIndex.open(local.readAt, local.bytes), 'foghorn', { rankCap: v1.index.rankCap, limit: v1.index.limit });
       expect(found.hits.map((h) => [h.episode.title, h.startMs])).toEqual([['Foghorns at dawn', 1000]]);
     } finally {
-      db.close();
+      local.close();
     }
 
     // Nothing new: not invoked, nothing written to the bucket.

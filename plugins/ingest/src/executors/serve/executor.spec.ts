@@ -70,7 +70,7 @@ describe('serve + the search page, in headless Chromium', () => {
       await serving;
     };
 
-    // Every request of the browser (the page's, the worker's, the audio's) goes through a recording proxy.
+    // Every request of the browser (the page's, its range reads of the index, the audio's) goes through a recording proxy.
     proxy = await startRecordingProxy(new URL(base).origin);
     browser = await launchChromium(proxy.args);
   });
@@ -202,7 +202,7 @@ describe('serve + the search page, in headless Chromium', () => {
     await page.close();
   });
 
-  it('the first screen loads the page alone, compressed; the SQLite reader and the index come when the box is used', async () => {
+  it('the first screen loads the page alone, compressed; the index comes when the box is used (no wasm, no worker)', async () => {
     const context = await browser.createBrowserContext(); // nothing cached
     const page = await context.newPage();
     const encodings: Record<string, string | undefined> = {};
@@ -219,26 +219,29 @@ describe('serve + the search page, in headless Chromium', () => {
     await page.focus('#q');
     await page.waitForSelector('body[data-open="true"]');
     const opened = proxy.seen.slice(from).map((u) => new URL(u).pathname);
-    expect(opened.some((p) => p.endsWith('.wasm.br')) && opened.some((p) => /\/web\/index-[0-9a-f]{16}\.sqlite$/.test(p))).toBe(true);
+    expect(opened.some((p) => /\/web\/index-[0-9a-f]{16}\.sqlite$/.test(p))).toBe(true);
+    expect(opened.filter((p) => /wasm|worker/.test(p))).toEqual([]);
     await context.close();
   });
 
-  it('a search leaves the console clean: the SQLite worker\'s read-by-read logging is silenced', async () => {
+  it('a search starts no worker and leaves the console clean; the status counts every match', async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
     const logged: string[] = [];
+    const workers: string[] = [];
     page.on('console', (m) => void logged.push(m.text()));
-    page.on('workercreated', (w) => void w.on('console', (m) => void logged.push(`worker: ${m.text()}`)));
-    await page.goto(`${base}?q=foghorn`);
+    page.on('workercreated', (w) => void workers.push(w.url()));
+    await page.goto(`${base}?q=the`);
     await page.waitForSelector('a.hit');
-    expect(logged.filter((l) => /xhr of size|constructing url database/.test(l))).toEqual([]);
+    expect(await status(page)).toMatch(/^\d+ match(es)? for “the”/);
+    expect(logged).toEqual([]);
+    expect(workers).toEqual([]);
     await context.close();
   });
 
   it('loaded nothing from outside the site’s origin', async () => {
-    // The proxy saw the worker's range reads of the index and the wasm, and the audio: it sees everything.
+    // The proxy saw the page's range reads of the index and the audio: it sees everything.
     expect(proxy.seen.some((u) => /\/web\/index-[0-9a-f]{16}\.sqlite$/.test(u))).toBe(true);
-    expect(proxy.seen.some((u) => u.endsWith('.wasm.br'))).toBe(true);
     expect(proxy.seen.some((u) => u.includes('/audio/example-show/'))).toBe(true);
     expect(proxy.outside).toEqual([]);
     // And the proxy does catch a request to another origin.

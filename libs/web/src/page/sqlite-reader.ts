@@ -1,0 +1,397 @@
+/**
+ * A read-only reader of the SQLite file format (https://www.sqlite.org/fileformat2.html) over an async
+ * "read these bytes" function: HTTP range requests in the browser, a file in Node. No wasm: the page reads
+ * the b-trees of the web index itself, and so it can ask for the pages of one b-tree level all at once
+ * (a SQLite library in wasm reads one page at a time, synchronously, one round trip after the other).
+ *
+ * Only what the web index uses: UTF-8 databases, rowid tables looked up by rowid or rowid range, and
+ * index b-trees (indexes, WITHOUT ROWID tables) scanned by the text of their first column. The file is
+ * not trusted: page numbers, offsets, lengths and depths are checked, and a malformed file gives a
+ * `CorruptIndexError`, never a hang or an endless loop.
+ */
+
+/** Reads `length` bytes at `offset` (fewer only at the end of the file). */
+export type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;
+
+export class CorruptIndexError extends Error {
+  constructor(what: string) {
+    super(`the search index file is damaged (${what}); publish it again with the site's index target`);
+    this.name = 'CorruptIndexError';
+  }
+}
+
+export type SqlValue = null | number | string | Uint8Array;
+export type Row = SqlValue[];
+
+const MAX_DEPTH = 20;
+const utf8 = new TextDecoder('utf-8');
+const utf8Encode = new TextEncoder();
+
+export interface SqliteFileOptions {
+  /** Pages further apart than this are read by separate requests; closer ones by one request (default 2). */
+  maxGapPages?: number;
+}
+
+/** Statistics of the reads so far (tests, the benchmark, the page's own report). */
+export interface ReadStats {
+  requests: number;
+  bytes: number;
+}
+
+interface PageWaiter {
+  resolve: (p: Uint8Array) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A SQLite varint (big-endian groups of 7 bits, the ninth byte whole) at `at`: its value and the offset after it. */
+export function readVarint(buf: Uint8Array, at: number): [value: number, next: number] {
+  let v = 0;
+  for (let i = 0; i < 8; i++) {
+    if (at + i >= buf.length) throw new CorruptIndexError('a varint runs past its page');
+    const b = buf[at + i];
+    v = v * 128 + (b & 0x7f);
+    if (b < 0x80) return [v, at + i + 1];
+  }
+  if (at + 8 >= buf.length) throw new CorruptIndexError('a varint runs past its page');
+  return [v * 256 + buf[at + 8], at + 9];
+}
+
+/** Decode a record (https://www.sqlite.org/fileformat2.html#record_format). */
+export function decodeRecord(payload: Uint8Array): Row {
+  const [headerSize, first] = readVarint(payload, 0);
+  if (headerSize > payload.length) throw new CorruptIndexError('a record header is longer than its record');
+  const types: number[] = [];
+  for (let at = first; at < headerSize; ) {
+    const [t, next] = readVarint(payload, at);
+    types.push(t);
+    at = next;
+  }
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const row: Row = [];
+  let at = headerSize;
+  const need = (n: number) => {
+    if (at + n > payload.length) throw new CorruptIndexError('a record value runs past its record');
+  };
+  for (const t of types) {
+    if (t === 0) row.push(null);
+    else if (t >= 1 && t <= 6) {
+      const n = [0, 1, 2, 3, 4, 6, 8][t];
+      need(n);
+      // Big-endian two's complement of n bytes (exact up to 2^53, which the web index never exceeds).
+      let u = 0;
+      for (let i = 0; i < n; i++) u = u * 256 + payload[at + i];
+      row.push(payload[at] & 0x80 ? u - 2 ** (8 * n) : u);
+      at += n;
+    } else if (t === 7) {
+      need(8);
+      row.push(view.getFloat64(at));
+      at += 8;
+    } else if (t === 8) row.push(0);
+    else if (t === 9) row.push(1);
+    else if (t >= 12) {
+      const n = (t - 12) >> 1;
+      need(n);
+      const bytes = payload.subarray(at, at + n);
+      row.push(t % 2 === 0 ? bytes : utf8.decode(bytes));
+      at += n;
+    } else throw new CorruptIndexError(`unknown serial type ${t}`);
+  }
+  return row;
+}
+
+/** Compare byte strings as SQLite's BINARY collation compares UTF-8 text. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** The UTF-8 bytes of the first column of an index record, when it is text (else undefined). */
+function firstTextBytes(payload: Uint8Array): Uint8Array | undefined {
+  const [, first] = readVarint(payload, 0);
+  const [headerSize] = readVarint(payload, 0);
+  const [t] = readVarint(payload, first);
+  if (t < 13 || t % 2 === 0) return undefined;
+  const n = (t - 13) >> 1;
+  if (headerSize + n > payload.length) throw new CorruptIndexError('a key runs past its record');
+  return payload.subarray(headerSize, headerSize + n);
+}
+
+interface Cell {
+  /** Left child (interior pages). */
+  child?: number;
+  /** Rowid (table b-trees). */
+  rowid?: number;
+  /** Payload (leaf cells of tables, every cell of index b-trees), overflow already followed. */
+  payload?: Uint8Array;
+}
+
+interface BtreePage {
+  kind: 'table-leaf' | 'table-interior' | 'index-leaf' | 'index-interior';
+  cells: Cell[];
+  rightChild?: number;
+}
+
+export class SqliteFile {
+  readonly pageSize: number;
+  readonly usable: number;
+  readonly pageCount: number;
+  private readonly cache = new Map<number, Promise<Uint8Array>>();
+  private pending = new Map<number, PageWaiter[]>();
+  private flushScheduled = false;
+  private readonly maxGap: number;
+  readonly stats: ReadStats = { requests: 0, bytes: 0 };
+  private schemaRows?: Promise<Map<string, { type: string; rootpage: number; sql: string | null }>>;
+
+  private constructor(
+    private readonly readAt: ReadAt,
+    header: Uint8Array,
+    fileBytes: number,
+    options: SqliteFileOptions,
+  ) {
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    const raw = view.getUint16(16);
+    this.pageSize = raw === 1 ? 65536 : raw;
+    if (this.pageSize < 512 || this.pageSize > 65536 || (this.pageSize & (this.pageSize - 1)) !== 0) throw new CorruptIndexError(`page size ${raw}`);
+    this.usable = this.pageSize - header[20];
+    if (view.getUint32(56) !== 1) throw new CorruptIndexError('the text encoding is not UTF-8');
+    this.pageCount = Math.floor(fileBytes / this.pageSize);
+    this.maxGap = options.maxGapPages ?? 2;
+    this.cache.set(1, Promise.resolve(header.length >= this.pageSize ? header.subarray(0, this.pageSize) : header));
+  }
+
+  /**
+   * Open a database file of `fileBytes` bytes. `firstRead` bytes are read first (at least the header; a
+   * whole first page and more saves round trips: give the page size when it is known).
+   */
+  static async open(readAt: ReadAt, fileBytes: number, options: SqliteFileOptions & { firstRead?: number } = {}): Promise<SqliteFile> {
+    const first = await readAt(0, Math.max(100, options.firstRead ?? 4096));
+    if (first.length < 100 || utf8.decode(first.subarray(0, 15)) !== 'SQLite format 3') throw new CorruptIndexError('not a SQLite database');
+    const file = new SqliteFile(readAt, first, fileBytes, options);
+    file.stats.requests = 1;
+    file.stats.bytes = first.length;
+    if (first.length < file.pageSize) file.cache.delete(1);
+    // Whole pages read beyond the first one are kept too.
+    for (let p = 2; p * file.pageSize <= first.length; p++) file.cache.set(p, Promise.resolve(first.subarray((p - 1) * file.pageSize, p * file.pageSize)));
+    return file;
+  }
+
+  /** Page `n` (1-based). Requests made in the same turn of the event loop are read together. */
+  page(n: number): Promise<Uint8Array> {
+    if (!Number.isInteger(n) || n < 1 || n > this.pageCount) return Promise.reject(new CorruptIndexError(`page ${n} is outside the file (${this.pageCount} pages)`));
+    let p = this.cache.get(n);
+    if (p) return p;
+    p = new Promise<Uint8Array>((resolve, reject) => {
+      const waiters = this.pending.get(n) ?? [];
+      waiters.push({ resolve, reject });
+      this.pending.set(n, waiters);
+    });
+    this.cache.set(n, p);
+    p.catch(() => this.cache.delete(n));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
+    return p;
+  }
+
+  /** Read the pages asked for: adjacent (or nearly) ones in one request, the runs in parallel. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const wanted = [...this.pending.keys()].sort((a, b) => a - b);
+    const waiters = this.pending;
+    this.pending = new Map();
+    const runs: number[][] = [];
+    for (const n of wanted) {
+      const run = runs[runs.length - 1];
+      if (run && n - run[run.length - 1] <= this.maxGap + 1) run.push(n);
+      else runs.push([n]);
+    }
+    for (const run of runs) {
+      const from = run[0];
+      const to = run[run.length - 1];
+      this.stats.requests++;
+      this.readAt((from - 1) * this.pageSize, (to - from + 1) * this.pageSize).then(
+        (bytes) => {
+          this.stats.bytes += bytes.length;
+          for (const n of run) {
+            const at = (n - from) * this.pageSize;
+            const page = bytes.subarray(at, at + this.pageSize);
+            for (const w of waiters.get(n)!) {
+              if (page.length === this.pageSize) w.resolve(page);
+              else w.reject(new CorruptIndexError(`page ${n} is cut short`));
+            }
+          }
+        },
+        (err) => {
+          for (const n of run) for (const w of waiters.get(n)!) w.reject(err);
+        },
+      );
+    }
+  }
+
+  private async parse(n: number): Promise<BtreePage> {
+    const buf = await this.page(n);
+    const base = n === 1 ? 100 : 0;
+    const type = buf[base];
+    const kind = type === 13 ? 'table-leaf' : type === 5 ? 'table-interior' : type === 10 ? 'index-leaf' : type === 2 ? 'index-interior' : undefined;
+    if (!kind) throw new CorruptIndexError(`page ${n} is not a b-tree page (type ${type})`);
+    const interior = type === 2 || type === 5;
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const count = view.getUint16(base + 3);
+    const pointers = base + (interior ? 12 : 8);
+    if (pointers + 2 * count > this.usable) throw new CorruptIndexError(`page ${n} has more cells than fit`);
+    const cells: Cell[] = [];
+    const index = type === 2 || type === 10;
+    for (let i = 0; i < count; i++) {
+      let at = view.getUint16(pointers + 2 * i);
+      if (at < pointers + 2 * count || at >= this.usable) throw new CorruptIndexError(`a cell of page ${n} is outside it`);
+      const cell: Cell = {};
+      if (interior) {
+        cell.child = view.getUint32(at);
+        at += 4;
+      }
+      if (type === 5) {
+        [cell.rowid] = readVarint(buf, at);
+      } else {
+        let size: number;
+        [size, at] = readVarint(buf, at);
+        if (type === 13) [cell.rowid, at] = readVarint(buf, at);
+        cell.payload = await this.payload(buf, at, size, index, n);
+      }
+      cells.push(cell);
+    }
+    return { kind, cells, rightChild: interior ? view.getUint32(base + 8) : undefined };
+  }
+
+  /** A cell's payload: the part on its page, and the overflow chain for the rest. */
+  private async payload(buf: Uint8Array, at: number, size: number, index: boolean, n: number): Promise<Uint8Array> {
+    const u = this.usable;
+    const x = index ? Math.floor(((u - 12) * 64) / 255) - 23 : u - 35;
+    if (size <= x) {
+      if (at + size > u) throw new CorruptIndexError(`a cell of page ${n} runs past it`);
+      return buf.subarray(at, at + size);
+    }
+    const m = Math.floor(((u - 12) * 32) / 255) - 23;
+    const k = m + ((size - m) % (u - 4));
+    const local = k <= x ? k : m;
+    if (at + local + 4 > u) throw new CorruptIndexError(`a cell of page ${n} runs past it`);
+    const out = new Uint8Array(size);
+    out.set(buf.subarray(at, at + local));
+    let filled = local;
+    let next = new DataView(buf.buffer, buf.byteOffset).getUint32(at + local);
+    for (let hops = 0; filled < size; hops++) {
+      if (hops > this.pageCount) throw new CorruptIndexError('an overflow chain loops');
+      const page = await this.page(next);
+      const take = Math.min(u - 4, size - filled);
+      out.set(page.subarray(4, 4 + take), filled);
+      filled += take;
+      next = new DataView(page.buffer, page.byteOffset).getUint32(0);
+    }
+    return out;
+  }
+
+  /** `sqlite_schema`: type, root page and SQL of every table and index, by name. */
+  schema(): Promise<Map<string, { type: string; rootpage: number; sql: string | null }>> {
+    this.schemaRows ??= this.tableRange(1, -Infinity, Infinity).then(
+      (rows) => new Map(rows.map(([, r]) => [String(r[1]), { type: String(r[0]), rootpage: Number(r[3]), sql: r[4] === null ? null : String(r[4]) }])),
+    );
+    return this.schemaRows;
+  }
+
+  /** Root page of a table or index, by name. */
+  async root(name: string): Promise<number> {
+    const entry = (await this.schema()).get(name);
+    if (!entry) throw new CorruptIndexError(`it has no ${name}`);
+    return entry.rootpage;
+  }
+
+  /** Rows of a rowid table whose rowid is in `rowids`, by rowid. One round trip per level of the b-tree. */
+  async tableRows(root: number, rowids: number[]): Promise<Map<number, Row>> {
+    const want = [...new Set(rowids)].sort((a, b) => a - b);
+    const out = new Map<number, Row>();
+    const visit = async (page: number, ids: number[], depth: number): Promise<void> => {
+      if (depth > MAX_DEPTH) throw new CorruptIndexError('a b-tree is too deep');
+      const p = await this.parse(page);
+      if (p.kind === 'table-leaf') {
+        for (const c of p.cells) if (ids.includes(c.rowid!)) out.set(c.rowid!, decodeRecord(c.payload!));
+        return;
+      }
+      if (p.kind !== 'table-interior') throw new CorruptIndexError(`page ${page} is not a table page`);
+      const byChild = new Map<number, number[]>();
+      let i = 0;
+      for (const id of ids) {
+        while (i < p.cells.length && p.cells[i].rowid! < id) i++;
+        const child = i < p.cells.length ? p.cells[i].child! : p.rightChild!;
+        byChild.set(child, [...(byChild.get(child) ?? []), id]);
+      }
+      await Promise.all([...byChild].map(([child, sub]) => visit(child, sub, depth + 1)));
+    };
+    if (want.length) await visit(root, want, 0);
+    return out;
+  }
+
+  /** Rows of a rowid table with `from` ≤ rowid ≤ `to`, in rowid order. */
+  async tableRange(root: number, from: number, to: number): Promise<Array<[number, Row]>> {
+    const visit = async (page: number, depth: number): Promise<Array<[number, Row]>> => {
+      if (depth > MAX_DEPTH) throw new CorruptIndexError('a b-tree is too deep');
+      const p = await this.parse(page);
+      if (p.kind === 'table-leaf') return p.cells.filter((c) => c.rowid! >= from && c.rowid! <= to).map((c) => [c.rowid!, decodeRecord(c.payload!)]);
+      if (p.kind !== 'table-interior') throw new CorruptIndexError(`page ${page} is not a table page`);
+      const children: number[] = [];
+      let low = -Infinity;
+      for (const c of p.cells) {
+        // The left child holds rowids in (low, c.rowid].
+        if (c.rowid! >= from && low < to) children.push(c.child!);
+        low = c.rowid!;
+      }
+      if (low < to) children.push(p.rightChild!);
+      return (await Promise.all(children.map((c) => visit(c, depth + 1)))).flat();
+    };
+    return visit(root, 0);
+  }
+
+  /**
+   * Records of an index b-tree (an index or a WITHOUT ROWID table) whose first column is text in
+   * [`from`, `to`) (`to` undefined: equal to `from`), in key order. One round trip per level.
+   */
+  async indexRange(root: number, from: string, to?: string): Promise<Row[]> {
+    const lo = utf8Encode.encode(from);
+    const hi = to === undefined ? undefined : utf8Encode.encode(to);
+    const below = (k: Uint8Array) => (hi ? compareBytes(k, hi) < 0 : compareBytes(k, lo) <= 0);
+    const inRange = (k: Uint8Array | undefined) => !!k && compareBytes(k, lo) >= 0 && below(k);
+    const visit = async (page: number, depth: number): Promise<Row[]> => {
+      if (depth > MAX_DEPTH) throw new CorruptIndexError('a b-tree is too deep');
+      const p = await this.parse(page);
+      if (p.kind === 'index-leaf') return p.cells.filter((c) => inRange(firstTextBytes(c.payload!))).map((c) => decodeRecord(c.payload!));
+      if (p.kind !== 'index-interior') throw new CorruptIndexError(`page ${page} is not an index page`);
+      // In order: child 0, cell 0, child 1, cell 1, …, the right child. A child holds keys between its neighbours.
+      const parts: Array<Promise<Row[]> | Row[]> = [];
+      let lowKey: Uint8Array | undefined;
+      for (const c of p.cells) {
+        const key = firstTextBytes(c.payload!);
+        if (!key) throw new CorruptIndexError(`page ${page} has a key that is not text`);
+        if (compareBytes(key, lo) >= 0 && (!lowKey || below(lowKey))) parts.push(visit(c.child!, depth + 1));
+        if (inRange(key)) parts.push([decodeRecord(c.payload!)]);
+        lowKey = key;
+      }
+      if (!lowKey || below(lowKey)) parts.push(visit(p.rightChild!, depth + 1));
+      return (await Promise.all(parts)).flat();
+    };
+    return visit(root, 0);
+  }
+}
+
+/** A ReadAt over HTTP range requests (the browser's fetch). Refuses a server that ignores the range. */
+export function httpReadAt(url: string, fetchImpl: typeof fetch = fetch): ReadAt {
+  return async (offset, length) => {
+    const res = await fetchImpl(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } });
+    if (res.status !== 206) {
+      // Not the bytes asked for: do not download the rest.
+      void res.body?.cancel().catch(() => undefined);
+      if (res.status === 200) throw new Error(`the server sent the whole search index instead of a part: it must support HTTP range requests`);
+      throw new Error(`reading the search index: HTTP ${res.status}`);
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  };
+}
