@@ -230,6 +230,13 @@ describe('the page search engine against FTS5 (several-level b-trees)', () => {
     // The header; 3–5 together; 9 alone (more than two pages away).
     expect(file.stats.requests).toBe(3);
     expect(Buffer.from(pages[1]).equals(readFileSync(webFile).subarray(3 * 4096, 4 * 4096))).toBe(true);
+    // A bounded cache: the least recently used pages go, and come back when asked for again.
+    const small = await SqliteFile.open(f.readAt, f.bytes, { maxCachedPages: 16 });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => small.page(i + 1)));
+    expect(small.cachedPages).toBe(16);
+    const requests = small.stats.requests;
+    expect(Buffer.from(await small.page(2)).equals(readFileSync(webFile).subarray(4096, 8192))).toBe(true);
+    expect(small.stats.requests).toBe(requests + 1);
     f.close();
   });
 });

@@ -137,7 +137,8 @@ export function decodePostings(bytes: Uint8Array): Postings {
     for (let j = 0; j < count; j++) pos[np++] = p += next();
   }
   start[nd] = np;
-  return { docs: docs.subarray(0, nd), start: start.subarray(0, nd + 1), pos: pos.subarray(0, np) };
+  // Copies sized to what was found: the working arrays (sized by the bytes) are released.
+  return { docs: docs.slice(0, nd), start: start.slice(0, nd + 1), pos: pos.slice(0, np) };
 }
 
 /** FTS5's bm25() (fts5_aux.c): the score of one row, negative (lower is better), as ORDER BY rank sorts. */
@@ -206,6 +207,7 @@ export class WebIndex {
 
   /** Decoded postings by word: a repeated or refined query does not read or decode them again. */
   private readonly decoded = new Map<string, Postings>();
+  private decodedBytes = 0;
 
   /** The postings of terms (parts of all of them read together). */
   async postings(terms: TermRow[]): Promise<Postings[]> {
@@ -213,9 +215,14 @@ export class WebIndex {
     const read = new Map((await this.readPostings(missing)).map((p, i) => [missing[i].term, p]));
     const out = terms.map((t) => this.decoded.get(t.term) ?? read.get(t.term)!);
     for (const [term, p] of read) {
-      // Keep the most recent words' (a long session does not grow without bound).
-      if (this.decoded.size >= 64) this.decoded.delete(this.decoded.keys().next().value!);
       this.decoded.set(term, p);
+      this.decodedBytes += p.docs.byteLength + p.start.byteLength + p.pos.byteLength;
+    }
+    // Keep the most recent words' up to 64 MB (a long session does not grow without bound).
+    for (const [term, p] of this.decoded) {
+      if (this.decodedBytes <= 64 * 1048576 || this.decoded.size <= 1) break;
+      this.decoded.delete(term);
+      this.decodedBytes -= p.docs.byteLength + p.start.byteLength + p.pos.byteLength;
     }
     return out;
   }
@@ -329,7 +336,7 @@ function union(lists: Postings[]): Postings {
     pos[i] = x - doc * 2097152;
   });
   start[nd] = pairs.length;
-  return { docs: docs.subarray(0, nd), start: start.subarray(0, nd + 1), pos };
+  return { docs: docs.slice(0, nd), start: start.slice(0, nd + 1), pos };
 }
 
 /** First index in sorted `xs` at or after `from` whose value is ≥ `x` (galloping, then binary search). */

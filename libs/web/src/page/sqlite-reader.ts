@@ -30,6 +30,8 @@ const utf8Encode = new TextEncoder();
 export interface SqliteFileOptions {
   /** Pages further apart than this are read by separate requests; closer ones by one request (default 2). */
   maxGapPages?: number;
+  /** Pages kept in memory, the least recently used dropped first (default 8,192: 32 MB of 4 KiB pages). */
+  maxCachedPages?: number;
 }
 
 /** Statistics of the reads so far (tests, the benchmark, the page's own report). */
@@ -140,6 +142,7 @@ export class SqliteFile {
   private pending = new Map<number, PageWaiter[]>();
   private flushScheduled = false;
   private readonly maxGap: number;
+  private readonly maxCached: number;
   readonly stats: ReadStats = { requests: 0, bytes: 0 };
   private schemaRows?: Promise<Map<string, { type: string; rootpage: number; sql: string | null }>>;
 
@@ -157,6 +160,7 @@ export class SqliteFile {
     if (view.getUint32(56) !== 1) throw new CorruptIndexError('the text encoding is not UTF-8');
     this.pageCount = Math.floor(fileBytes / this.pageSize);
     this.maxGap = options.maxGapPages ?? 2;
+    this.maxCached = Math.max(16, options.maxCachedPages ?? 8192);
     this.cache.set(1, Promise.resolve(header.length >= this.pageSize ? header.subarray(0, this.pageSize) : header));
   }
 
@@ -176,11 +180,21 @@ export class SqliteFile {
     return file;
   }
 
+  /** Pages in memory now. */
+  get cachedPages(): number {
+    return this.cache.size;
+  }
+
   /** Page `n` (1-based). Requests made in the same turn of the event loop are read together. */
   page(n: number): Promise<Uint8Array> {
     if (!Number.isInteger(n) || n < 1 || n > this.pageCount) return Promise.reject(new CorruptIndexError(`page ${n} is outside the file (${this.pageCount} pages)`));
     let p = this.cache.get(n);
-    if (p) return p;
+    if (p) {
+      // Most recently used last.
+      this.cache.delete(n);
+      this.cache.set(n, p);
+      return p;
+    }
     p = new Promise<Uint8Array>((resolve, reject) => {
       const waiters = this.pending.get(n) ?? [];
       waiters.push({ resolve, reject });
@@ -188,6 +202,11 @@ export class SqliteFile {
     });
     this.cache.set(n, p);
     p.catch(() => this.cache.delete(n));
+    // A long session stays bounded: the least recently used pages go (read again if needed).
+    for (const old of this.cache.keys()) {
+      if (this.cache.size <= this.maxCached) break;
+      this.cache.delete(old);
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setTimeout(() => this.flush(), 0);
