@@ -50,7 +50,8 @@ function logger(lines: string[]): Log {
 function startWorkerProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'tools', 'scripts', 'run-ts.js'), 'tools/src/worker.ts', ...args], {
     cwd: ws.root,
-    env: { ...ws.env, PODLINE_QUEUE_URL: pg.url, PODLINE_QUEUE_MAINTENANCE_SECONDS: '1', ...env },
+    // A job handed back waits 1 s (not a minute) before the next worker may take it.
+    env: { ...ws.env, PODLINE_QUEUE_URL: pg.url, PODLINE_QUEUE_MAINTENANCE_SECONDS: '1', PODLINE_QUEUE_HANDBACK_DELAY_SECONDS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out: string[] = [];
@@ -365,6 +366,9 @@ describe('transcription queue', () => {
     const lacking = startWorkerProcess(['--model=tiny-real', '--threads=1', '--poll=300']);
     await until('the job handed back', async () => lacking.out.join('').includes('handed back to the queue'));
     expect(lacking.out.join('')).toContain('npx nx run tools:download-model --model=tiny-real');
+    // It would take the job again after the short hand-back delay of the test: stopped, it hands it back too.
+    lacking.child.kill('SIGTERM');
+    expect(await lacking.exited).toBe(0);
     const [job] = await jobsOf('transcribe.tiny-real');
     expect(job.state).toBe('created');
     expect(job.retry_count).toBe(0);
@@ -421,7 +425,9 @@ describe('transcription queue', () => {
     await writeJsonAtomic(paths.manifestFile, { version: 1, site: 'ahead', episodes } satisfies EpisodeManifest);
     await coordinate('ahead');
     const queue = 'transcribe.tiny-ahead';
-    const ENGINE_MS = 4000;
+    // Long enough that a claim taken ahead (right after the current job's audio is ready) and one taken after
+    // an engine run stay apart even on a loaded machine (the test tells them apart by ENGINE_MS - 1.5 s).
+    const ENGINE_MS = 7000;
     const env = { PODLINE_TIMED_ENGINE_MS: String(ENGINE_MS) };
     // The active jobs a worker holds, with when each was claimed.
     const heldBy = (pid: number) =>

@@ -2,7 +2,7 @@ import { freePort, startPostgres, type PostgresTestServer } from '@podline/testi
 import { connectQueue, describeQueue, QueueError, queueUrl, redact } from './connection';
 import { ensureQueue } from './coordinator';
 import { expirySeconds, jobId, jobKey, leaseSeconds, queueName } from './jobs';
-import { leaseKeeper } from './worker';
+import { handBackDelaySeconds, leaseKeeper } from './worker';
 import { formatQueueStatus, queueStatus } from './status';
 
 describe('jobs', () => {
@@ -26,6 +26,7 @@ describe('jobs', () => {
     expect(expirySeconds(100 * 3600, {})).toBe(23 * 3600);
     expect(leaseSeconds({})).toBe(600);
     expect(leaseSeconds({ PODLINE_QUEUE_EXPIRY_BASE_SECONDS: '30' })).toBe(30);
+    expect([handBackDelaySeconds({}), handBackDelaySeconds({ PODLINE_QUEUE_HANDBACK_DELAY_SECONDS: '1' }), handBackDelaySeconds({ PODLINE_QUEUE_HANDBACK_DELAY_SECONDS: 'soon' })]).toEqual([60, 1, 60]);
   });
 });
 

@@ -64,6 +64,16 @@ interface Running {
 }
 
 /** Hand a job back to the queue: no attempt used, available again after `delaySeconds`. */
+/**
+ * How long a job this worker cannot do (no model, no bucket access, unknown site) waits before any worker
+ * takes it again, so that the same worker does not take it straight back: PODLINE_QUEUE_HANDBACK_DELAY_SECONDS
+ * (60). A worker that stops hands its jobs back with no delay.
+ */
+export function handBackDelaySeconds(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.PODLINE_QUEUE_HANDBACK_DELAY_SECONDS ?? 60);
+  return Number.isFinite(v) && v >= 0 ? v : 60;
+}
+
 async function handBackJob(conn: QueueConnection, queue: string, id: string, reason: string, delaySeconds: number): Promise<void> {
   await conn.sql(
     `UPDATE ${QUEUE_SCHEMA}.job SET state = 'created', started_on = NULL, output = $3::jsonb, start_after = now() + $4 * interval '1 second'
@@ -322,7 +332,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     try {
       if (err instanceof HandedBack) {
         stats.handedBack++;
-        await handBackJob(conn, c.queue, c.id, message, stopping ? 0 : 60);
+        await handBackJob(conn, c.queue, c.id, message, stopping ? 0 : handBackDelaySeconds(env));
         log.warn(`${where}: handed back to the queue: ${message}`);
       } else {
         stats.failed++;
