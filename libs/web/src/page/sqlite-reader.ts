@@ -108,14 +108,20 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** The UTF-8 bytes of the first column of an index record, when it is text (else undefined). */
-function firstTextBytes(payload: Uint8Array): Uint8Array | undefined {
-  const [, first] = readVarint(payload, 0);
-  const [headerSize] = readVarint(payload, 0);
+/**
+ * The UTF-8 bytes of the first column of an index record, when it is text (else undefined); null when the
+ * record given is only the start of one (its page's part) and the key runs past it.
+ */
+function firstTextBytes(payload: Uint8Array, partial = false): Uint8Array | undefined | null {
+  const [headerSize, first] = readVarint(payload, 0);
+  if (partial && headerSize > payload.length) return null;
   const [t] = readVarint(payload, first);
   if (t < 13 || t % 2 === 0) return undefined;
   const n = (t - 13) >> 1;
-  if (headerSize + n > payload.length) throw new CorruptIndexError('a key runs past its record');
+  if (headerSize + n > payload.length) {
+    if (partial) return null;
+    throw new CorruptIndexError('a key runs past its record');
+  }
   return payload.subarray(headerSize, headerSize + n);
 }
 
@@ -124,8 +130,17 @@ interface Cell {
   child?: number;
   /** Rowid (table b-trees). */
   rowid?: number;
-  /** Payload (leaf cells of tables, every cell of index b-trees), overflow already followed. */
-  payload?: Uint8Array;
+  /** The part of the payload on this page (all of it when it does not overflow). */
+  local?: Uint8Array;
+  /** The whole payload (leaf cells of tables, every cell of index b-trees): overflow pages read when asked. */
+  payload?: () => Promise<Uint8Array>;
+}
+
+/** The text key of an index cell: from its page when it is there, else from the whole payload. */
+async function keyOf(c: Cell): Promise<Uint8Array | undefined> {
+  const quick = firstTextBytes(c.local!, true);
+  if (quick !== null) return quick;
+  return firstTextBytes(await c.payload!()) ?? undefined;
 }
 
 interface BtreePage {
@@ -276,29 +291,37 @@ export class SqliteFile {
         let size: number;
         [size, at] = readVarint(buf, at);
         if (type === 13) [cell.rowid, at] = readVarint(buf, at);
-        cell.payload = await this.payload(buf, at, size, index, n);
+        const { local, rest } = this.localPart(buf, at, size, index, n);
+        cell.local = local;
+        let whole: Promise<Uint8Array> | undefined;
+        cell.payload = rest ? () => (whole ??= this.overflow(local, size, rest)) : () => Promise.resolve(local);
       }
       cells.push(cell);
     }
     return { kind, cells, rightChild: interior ? view.getUint32(base + 8) : undefined };
   }
 
-  /** A cell's payload: the part on its page, and the overflow chain for the rest. */
-  private async payload(buf: Uint8Array, at: number, size: number, index: boolean, n: number): Promise<Uint8Array> {
+  /** The part of a cell's payload on its page, and the first overflow page when there is more. */
+  private localPart(buf: Uint8Array, at: number, size: number, index: boolean, n: number): { local: Uint8Array; rest?: number } {
     const u = this.usable;
     const x = index ? Math.floor(((u - 12) * 64) / 255) - 23 : u - 35;
     if (size <= x) {
       if (at + size > u) throw new CorruptIndexError(`a cell of page ${n} runs past it`);
-      return buf.subarray(at, at + size);
+      return { local: buf.subarray(at, at + size) };
     }
     const m = Math.floor(((u - 12) * 32) / 255) - 23;
     const k = m + ((size - m) % (u - 4));
     const local = k <= x ? k : m;
     if (at + local + 4 > u) throw new CorruptIndexError(`a cell of page ${n} runs past it`);
+    return { local: buf.subarray(at, at + local), rest: new DataView(buf.buffer, buf.byteOffset).getUint32(at + local) };
+  }
+
+  /** A payload whose rest is in a chain of overflow pages from page `next`. */
+  private async overflow(local: Uint8Array, size: number, next: number): Promise<Uint8Array> {
+    const u = this.usable;
     const out = new Uint8Array(size);
-    out.set(buf.subarray(at, at + local));
-    let filled = local;
-    let next = new DataView(buf.buffer, buf.byteOffset).getUint32(at + local);
+    out.set(local);
+    let filled = local.length;
     for (let hops = 0; filled < size; hops++) {
       if (hops > this.pageCount) throw new CorruptIndexError('an overflow chain loops');
       const page = await this.page(next);
@@ -333,7 +356,8 @@ export class SqliteFile {
       if (depth > MAX_DEPTH) throw new CorruptIndexError('a b-tree is too deep');
       const p = await this.parse(page);
       if (p.kind === 'table-leaf') {
-        for (const c of p.cells) if (ids.includes(c.rowid!)) out.set(c.rowid!, decodeRecord(c.payload!));
+        const wanted = new Set(ids);
+        await Promise.all(p.cells.filter((c) => wanted.has(c.rowid!)).map(async (c) => out.set(c.rowid!, decodeRecord(await c.payload!()))));
         return;
       }
       if (p.kind !== 'table-interior') throw new CorruptIndexError(`page ${page} is not a table page`);
@@ -342,7 +366,9 @@ export class SqliteFile {
       for (const id of ids) {
         while (i < p.cells.length && p.cells[i].rowid! < id) i++;
         const child = i < p.cells.length ? p.cells[i].child! : p.rightChild!;
-        byChild.set(child, [...(byChild.get(child) ?? []), id]);
+        const list = byChild.get(child);
+        if (list) list.push(id);
+        else byChild.set(child, [id]);
       }
       await Promise.all([...byChild].map(([child, sub]) => visit(child, sub, depth + 1)));
     };
@@ -355,7 +381,10 @@ export class SqliteFile {
     const visit = async (page: number, depth: number): Promise<Array<[number, Row]>> => {
       if (depth > MAX_DEPTH) throw new CorruptIndexError('a b-tree is too deep');
       const p = await this.parse(page);
-      if (p.kind === 'table-leaf') return p.cells.filter((c) => c.rowid! >= from && c.rowid! <= to).map((c) => [c.rowid!, decodeRecord(c.payload!)]);
+      if (p.kind === 'table-leaf') {
+        const cells = p.cells.filter((c) => c.rowid! >= from && c.rowid! <= to);
+        return Promise.all(cells.map(async (c): Promise<[number, Row]> => [c.rowid!, decodeRecord(await c.payload!())]));
+      }
       if (p.kind !== 'table-interior') throw new CorruptIndexError(`page ${page} is not a table page`);
       const children: number[] = [];
       let low = -Infinity;
@@ -382,16 +411,20 @@ export class SqliteFile {
     const visit = async (page: number, depth: number): Promise<Row[]> => {
       if (depth > MAX_DEPTH) throw new CorruptIndexError('a b-tree is too deep');
       const p = await this.parse(page);
-      if (p.kind === 'index-leaf') return p.cells.filter((c) => inRange(firstTextBytes(c.payload!))).map((c) => decodeRecord(c.payload!));
+      if (p.kind === 'index-leaf') {
+        const rows: Array<Promise<Row>> = [];
+        for (const c of p.cells) if (inRange(await keyOf(c))) rows.push(c.payload!().then(decodeRecord));
+        return Promise.all(rows);
+      }
       if (p.kind !== 'index-interior') throw new CorruptIndexError(`page ${page} is not an index page`);
       // In order: child 0, cell 0, child 1, cell 1, …, the right child. A child holds keys between its neighbours.
       const parts: Array<Promise<Row[]> | Row[]> = [];
       let lowKey: Uint8Array | undefined;
       for (const c of p.cells) {
-        const key = firstTextBytes(c.payload!);
+        const key = await keyOf(c);
         if (!key) throw new CorruptIndexError(`page ${page} has a key that is not text`);
         if (compareBytes(key, lo) >= 0 && (!lowKey || below(lowKey))) parts.push(visit(c.child!, depth + 1));
-        if (inRange(key)) parts.push([decodeRecord(c.payload!)]);
+        if (inRange(key)) parts.push(c.payload!().then((b) => [decodeRecord(b)]));
         lowKey = key;
       }
       if (!lowKey || below(lowKey)) parts.push(visit(p.rightChild!, depth + 1));
