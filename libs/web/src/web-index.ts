@@ -192,13 +192,14 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
         }
         // Each word's best hits with what the page shows of them, together: a one-word query reads one place.
         // A long text keeps the part around the word (a row that fits its page: no overflow pages to chase).
-        const insertHit = db.prepare('INSERT INTO hits(term, rank, entry, episode, start_ms, end_ms, text) VALUES (?, ?, ?, ?, ?, ?, ?)');
-        const rowsOfBest = db
-          .prepare('SELECT b.term, b.rank, e.rowid, e.episode, e.start_ms, e.end_ms, e.text FROM temp.best b JOIN entries e ON e.rowid = b.entry ORDER BY b.term, b.rank')
-          .raw()
-          .all() as Array<[string, number, number, number, number, number, string]>;
-        for (const [t, rank, entry, episode, start, end, text] of rowsOfBest) insertHit.run(t, rank, entry, episode, start, end, excerpt(text, t, HIT_TEXT_BYTES));
-        db.exec('DROP TABLE temp.best');
+        // (In SQL, row by row: the texts never all sit in memory at once.)
+        db.function('podline_excerpt', { deterministic: true }, (text: unknown, word: unknown) => excerpt(String(text), String(word), HIT_TEXT_BYTES));
+        db.exec(`
+          INSERT INTO hits(term, rank, entry, episode, start_ms, end_ms, text)
+            SELECT b.term, b.rank, e.rowid, e.episode, e.start_ms, e.end_ms, podline_excerpt(e.text, b.term)
+              FROM temp.best b JOIN entries e ON e.rowid = b.entry ORDER BY b.term, b.rank;
+          DROP TABLE temp.best;
+        `);
         const meta = db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)');
         meta.run('format', String(WEB_INDEX_FORMAT));
         meta.run('rank_cap', String(rankCap));
