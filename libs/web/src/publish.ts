@@ -5,7 +5,7 @@ import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } 
 import { ifExists, sha256, stableStringify, writeFileAtomic } from '@podline/config';
 import { isVersionedWebFile, WEB_FOLDER } from './layout';
 import type { SiteJson } from './page/site-json';
-import { buildWebIndex, WEB_PAGE_SIZE, WEB_RESULT_LIMIT, type WebIndexOptions } from './web-index';
+import { buildWebIndex, WEB_INDEX_FORMAT, WEB_PAGE_SIZE, WEB_RESULT_LIMIT, type WebIndexOptions } from './web-index';
 
 
 const hash16 = (data: string | Buffer) => sha256(data).slice(0, 16);
@@ -109,7 +109,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   let index: SiteJson['index'];
   let rebuiltIndex = false;
   const reusable =
-    previous?.format === 2 &&
+    previous?.format === WEB_INDEX_FORMAT &&
     previous.source === opts.sourceDigest &&
     previous.index.rankCap === (opts.index?.rankCap ?? previous.index.rankCap) &&
     existsSync(path.join(webDir, previous.index.file)) &&
@@ -146,7 +146,7 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   // The version before this one stays readable (an open tab may still use it): site.json names both.
   const previousFiles = previous && versionFiles(previous, await ifExists(fsp.readFile(path.join(webDir, 'index.html'), 'utf8')));
   const siteJson: SiteJson = {
-    format: 2,
+    format: WEB_INDEX_FORMAT,
     site: { id: opts.site.id, title: opts.site.title },
     podcasts: opts.site.podcasts.map((p) => ({ id: p.id, title: p.title })),
     index,

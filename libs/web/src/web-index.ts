@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { tempPathFor } from '@podline/config';
-import { bm25, encodePostings, foldTerm, idf, WEB_INDEX_FORMAT, WORD } from './page/search';
+import { bm25, encodePostings, foldTerm, idf, WEB_INDEX_FORMAT, WORD, writeVarints } from './page/search';
 import { readVarint, type ReadAt } from './page/sqlite-reader';
 
 export { WEB_INDEX_FORMAT };
@@ -20,7 +20,9 @@ export { WEB_INDEX_FORMAT };
  *   `terms` beside it, for the count), then the episodes. Entries are repeated here (the file is about twice
  *   the size), so that the commonest kind of query reads one or two pages instead of twenty scattered ones.
  * - postings (entries and positions, for phrases, several words, prefixes): inline in the word's row when
- *   short, else in `postings` parts of ≤ 3.5 KB (about one page each, consecutive: read together).
+ *   short, else in `postings` parts of about 3.5 KB (about one page each, consecutive, cut between entries,
+ *   each decodable alone), with the first entry of each part in the word's row: a phrase or several words
+ *   read a long list only where a rarer word's entries are.
  * - `entries`: rowids in recency order (newest episode first, then by time), episode number, times, length
  *   in tokens (BM25's document length) and text; `episodes` numbered newest first, with their first and last
  *   entry; `episodes_by_id` for links to a moment.
@@ -51,7 +53,7 @@ CREATE TABLE episodes(
   last_entry INTEGER NOT NULL
 );
 CREATE INDEX episodes_by_id ON episodes(id);
-CREATE TABLE terms(term TEXT PRIMARY KEY, docs INTEGER NOT NULL, postings BLOB, first_part INTEGER, parts INTEGER) WITHOUT ROWID;
+CREATE TABLE terms(term TEXT PRIMARY KEY, docs INTEGER NOT NULL, postings BLOB, first_part INTEGER, parts INTEGER, part_docs BLOB) WITHOUT ROWID;
 CREATE TABLE hits(
   term TEXT NOT NULL,
   rank INTEGER NOT NULL,         -- 0 = best (BM25, as FTS5 ranks a one-word query)
@@ -146,7 +148,7 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
       })();
 
       // Every word FTS5 found, with its entries and positions (fts5vocab 'instance': in word, entry, position order).
-      const words: Array<{ term: string; docs: number; top: number[]; postings: Buffer }> = [];
+      const words: Array<{ term: string; docs: number; top: number[]; parts: Buffer[]; partDocs: number[] }> = [];
       let term: string | undefined;
       let docs: number[] = [];
       let positions: number[][] = [];
@@ -158,7 +160,23 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
           .sort((a, b) => a.score - b.score || a.doc - b.doc)
           .slice(0, WEB_RESULT_LIMIT)
           .map((r) => r.doc);
-        words.push({ term, docs: docs.length, top, postings: Buffer.from(encodePostings(docs, positions)) });
+        // Parts cut between entries once they reach PART_BYTES; each starts from entry 0 (decodable alone).
+        const parts: Buffer[] = [];
+        const partDocs: number[] = [];
+        for (let i = 0; i < docs.length; ) {
+          const from = i;
+          let size = 0;
+          const out: number[] = [];
+          while (i < docs.length && size < PART_BYTES) {
+            const before = out.length;
+            encodePostings(docs.slice(i, i + 1), positions.slice(i, i + 1), i === from ? 0 : docs[i - 1], out);
+            size += out.length - before;
+            i++;
+          }
+          parts.push(Buffer.from(out));
+          partDocs.push(docs[from]);
+        }
+        words.push({ term, docs: docs.length, top, parts, partDocs });
       };
       db.exec(`CREATE VIRTUAL TABLE temp.instances USING fts5vocab(temp, fts, 'instance')`);
       for (const [t, doc, offset] of db.prepare('SELECT term, doc, offset FROM temp.instances').raw().iterate() as Iterable<[string, number, number]>) {
@@ -176,18 +194,17 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
       }
       finish();
       db.transaction(() => {
-        const insertTerm = db.prepare('INSERT INTO terms(term, docs, postings, first_part, parts) VALUES (?, ?, ?, ?, ?)');
+        const insertTerm = db.prepare('INSERT INTO terms(term, docs, postings, first_part, parts, part_docs) VALUES (?, ?, ?, ?, ?, ?)');
         db.exec('CREATE TEMP TABLE best(term TEXT NOT NULL, rank INTEGER NOT NULL, entry INTEGER NOT NULL)');
         const insertBest = db.prepare('INSERT INTO temp.best(term, rank, entry) VALUES (?, ?, ?)');
         const insertPart = db.prepare('INSERT INTO postings(rowid, data) VALUES (?, ?)');
         let part = 1;
         for (const w of words) {
           w.top.forEach((entry, rank) => insertBest.run(w.term, rank, entry));
-          if (w.postings.length <= INLINE_POSTINGS) insertTerm.run(w.term, w.docs, w.postings, null, null);
+          if (w.parts.length === 1 && w.parts[0].length <= INLINE_POSTINGS) insertTerm.run(w.term, w.docs, w.parts[0], null, null, null);
           else {
-            const parts = Math.ceil(w.postings.length / PART_BYTES);
-            insertTerm.run(w.term, w.docs, null, part, parts);
-            for (let i = 0; i < parts; i++) insertPart.run(part++, w.postings.subarray(i * PART_BYTES, (i + 1) * PART_BYTES));
+            insertTerm.run(w.term, w.docs, null, part, w.parts.length, Buffer.from(writeVarints(w.partDocs.map((d, i) => d - (i ? w.partDocs[i - 1] : 0)))));
+            for (const data of w.parts) insertPart.run(part++, data);
           }
         }
         // Each word's best hits with what the page shows of them, together: a one-word query reads one place.

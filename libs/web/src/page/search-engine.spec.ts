@@ -88,7 +88,7 @@ describe('the page search engine against FTS5 (several-level b-trees)', () => {
     expect(entries.map(([id, r]) => [id, ...r.slice(1)])).toEqual(expected);
     expect(expected.some((r) => String(r[5]).length > 4096)).toBe(true);
     const terms = await file.indexRange(await file.root('terms'), '', '\u{10FFFF}');
-    const expectedTerms = ref.prepare('SELECT term, docs, postings, first_part, parts FROM terms ORDER BY term').raw().all() as unknown[][];
+    const expectedTerms = ref.prepare('SELECT term, docs, postings, first_part, parts, part_docs FROM terms ORDER BY term').raw().all() as unknown[][];
     expect(terms.map((r) => r.map((v) => (v instanceof Uint8Array ? Buffer.from(v) : v)))).toEqual(expectedTerms);
     const hits = await file.indexRange(await file.root('hits'), '', '\u{10FFFF}');
     expect(hits).toEqual(ref.prepare('SELECT term, rank, entry, episode, start_ms, end_ms, text FROM hits ORDER BY term, rank').raw().all());
@@ -125,10 +125,13 @@ describe('the page search engine against FTS5 (several-level b-trees)', () => {
     'zzzzq',
   ];
 
-  it.each(queries)('%s: the same matches as FTS5, ranked as FTS5 ranks them', async (q) => {
+  // Each query twice: long postings read whole, and read only where a rarer word is (any list of two parts or more).
+  it.each(queries.flatMap((q) => [[q, 'whole'], [q, 'narrowed']]))('%s (%s): the same matches as FTS5, ranked as FTS5 ranks them', async (q, how) => {
     const match = toFtsQuery(q);
     const all = ref.prepare('SELECT rowid, bm25(ref) AS score FROM ref WHERE ref MATCH ? ORDER BY rank, rowid').all(match) as Array<{ rowid: number; score: number }>;
-    const r = await searchWebIndex(index, q, settings);
+    const f = fileReadAt(webFile);
+    const fresh = await WebIndex.open(f.readAt, f.bytes);
+    const r = await searchWebIndex(fresh, q, { ...settings, longParts: how === 'whole' ? Infinity : 1 }).finally(f.close);
     expect(r.matches).toBe(all.length);
     const got = r.hits.map((h) => ref.prepare('SELECT rowid FROM entries WHERE episode = ? AND start_ms = ?').pluck().get(h.episode.n, h.startMs) as number);
     const single = !/[" *]|OR/.test(q.trim());
@@ -140,6 +143,23 @@ describe('the page search engine against FTS5 (several-level b-trees)', () => {
       // BM25 order; scores equal to FTS5's (so ties fall to rowid alike).
       expect(got).toEqual(all.slice(0, settings.limit).map((a) => a.rowid));
     }
+  });
+
+  it('a phrase of a common and a rare word reads the common word only where the rare one is', async () => {
+    const rareWord = VOCAB.slice(200, 400).find((w) => (ref.prepare('SELECT docs FROM terms WHERE term = ?').pluck().get(w) as number) >= 2)!;
+    const q = `"${common[0]} ${rareWord}" OR ${common[1]} ${rareWord}`;
+    const bytes = async (longParts: number) => {
+      const f = fileReadAt(webFile);
+      const fresh = await WebIndex.open(f.readAt, f.bytes);
+      const before = fresh.file.stats.bytes;
+      const r = await searchWebIndex(fresh, q, { ...settings, longParts });
+      f.close();
+      return { r, bytes: fresh.file.stats.bytes - before };
+    };
+    const whole = await bytes(Infinity);
+    const narrowed = await bytes(1);
+    expect(narrowed.r).toEqual(whole.r);
+    expect(narrowed.bytes).toBeLessThan(whole.bytes * 0.8);
   });
 
   it('a one-word query reads one path of the terms tree and its hits: a few rounds of parallel requests', async () => {
@@ -194,7 +214,7 @@ describe('the page search engine against FTS5 (several-level b-trees)', () => {
     db.exec(`CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID; INSERT INTO meta VALUES ('format', '1');`);
     db.close();
     const o = readFileSync(other);
-    await expect(open(o)).rejects.toThrow(/format 1, this page reads format 2/);
+    await expect(open(o)).rejects.toThrow(/format 1, this page reads format 3/);
     writeFileSync(other, '');
   });
 

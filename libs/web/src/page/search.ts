@@ -19,7 +19,7 @@ export const MARK_OPEN = '\u0002';
 export const MARK_CLOSE = '\u0003';
 
 /** The web index's format (site.json and the index's meta table say it). */
-export const WEB_INDEX_FORMAT = 2;
+export const WEB_INDEX_FORMAT = 3;
 
 export interface PageEpisode {
   n: number;
@@ -49,6 +49,8 @@ export interface PageResults {
 export interface SearchSettings {
   rankCap: number;
   limit: number;
+  /** Postings of more parts than this may be read only where a rarer word is (default LONG_PARTS). */
+  longParts?: number;
 }
 
 /** FTS5's unicode61 with remove_diacritics 2 folds case and marks this way (close enough for a lookup key). */
@@ -78,6 +80,23 @@ export function writeVarints(values: Iterable<number>, out: number[] = []): numb
   return out;
 }
 
+/** The first entries of a word's postings parts (varints, each the distance from the one before). */
+function partStarts(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  let v = 0;
+  let scale = 1;
+  let last = 0;
+  for (const b of bytes) {
+    v += (b & 127) * scale;
+    if (b < 128) {
+      out.push((last += v));
+      v = 0;
+      scale = 1;
+    } else scale *= 128;
+  }
+  return out;
+}
+
 /**
  * A term's postings: the entries it is in (ascending) and its positions in each (token offsets,
  * ascending): those of `docs[i]` are `pos[start[i]]` up to `pos[start[i + 1]]`. Encoded as varints: per
@@ -90,9 +109,8 @@ export interface Postings {
   pos: Int32Array;
 }
 
-export function encodePostings(docs: number[], positions: number[][]): number[] {
-  const out: number[] = [];
-  let last = 0;
+/** Append the varints of `docs` (ascending) and their positions to `out`, distances counted from `last`. */
+export function encodePostings(docs: number[], positions: number[][], last = 0, out: number[] = []): number[] {
   docs.forEach((doc, i) => {
     const pos = positions[i];
     writeVarints([doc - last, pos.length], out);
@@ -103,6 +121,25 @@ export function encodePostings(docs: number[], positions: number[][]): number[] 
     }
     last = doc;
   });
+  return out;
+}
+
+/** Postings of consecutive parts (each decoded alone) as one list. */
+export function concatPostings(lists: Postings[]): Postings {
+  if (lists.length === 1) return lists[0];
+  const nd = lists.reduce((n, l) => n + l.docs.length, 0);
+  const np = lists.reduce((n, l) => n + l.pos.length, 0);
+  const out: Postings = { docs: new Int32Array(nd), start: new Int32Array(nd + 1), pos: new Int32Array(np) };
+  let d = 0;
+  let p = 0;
+  for (const l of lists) {
+    out.docs.set(l.docs, d);
+    out.pos.set(l.pos, p);
+    for (let i = 0; i < l.docs.length; i++) out.start[d + i] = l.start[i] + p;
+    d += l.docs.length;
+    p += l.pos.length;
+  }
+  out.start[nd] = np;
   return out;
 }
 
@@ -164,6 +201,8 @@ interface TermRow {
   postings: Uint8Array | null;
   firstPart: number | null;
   parts: number | null;
+  /** The first entry of each part (long postings). */
+  partDocs: number[] | null;
 }
 
 /** An open web index: its reader, the roots of its tables and its totals. */
@@ -194,6 +233,7 @@ export class WebIndex {
       postings: (r[2] as Uint8Array | null) ?? null,
       firstPart: r[3] === null ? null : Number(r[3]),
       parts: r[4] === null ? null : Number(r[4]),
+      partDocs: r[5] instanceof Uint8Array ? partStarts(r[5]) : null,
     }));
   }
 
@@ -205,44 +245,58 @@ export class WebIndex {
       .sort((a, b) => a.rank - b.rank);
   }
 
-  /** Decoded postings by word: a repeated or refined query does not read or decode them again. */
+  /** Decoded postings by part (`p<rowid>`) and inline ones by word (`w<word>`): read and decoded once. */
   private readonly decoded = new Map<string, Postings>();
   private decodedBytes = 0;
 
-  /** The postings of terms (parts of all of them read together). */
-  async postings(terms: TermRow[]): Promise<Postings[]> {
-    const missing = terms.filter((t) => !this.decoded.has(t.term));
-    const read = new Map((await this.readPostings(missing)).map((p, i) => [missing[i].term, p]));
-    const out = terms.map((t) => this.decoded.get(t.term) ?? read.get(t.term)!);
-    for (const [term, p] of read) {
-      this.decoded.set(term, p);
-      this.decodedBytes += p.docs.byteLength + p.start.byteLength + p.pos.byteLength;
+  /**
+   * A word's postings: all of them, or (`within`: entries, ascending) those of the parts that may hold these
+   * entries, which is what matching against a rarer word needs. Parts read together, decoded once.
+   */
+  async postingsOf(t: TermRow, within?: ArrayLike<number>): Promise<Postings> {
+    if (t.postings) return this.remember(`w${t.term}`, () => decodePostings(t.postings!));
+    if (t.firstPart === null || !t.parts) throw new CorruptIndexError(`the postings of "${t.term}" are missing`);
+    let parts = Array.from({ length: t.parts }, (_, i) => i);
+    if (within && t.partDocs && t.partDocs.length === t.parts) {
+      const starts = t.partDocs;
+      const wanted = new Set<number>();
+      let i = 0;
+      for (let j = 0; j < within.length; j++) {
+        const d = within[j];
+        while (i + 1 < starts.length && starts[i + 1] <= d) i++;
+        if (starts[i] <= d) wanted.add(i);
+      }
+      parts = [...wanted];
     }
-    // Keep the most recent words' up to 64 MB (a long session does not grow without bound).
-    for (const [term, p] of this.decoded) {
-      if (this.decodedBytes <= 64 * 1048576 || this.decoded.size <= 1) break;
-      this.decoded.delete(term);
-      this.decodedBytes -= p.docs.byteLength + p.start.byteLength + p.pos.byteLength;
+    const missing = parts.filter((i) => !this.decoded.has(`p${t.firstPart! + i}`));
+    const rows = await this.file.tableRows(this.roots.postings, missing.map((i) => t.firstPart! + i));
+    const got = new Map<number, Postings>();
+    for (const i of parts) {
+      const key = `p${t.firstPart + i}`;
+      const known = this.decoded.get(key);
+      if (known) got.set(i, known);
+      else {
+        const data = rows.get(t.firstPart + i)?.[1];
+        if (!(data instanceof Uint8Array)) throw new CorruptIndexError(`the postings of "${t.term}" are missing`);
+        got.set(i, this.remember(key, () => decodePostings(data)));
+      }
     }
-    return out;
+    return concatPostings(parts.map((i) => got.get(i)!));
   }
 
-  private async readPostings(terms: TermRow[]): Promise<Postings[]> {
-    const ranges = terms.filter((t) => !t.postings && t.firstPart !== null && t.parts);
-    const ids = ranges.flatMap((t) => Array.from({ length: t.parts! }, (_, i) => t.firstPart! + i));
-    const parts = await this.file.tableRows(this.roots.postings, ids);
-    return terms.map((t) => {
-      if (t.postings) return decodePostings(t.postings);
-      const chunks = Array.from({ length: t.parts ?? 0 }, (_, i) => parts.get(t.firstPart! + i)?.[1]);
-      if (!chunks.every((c): c is Uint8Array => c instanceof Uint8Array)) throw new CorruptIndexError(`the postings of "${t.term}" are missing`);
-      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        all.set(c, at);
-        at += c.length;
-      }
-      return decodePostings(all);
-    });
+  /** Keep decoded postings up to 64 MB, the least recently decoded dropped first. */
+  private remember(key: string, decode: () => Postings): Postings {
+    const known = this.decoded.get(key);
+    if (known) return known;
+    const p = decode();
+    this.decoded.set(key, p);
+    this.decodedBytes += p.docs.byteLength + p.start.byteLength + p.pos.byteLength;
+    for (const [k, old] of this.decoded) {
+      if (this.decodedBytes <= 64 * 1048576 || this.decoded.size <= 1) break;
+      this.decoded.delete(k);
+      this.decodedBytes -= old.docs.byteLength + old.start.byteLength + old.pos.byteLength;
+    }
+    return p;
   }
 
   async entries(rowids: number[]): Promise<Map<number, { episode: number; startMs: number; endMs: number; tokens: number; text: string }>> {
@@ -357,6 +411,9 @@ function seek(xs: ArrayLike<number>, x: number, from: number): number {
   return from;
 }
 
+/** A word's postings longer than this many parts may be read only where a rarer word's entries are. */
+const LONG_PARTS = 4;
+
 /** An entry set with a count per entry, entries ascending. */
 interface Occurrences {
   docs: number[];
@@ -392,6 +449,24 @@ function phraseHits(words: Postings[]): Occurrences {
       out.docs.push(doc);
       out.counts.push(n);
     }
+  }
+  return out;
+}
+
+/** The entries in every list (each ascending), ascending; none for no lists. */
+function intersectAll(lists: Array<ArrayLike<number>>): number[] {
+  if (!lists.length) return [];
+  const [smallest] = [...lists].sort((a, b) => a.length - b.length);
+  const cursors = lists.map(() => 0);
+  const out: number[] = [];
+  for (let i = 0; i < smallest.length; i++) {
+    const doc = smallest[i];
+    let all = true;
+    for (let j = 0; j < lists.length && all; j++) {
+      cursors[j] = seek(lists[j], doc, cursors[j]);
+      all = lists[j][cursors[j]] === doc;
+    }
+    if (all) out.push(doc);
   }
   return out;
 }
@@ -437,15 +512,68 @@ export async function searchWebIndex(index: WebIndex, input: string, settings: S
     await Promise.all(keys.map(async (k) => [k, k.endsWith('*') ? await index.terms(k.slice(0, -1), `${k.slice(0, -1)}\u{10FFFF}`) : await index.terms(k)] as const)),
   );
 
-  // Postings of every word (all read together), then each phrase's occurrences.
-  const needed = [...new Set([...rows.values()].flat())];
-  const lists = new Map(needed.map((t, i) => [t.term, i]));
-  const postings = await index.postings(needed);
-  const of = (key: string) => union((rows.get(key) ?? []).map((t) => postings[lists.get(t.term)!]));
-  const occurrences = phrases.map((p) => {
-    const parts = p.words.map((w, i) => of(p.prefix && i === p.words.length - 1 ? `${w}*` : w));
+  // Postings, in at most two rounds. First every word's whole postings, except a long list (more than
+  // LONG_PARTS parts) that a rarer word can narrow: in a phrase, its rarest other word; a word alone, the
+  // rarest of its group's other phrases (all read in the first round). Then those long lists, only the parts
+  // where the narrowing entries are. A phrase's matches stay exact: a phrase is narrowed only by its own
+  // words, a word alone only by its group (what it matches outside it is never used; its document frequency
+  // comes from its row).
+  const keyOf = (p: Phrase, i: number) => (p.prefix && i === p.words.length - 1 ? `${p.words[i]}*` : p.words[i]);
+  const rowsOf = (p: Phrase, i: number) => rows.get(keyOf(p, i)) ?? [];
+  const docsOf = (r: TermRow[]) => r.reduce((n, t) => n + t.docs, 0);
+  const long = (p: Phrase, i: number) => !(p.prefix && i === p.words.length - 1) && rowsOf(p, i).length === 1 && (rowsOf(p, i)[0].parts ?? 0) > (settings.longParts ?? LONG_PARTS);
+  const estimate = (p: Phrase) => Math.min(...p.words.map((_, i) => docsOf(rowsOf(p, i))));
+  // For each phrase, for each word: undefined (read whole) or what narrows it.
+  const narrowBy = phrases.map((p) => p.words.map((): { word: number } | { group: true } | undefined => undefined));
+  let at = 0;
+  for (const g of groups) {
+    const driver = g.reduce((best, p, j) => (estimate(p) < estimate(g[best]) ? j : best), 0);
+    g.forEach((p, j) => {
+      const mine = narrowBy[at + j];
+      if (p.words.length > 1) {
+        const rarest = p.words.reduce((best, _, i) => (docsOf(rowsOf(p, i)) < docsOf(rowsOf(p, best)) ? i : best), 0);
+        p.words.forEach((_, i) => {
+          if (i !== rarest && long(p, i) && docsOf(rowsOf(p, rarest)) * 2 < rowsOf(p, i)[0].parts!) mine[i] = { word: rarest };
+        });
+      } else if (j !== driver && long(p, 0) && estimate(g[driver]) * 2 < rowsOf(p, 0)[0].parts!) mine[0] = { group: true };
+    });
+    at += g.length;
+  }
+  const lists = phrases.map((p) => p.words.map((): Postings | undefined => undefined));
+  const read = (p: Phrase, i: number, within?: ArrayLike<number>) => Promise.all(rowsOf(p, i).map((t) => index.postingsOf(t, within))).then(union);
+  await Promise.all(phrases.flatMap((p, pi) => p.words.map(async (_, i) => void (narrowBy[pi][i] ? undefined : (lists[pi][i] = await read(p, i))))));
+  const phraseOf = (pi: number) => {
+    const parts = lists[pi] as Postings[];
     return parts.some((x) => !x.docs.length) ? { docs: [], counts: [] } : phraseHits(parts);
-  });
+  };
+  const narrowed = (pi: number, kind: 'word' | 'group') => narrowBy[pi].some((b) => !!b && kind in b);
+  const readNarrowed = (pi: number, within: (by: { word: number } | { group: true }) => ArrayLike<number>) =>
+    Promise.all(
+      phrases[pi].words.map(async (_, i) => {
+        const by = narrowBy[pi][i];
+        if (by) lists[pi][i] = await read(phrases[pi], i, within(by));
+      }),
+    );
+  // Phrases narrowed by their own rarest word (read whole in the first round).
+  await Promise.all(phrases.map((_, pi) => (narrowed(pi, 'word') ? readNarrowed(pi, (by) => lists[pi][(by as { word: number }).word]!.docs) : undefined)));
+  const occurrences: Occurrences[] = phrases.map((_, pi) => (narrowed(pi, 'group') ? { docs: [], counts: [] } : phraseOf(pi)));
+  // Words alone narrowed by their group: where every other phrase of it is (never empty of phrases: the
+  // group's rarest is read whole).
+  at = 0;
+  for (const g of groups) {
+    const mine = g.map((_, j) => at + j);
+    const exact = mine.filter((pi) => !narrowed(pi, 'group'));
+    const groupDocs = intersectAll(exact.map((pi) => occurrences[pi].docs));
+    await Promise.all(
+      mine
+        .filter((pi) => narrowed(pi, 'group'))
+        .map(async (pi) => {
+          await readNarrowed(pi, () => groupDocs);
+          occurrences[pi] = phraseOf(pi);
+        }),
+    );
+    at += g.length;
+  }
 
   // AND within a group (the entries of its phrase with the fewest, kept where every other phrase is), OR
   // between groups. A phrase counts in an entry only where its group matches (as in FTS5, whose AND node
@@ -454,18 +582,7 @@ export async function searchWebIndex(index: WebIndex, input: string, settings: S
   let docs: number[] = [];
   let k = 0;
   for (const g of groups) {
-    const mine = occurrences.slice(k, k + g.length);
-    const [smallest] = [...mine].sort((a, b) => a.docs.length - b.docs.length);
-    const cursors = mine.map(() => 0);
-    const here: number[] = [];
-    for (const doc of smallest.docs) {
-      let all = true;
-      for (let j = 0; j < mine.length && all; j++) {
-        cursors[j] = seek(mine[j].docs, doc, cursors[j]);
-        all = mine[j].docs[cursors[j]] === doc;
-      }
-      if (all) here.push(doc);
-    }
+    const here = intersectAll(occurrences.slice(k, k + g.length).map((o) => o.docs));
     for (let j = 0; j < g.length; j++) matchedBy[k + j] = here;
     docs = k === 0 ? here : mergeSorted(docs, here);
     k += g.length;
@@ -474,7 +591,8 @@ export async function searchWebIndex(index: WebIndex, input: string, settings: S
   if (docs.length > settings.rankCap) return { hits: await hitsFor(index, docs.slice(0, settings.limit), terms), order: 'newest', matches: docs.length };
 
   // BM25 over every match: each phrase's document frequency, each match's length.
-  const idfs = occurrences.map((o) => idf(index.rows, o.docs.length));
+  // (A word alone: its row's count, exact even where its list was read only where its group is.)
+  const idfs = occurrences.map((o, pi) => idf(index.rows, phrases[pi].words.length === 1 && !phrases[pi].prefix ? docsOf(rowsOf(phrases[pi], 0)) : o.docs.length));
   const entries = await index.entries(docs);
   const ranked = docs
     .map((doc) => ({ doc, score: bm25(occurrences.map((o, i) => (matchedBy[i][seek(matchedBy[i], doc, 0)] === doc ? countIn(o, doc) : 0)), entries.get(doc)?.tokens ?? 0, idfs, index.avgdl) }))

@@ -1,6 +1,7 @@
 /** `web/site.json`: what the page needs to start. Short-cached; every file it names is content-hashed. */
 export interface SiteJson {
-  format: 2;
+  /** The page's format, the web index's (WEB_INDEX_FORMAT): a page of another one is rebuilt. */
+  format: number;
   site: { id: string; title: string };
   podcasts: Array<{ id: string; title: string }>;
   /**
