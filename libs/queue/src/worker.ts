@@ -63,7 +63,6 @@ interface Running {
   handBack: () => void;
 }
 
-/** Hand a job back to the queue: no attempt used, available again after `delaySeconds`. */
 /**
  * How long a job this worker cannot do (no model, no bucket access, unknown site) waits before any worker
  * takes it again, so that the same worker does not take it straight back: PODLINE_QUEUE_HANDBACK_DELAY_SECONDS
@@ -74,6 +73,7 @@ export function handBackDelaySeconds(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(v) && v >= 0 ? v : 60;
 }
 
+/** Hand a job back to the queue: no attempt used, available again after `delaySeconds`. */
 async function handBackJob(conn: QueueConnection, queue: string, id: string, reason: string, delaySeconds: number): Promise<void> {
   await conn.sql(
     `UPDATE ${QUEUE_SCHEMA}.job SET state = 'created', started_on = NULL, output = $3::jsonb, start_after = now() + $4 * interval '1 second'

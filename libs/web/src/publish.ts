@@ -2,7 +2,7 @@ import { build } from 'esbuild';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
-import { ifExists, sha256, stableStringify, writeFileAtomic } from '@podline/config';
+import { ifExists, sha256, sha256File, stableStringify, writeFileAtomic } from '@podline/config';
 import { isVersionedWebFile, WEB_FOLDER } from './layout';
 import type { SiteJson } from './page/site-json';
 import { buildWebIndex, WEB_INDEX_FORMAT, WEB_PAGE_SIZE, WEB_RESULT_LIMIT, type WebIndexOptions } from './web-index';
@@ -108,12 +108,15 @@ export async function publishSearchPage(opts: PublishPageOptions): Promise<Publi
   // The index: reuse it while the FTS index holds the same content and the file is intact.
   let index: SiteJson['index'];
   let rebuiltIndex = false;
+  // (The name is checked before it is used as a path; the file is hashed streamed: it is hundreds of MB.)
+  const named = previous && /^index-([0-9a-f]{16})\.sqlite$/.exec(String(previous.index?.file))?.[1];
   const reusable =
-    previous?.format === WEB_INDEX_FORMAT &&
+    !!named &&
+    previous.format === WEB_INDEX_FORMAT &&
     previous.source === opts.sourceDigest &&
     previous.index.rankCap === (opts.index?.rankCap ?? previous.index.rankCap) &&
     existsSync(path.join(webDir, previous.index.file)) &&
-    hash16(readFileSync(path.join(webDir, previous.index.file))) === /index-([0-9a-f]{16})\.sqlite$/.exec(previous.index.file)?.[1];
+    (await sha256File(path.join(webDir, previous.index.file))).slice(0, 16) === named;
   if (reusable) index = previous.index;
   else if (opts.dryRun) {
     return { written: ['index-<hash>.sqlite', 'site.json'], removed: [], siteJson: previous!, rebuiltIndex: true, files: [] };

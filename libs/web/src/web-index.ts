@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import * as path from 'node:path';
-import { tempPathFor } from '@podline/config';
+import { sha256File, tempPathFor } from '@podline/config';
 import { bm25, encodePostings, foldTerm, idf, WEB_INDEX_FORMAT, WORD, writeVarints } from './page/search';
 import { readVarint, type ReadAt } from './page/sqlite-reader';
 
@@ -165,12 +164,9 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
         const partDocs: number[] = [];
         for (let i = 0; i < docs.length; ) {
           const from = i;
-          let size = 0;
           const out: number[] = [];
-          while (i < docs.length && size < PART_BYTES) {
-            const before = out.length;
-            encodePostings(docs.slice(i, i + 1), positions.slice(i, i + 1), i === from ? 0 : docs[i - 1], out);
-            size += out.length - before;
+          while (i < docs.length && out.length < PART_BYTES) {
+            encodePostings([docs[i]], [positions[i]], i === from ? 0 : docs[i - 1], out);
             i++;
           }
           parts.push(Buffer.from(out));
@@ -225,25 +221,24 @@ export async function buildWebIndex(source: string, dir: string, options: WebInd
         meta.run('tokens', String(tokens));
       })();
       db.exec('DROP TABLE temp.instances; DROP TABLE temp.fts; DROP TABLE temp.staged; DROP TABLE temp.numbered;');
-      counts = {
-        episodes: (db.prepare('SELECT count(*) FROM episodes').pluck().get() as number) ?? 0,
-        entries: rows,
-        terms: words.length,
-        head: WEB_PAGE_SIZE,
-      };
       db.exec('VACUUM');
       // Readers over HTTP cannot use a WAL; DELETE is the plain single-file layout.
       db.pragma('journal_mode = DELETE');
       const lastRoot = db.prepare('SELECT max(rootpage) FROM sqlite_schema').pluck().get() as number;
-      counts.head = Math.min(lastRoot, 16) * WEB_PAGE_SIZE;
+      counts = {
+        episodes: (db.prepare('SELECT count(*) FROM episodes').pluck().get() as number) ?? 0,
+        entries: rows,
+        terms: words.length,
+        head: Math.min(lastRoot, 16) * WEB_PAGE_SIZE,
+      };
     } finally {
       db.close();
     }
-    const bytes = await fsp.readFile(tmp);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // Streamed: the web index is hundreds of megabytes for a large site.
+    const [sha256, { size }] = await Promise.all([sha256File(tmp), fsp.stat(tmp)]);
     const file = `index-${sha256.slice(0, 16)}.sqlite`;
     await fsp.rename(tmp, path.join(dir, file));
-    return { ...counts, bytes: bytes.length, sha256, file, rankCap };
+    return { ...counts, bytes: size, sha256, file, rankCap };
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;

@@ -240,6 +240,20 @@ describe('the page search engine against FTS5 (several-level b-trees)', () => {
     } finally {
       plain.close();
     }
+    // A server that answers every range with the file's start: refused, not read as the pages asked for.
+    const whole = readFileSync(webFile);
+    const wrong = createServer((_req, res) => {
+      res.writeHead(206, { 'Content-Range': `bytes 0-4095/${whole.length}` });
+      res.end(whole.subarray(0, 4096));
+    });
+    await new Promise<void>((r) => wrong.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = wrong.address() as { port: number };
+      const opened = await WebIndex.open(httpReadAt(`http://127.0.0.1:${port}/index.sqlite`), whole.length, { firstRead: 8192 }).catch((e: Error) => e);
+      expect(String(opened)).toMatch(/another part of the search index than asked for \(bytes 0-4095\//);
+    } finally {
+      wrong.close();
+    }
   });
 
   it('reads pages asked for together in one request when they are adjacent', async () => {

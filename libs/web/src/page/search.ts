@@ -304,12 +304,12 @@ export class WebIndex {
     return new Map([...rows].map(([id, r]) => [id, entryOf(r)]));
   }
 
-  async episodes(ns: number[]): Promise<Map<number, PageEpisode & { firstEntry: number; lastEntry: number }>> {
+  async episodes(ns: number[]): Promise<Map<number, EpisodeRow>> {
     const rows = await this.file.tableRows(this.roots.episodes, ns);
     return new Map([...rows].map(([n, r]) => [n, episodeOf(n, r)]));
   }
 
-  async episodeById(id: string): Promise<(PageEpisode & { firstEntry: number; lastEntry: number }) | undefined> {
+  async episodeById(id: string): Promise<EpisodeRow | undefined> {
     const found = await this.file.indexRange(this.roots.episodes_by_id, id);
     if (!found.length) return undefined;
     const n = Math.min(...found.map((r) => Number(r[1])));
@@ -323,13 +323,14 @@ export class WebIndex {
 
 // Columns after the rowid (which SQLite stores as NULL in the record): see WEB_SCHEMA_SQL.
 const entryOf = (r: Row) => ({ episode: Number(r[1]), startMs: Number(r[2]), endMs: Number(r[3]), tokens: Number(r[4]), text: String(r[5]) });
-const episodeOf = (n: number, r: Row) => ({
-  n,
-  id: String(r[1]),
-  podcast: String(r[2]),
-  fileKey: String(r[3]),
-  title: String(r[4]),
-  published: r[5] === null ? null : String(r[5]),
+/** An episode as the page shows it, and the rowids of its first and last entry. */
+interface EpisodeRow {
+  episode: PageEpisode;
+  firstEntry: number;
+  lastEntry: number;
+}
+const episodeOf = (n: number, r: Row): EpisodeRow => ({
+  episode: { n, id: String(r[1]), podcast: String(r[2]), fileKey: String(r[3]), title: String(r[4]), published: r[5] === null ? null : String(r[5]) },
   firstEntry: Number(r[6]),
   lastEntry: Number(r[7]),
 });
@@ -506,8 +507,10 @@ export async function searchWebIndex(index: WebIndex, input: string, settings: S
     return { hits: await hitsFor(index, [...entries.keys()], terms, entries), order: 'best', matches: row.docs };
   }
 
-  // Every word's row (one round trip per level of the terms b-tree, all words at once).
-  const keys = [...new Set(phrases.flatMap((p) => p.words.map((w, i) => (p.prefix && i === p.words.length - 1 ? `${w}*` : w))))];
+  // Every word's row (one round trip per level of the terms b-tree, all words at once): `word`, or `word*`
+  // for a prefix (every row it starts).
+  const keyOf = (p: Phrase, i: number) => (p.prefix && i === p.words.length - 1 ? `${p.words[i]}*` : p.words[i]);
+  const keys = [...new Set(phrases.flatMap((p) => p.words.map((_, i) => keyOf(p, i))))];
   const rows = new Map(
     await Promise.all(keys.map(async (k) => [k, k.endsWith('*') ? await index.terms(k.slice(0, -1), `${k.slice(0, -1)}\u{10FFFF}`) : await index.terms(k)] as const)),
   );
@@ -518,7 +521,6 @@ export async function searchWebIndex(index: WebIndex, input: string, settings: S
   // where the narrowing entries are. A phrase's matches stay exact: a phrase is narrowed only by its own
   // words, a word alone only by its group (what it matches outside it is never used; its document frequency
   // comes from its row).
-  const keyOf = (p: Phrase, i: number) => (p.prefix && i === p.words.length - 1 ? `${p.words[i]}*` : p.words[i]);
   const rowsOf = (p: Phrase, i: number) => rows.get(keyOf(p, i)) ?? [];
   const docsOf = (r: TermRow[]) => r.reduce((n, t) => n + t.docs, 0);
   const long = (p: Phrase, i: number) => !(p.prefix && i === p.words.length - 1) && rowsOf(p, i).length === 1 && (rowsOf(p, i)[0].parts ?? 0) > (settings.longParts ?? LONG_PARTS);
@@ -610,12 +612,7 @@ async function hitsFor(index: WebIndex, rowids: number[], terms: Array<{ word: s
   return rowids
     .map((id) => entries.get(id))
     .filter((e): e is NonNullable<typeof e> => !!e && episodes.has(e.episode))
-    .map((e) => {
-      const { firstEntry, lastEntry, ...episode } = episodes.get(e.episode)!;
-      void firstEntry;
-      void lastEntry;
-      return { episode, startMs: e.startMs, endMs: e.endMs, snippet: highlight(e.text, terms) };
-    });
+    .map((e) => ({ episode: episodes.get(e.episode)!.episode, startMs: e.startMs, endMs: e.endMs, snippet: highlight(e.text, terms) }));
 }
 
 export interface Moment {
@@ -628,7 +625,7 @@ export interface Moment {
 export async function findMoment(index: WebIndex, episodeId: string, seconds: number): Promise<Moment | undefined> {
   const found = await index.episodeById(episodeId);
   if (!found) return undefined;
-  const { firstEntry, lastEntry, ...episode } = found;
+  const { episode, firstEntry, lastEntry } = found;
   const at = Math.max(0, Math.floor(seconds * 1000));
   const entries = firstEntry > 0 && lastEntry >= firstEntry ? await index.entryRange(firstEntry, lastEntry) : [];
   const said = entries.filter((e) => e.startMs <= at).sort((a, b) => b.startMs - a.startMs || b.id - a.id)[0];

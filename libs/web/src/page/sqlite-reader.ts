@@ -176,7 +176,6 @@ export class SqliteFile {
     this.pageCount = Math.floor(fileBytes / this.pageSize);
     this.maxGap = options.maxGapPages ?? 2;
     this.maxCached = Math.max(16, options.maxCachedPages ?? 8192);
-    this.cache.set(1, Promise.resolve(header.length >= this.pageSize ? header.subarray(0, this.pageSize) : header));
   }
 
   /**
@@ -184,14 +183,14 @@ export class SqliteFile {
    * whole first page and more saves round trips: give the page size when it is known).
    */
   static async open(readAt: ReadAt, fileBytes: number, options: SqliteFileOptions & { firstRead?: number } = {}): Promise<SqliteFile> {
-    const first = await readAt(0, Math.max(100, options.firstRead ?? 4096));
+    // At least the header, at most 1 MiB (the size comes from site.json).
+    const first = await readAt(0, Math.min(1 << 20, Math.max(100, options.firstRead ?? 4096)));
     if (first.length < 100 || utf8.decode(first.subarray(0, 15)) !== 'SQLite format 3') throw new CorruptIndexError('not a SQLite database');
     const file = new SqliteFile(readAt, first, fileBytes, options);
     file.stats.requests = 1;
     file.stats.bytes = first.length;
-    if (first.length < file.pageSize) file.cache.delete(1);
-    // Whole pages read beyond the first one are kept too.
-    for (let p = 2; p * file.pageSize <= first.length; p++) file.cache.set(p, Promise.resolve(first.subarray((p - 1) * file.pageSize, p * file.pageSize)));
+    // The whole pages read are kept.
+    for (let p = 1; p * file.pageSize <= first.length; p++) file.cache.set(p, Promise.resolve(first.subarray((p - 1) * file.pageSize, p * file.pageSize)));
     return file;
   }
 
@@ -304,6 +303,8 @@ export class SqliteFile {
   /** The part of a cell's payload on its page, and the first overflow page when there is more. */
   private localPart(buf: Uint8Array, at: number, size: number, index: boolean, n: number): { local: Uint8Array; rest?: number } {
     const u = this.usable;
+    // No payload is larger than the file that holds it (a damaged size would allocate without bound).
+    if (size > this.pageCount * u) throw new CorruptIndexError(`a cell of page ${n} claims ${size} bytes`);
     const x = index ? Math.floor(((u - 12) * 64) / 255) - 23 : u - 35;
     if (size <= x) {
       if (at + size > u) throw new CorruptIndexError(`a cell of page ${n} runs past it`);
@@ -444,6 +445,12 @@ export function httpReadAt(url: string, fetchImpl: typeof fetch = fetch): ReadAt
       if (res.status === 200) throw new Error(`the server sent the whole search index instead of a part: it must support HTTP range requests`);
       throw new Error(`reading the search index: HTTP ${res.status}`);
     }
-    return new Uint8Array(await res.arrayBuffer());
+    // Another part than the one asked for would be read as the wrong pages. (Content-Range is readable
+    // cross-origin only where the host exposes it, as the project's hosting does; else the length is checked.)
+    const range = res.headers.get('content-range');
+    if (range && !range.startsWith(`bytes ${offset}-`)) throw new Error(`the server sent another part of the search index than asked for (${range})`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.length > length) throw new Error(`the server sent more of the search index than asked for (${bytes.length} bytes for ${length})`);
+    return bytes;
   };
 }
